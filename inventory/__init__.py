@@ -1,0 +1,1 @@
+"""Emergency materials and equipment inventory: domain and persistence (no web framework here)."""

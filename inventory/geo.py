@@ -178,7 +178,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def bbox_around(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
-    """Return (min_lat, max_lat, min_lon, max_lon) surely containing every point within ``km`` of (lat, lon)."""
+    """Return (min_lat, max_lat, min_lon, max_lon) surely containing every point within ``km`` km."""
     if not (math.isfinite(lat) and math.isfinite(lon)):
         raise InvalidInput("中心点坐标必须是有限数值。Centre must be finite.", field="lat")
     if not math.isfinite(km) or km < 0:
@@ -227,7 +227,7 @@ def validate_point(
     lat_field: str = "lat",
     lon_field: str = "lon",
 ) -> None:
-    """Raise InvalidInput unless (lat, lon) is a plausible WGS-84 point (inside China/Jiangxi if region given)."""
+    """Raise InvalidInput unless (lat, lon) is plausible (and inside China/Jiangxi when a region is given)."""
     for value, field, name in ((lat, lat_field, "纬度"), (lon, lon_field, "经度")):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidInput(f"{name}必须是数值，收到 {value!r}。", field=field)
@@ -236,11 +236,17 @@ def validate_point(
 
     has_region = bool(region_code)
     # Swapped coordinates often also break the ±90 latitude range, so detect them first.
-    if has_region and not _in_box(lat, lon, _CHINA_LAT, _CHINA_LON) and _in_box(lon, lat, _CHINA_LAT, _CHINA_LON):
+    if (
+        has_region
+        and not _in_box(lat, lon, _CHINA_LAT, _CHINA_LON)
+        and _in_box(lon, lat, _CHINA_LAT, _CHINA_LON)
+    ):
         raise InvalidInput(_swapped_detail(lat, lon, lat_field, lon_field), field=lat_field)
 
     if not -90.0 <= lat <= 90.0:
-        raise InvalidInput(f"纬度 {lat:g} 超出范围，应在 -90 到 90 之间。Latitude out of range.", field=lat_field)
+        raise InvalidInput(
+            f"纬度 {lat:g} 超出范围，应在 -90 到 90 之间。Latitude out of range.", field=lat_field
+        )
     if not -180.0 <= lon <= 180.0:
         raise InvalidInput(
             f"经度 {lon:g} 超出范围，应在 -180 到 180 之间。Longitude out of range.", field=lon_field

@@ -1,0 +1,1 @@
+"""HTTP layer: the Litestar application, its controllers, problem details and phone pages."""

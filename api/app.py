@@ -1,0 +1,51 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+from api.controllers.assets import AssetController
+from api.controllers.health import health, ready
+from api.controllers.item_types import ItemTypeController
+from api.controllers.locations import LocationController
+from api.controllers.regions import RegionController
+from api.deps import provide_db, provide_settings
+from api.errors import EXCEPTION_HANDLERS
+from inventory.config import Settings, load_settings
+from inventory.db import Database
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
+    """Build the application for these settings (and an existing database, in tests)."""
+    settings = settings or load_settings()
+    database = db or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if db is None:
+                await database.dispose()
+
+    return Litestar(
+        route_handlers=[health, ready, RegionController, LocationController, ItemTypeController, AssetController],
+        dependencies={"db": Provide(provide_db, sync_to_thread=False),
+                      "settings": Provide(provide_settings, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        state=State({"db": database, "settings": settings}),
+        openapi_config=OpenAPIConfig(
+            title="应急物资装备管理 Emergency Inventory API", version="1.0.0", path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+    )

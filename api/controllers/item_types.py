@@ -1,0 +1,57 @@
+"""Item types (物资品目)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.params import Parameter
+
+from api.deps import Limit, Offset
+from inventory import catalog
+from inventory.db import Database
+from inventory.schemas import ItemTypeCreate, ItemTypeRead, ItemTypeUpdate, Page, Tag, Tracking
+
+
+class ItemTypeController(Controller):
+    """The catalogue."""
+
+    path = "/api/v1/item-types"
+    tags = ["item-types"]
+
+    @post("/")
+    async def create_item_type(self, db: Database, data: ItemTypeCreate) -> ItemTypeRead:
+        """Create a catalogue entry."""
+        async with db.write() as session:
+            return catalog.item_type_read(await catalog.create_item_type(session, data))
+
+    @get("/")
+    async def list_item_types(
+        self, db: Database, limit: Limit, offset: Offset,
+        tag: Tag | None = None,
+        category: Annotated[str | None, Parameter(max_length=40)] = None,
+        tracking: Tracking | None = None,
+        attr: Annotated[
+            list[str] | None,
+            Parameter(description="属性比较，可重复，如 flow_m3h>=300、fuel=diesel", max_length=80),
+        ] = None,
+        q: Annotated[str | None, Parameter(max_length=50)] = None,
+    ) -> Page[ItemTypeRead]:
+        """Catalogue entries filtered by tag, category, tracking, text and attribute comparisons."""
+        async with db.read() as session:
+            return await catalog.list_item_types(
+                session, tag=tag, category=category, attrs=attr or [], tracking=tracking, q=q,
+                limit=limit, offset=offset,
+            )
+
+    @get("/{item_type_id:int}")
+    async def get_item_type(self, db: Database, item_type_id: int) -> ItemTypeRead:
+        """One catalogue entry."""
+        async with db.read() as session:
+            return catalog.item_type_read(await catalog.get_item_type(session, item_type_id))
+
+    @patch("/{item_type_id:int}")
+    async def update_item_type(self, db: Database, item_type_id: int, data: ItemTypeUpdate) -> ItemTypeRead:
+        """Change some fields of a catalogue entry."""
+        async with db.write() as session:
+            return catalog.item_type_read(await catalog.update_item_type(session, item_type_id, data))

@@ -1,0 +1,52 @@
+"""Locations (储备点位)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.params import Parameter
+
+from api.deps import Limit, Offset
+from inventory import locations
+from inventory.db import Database
+from inventory.schemas import LocationCreate, LocationKind, LocationRead, LocationUpdate, Page
+
+
+class LocationController(Controller):
+    """Depots, reserve points, vendors, vehicles, staging sites and bins."""
+
+    path = "/api/v1/locations"
+    tags = ["locations"]
+
+    @post("/")
+    async def create_location(self, db: Database, data: LocationCreate) -> LocationRead:
+        """Create a location (coordinates in wgs84, gcj02 or bd09; stored as WGS-84)."""
+        async with db.write() as session:
+            return locations.location_read(await locations.create_location(session, data))
+
+    @get("/")
+    async def list_locations(
+        self, db: Database, limit: Limit, offset: Offset,
+        kind: LocationKind | None = None,
+        region: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,12}$", description="行政区划代码前缀")] = None,
+        parent: Annotated[int | None, Parameter(description="上级地点 id")] = None,
+        q: Annotated[str | None, Parameter(max_length=50)] = None,
+    ) -> Page[LocationRead]:
+        """Locations by kind, region prefix, parent or text."""
+        async with db.read() as session:
+            return await locations.list_locations(
+                session, kind=kind, region=region, parent_id=parent, q=q, limit=limit, offset=offset
+            )
+
+    @get("/{location_id:int}")
+    async def get_location(self, db: Database, location_id: int) -> LocationRead:
+        """One location."""
+        async with db.read() as session:
+            return locations.location_read(await locations.get_location(session, location_id))
+
+    @patch("/{location_id:int}")
+    async def update_location(self, db: Database, location_id: int, data: LocationUpdate) -> LocationRead:
+        """Change some fields of a location."""
+        async with db.write() as session:
+            return locations.location_read(await locations.update_location(session, location_id, data))

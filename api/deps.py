@@ -10,8 +10,8 @@ from litestar.params import Parameter
 from inventory.config import Settings
 from inventory.db import Database
 
-Limit = Annotated[int, Parameter(ge=1, le=500, default=50, description="每页条数 page size (1–500)")]
-Offset = Annotated[int, Parameter(ge=0, le=10_000_000, default=0, description="跳过条数 offset")]
+Limit = Annotated[int, Parameter(ge=1, le=500, description="每页条数 page size (1–500)")]
+Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="跳过条数 offset")]
 
 
 def provide_db(state: State) -> Database:

@@ -112,7 +112,10 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     """Framework HTTP errors (404 route, 405, 401…) as problem details."""
-    response = problem(exc.status_code, str(exc.detail))
+    detail = str(exc.detail)
+    if detail.startswith("JSON is malformed"):
+        detail = f"请求体不是合法的 JSON — {detail}"
+    response = problem(exc.status_code, detail)
     if isinstance(exc, NotAuthorizedException):
         response.headers["WWW-Authenticate"] = 'Bearer realm="inventory"'
     for name, value in (exc.headers or {}).items():

@@ -27,7 +27,7 @@ class AssetController(Controller):
 
     @get("/")
     async def list_assets(
-        self, db: Database, limit: Limit, offset: Offset,
+        self, db: Database, limit: Limit = 50, offset: Offset = 0,
         item_type_id: int | None = None, location_id: int | None = None, status: AssetStatus | None = None,
         serial: Annotated[str | None, Parameter(max_length=60)] = None,
     ) -> Page[AssetRead]:

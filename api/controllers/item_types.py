@@ -27,7 +27,7 @@ class ItemTypeController(Controller):
 
     @get("/")
     async def list_item_types(
-        self, db: Database, limit: Limit, offset: Offset,
+        self, db: Database, limit: Limit = 50, offset: Offset = 0,
         tag: Tag | None = None,
         category: Annotated[str | None, Parameter(max_length=40)] = None,
         tracking: Tracking | None = None,

@@ -27,7 +27,7 @@ class LocationController(Controller):
 
     @get("/")
     async def list_locations(
-        self, db: Database, limit: Limit, offset: Offset,
+        self, db: Database, limit: Limit = 50, offset: Offset = 0,
         kind: LocationKind | None = None,
         region: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,12}$", description="行政区划代码前缀")] = None,
         parent: Annotated[int | None, Parameter(description="上级地点 id")] = None,

@@ -21,7 +21,7 @@ class RegionController(Controller):
 
     @get("/")
     async def list_regions(
-        self, db: Database, limit: Limit, offset: Offset,
+        self, db: Database, limit: Limit = 50, offset: Offset = 0,
         parent: Annotated[str | None, Parameter(pattern=r"^[0-9]{2,12}$", description="上级代码")] = None,
         level: Annotated[int | None, Parameter(ge=1, le=4)] = None,
         q: Annotated[str | None, Parameter(max_length=50)] = None,

@@ -1,0 +1,36 @@
+"""Small builders for HTTP tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NANCHANG_COUNTY = {"lat": 28.5457, "lon": 115.9440}
+
+
+def location_body(code: str = "D-TEST", **over: Any) -> dict[str, Any]:
+    """A valid location body for 南昌县."""
+    body: dict[str, Any] = {
+        "code": code, "name": "南昌县综合应急物资储备库", "kind": "depot", "region_code": "360121",
+        "address": "莲塘镇", "contact_name": "张保管", "contact_phone": "0791-85700000", **NANCHANG_COUNTY,
+    }
+    body.update(over)
+    return body
+
+
+def item_type_body(code: str = "PUMP-300", **over: Any) -> dict[str, Any]:
+    """A valid serial pump item type."""
+    body: dict[str, Any] = {
+        "code": code, "name": "移动泵车", "unit": "台", "tracking": "serial", "category": "pump",
+        "gbt_code": "2040101", "spec": "300 m³/h 扬程 20 m", "tags": ["fast"],
+        "attributes": {"flow_m3h": 300, "head_m": 20, "fuel": "diesel"}, "inspection_interval_days": 90,
+    }
+    body.update(over)
+    return body
+
+
+async def count(client: Any, path: str) -> int:
+    """Total of a list endpoint."""
+    r = await client.get(path, params={"limit": 1})
+    assert r.status_code == 200, r.text
+    total: int = r.json()["total"]
+    return total

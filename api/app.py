@@ -12,9 +12,11 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from api.actor import provide_actor
 from api.controllers.assets import AssetController
 from api.controllers.health import health, ready
 from api.controllers.item_types import ItemTypeController
+from api.controllers.ledger import LedgerController, StockController, TransferController
 from api.controllers.locations import LocationController
 from api.controllers.regions import RegionController
 from api.deps import provide_db, provide_settings
@@ -37,9 +39,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 await database.dispose()
 
     return Litestar(
-        route_handlers=[health, ready, RegionController, LocationController, ItemTypeController, AssetController],
+        route_handlers=[
+            health, ready, RegionController, LocationController, ItemTypeController, AssetController,
+            LedgerController, TransferController, StockController,
+        ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False),
-                      "settings": Provide(provide_settings, sync_to_thread=False)},
+                      "settings": Provide(provide_settings, sync_to_thread=False),
+                      "actor": Provide(provide_actor, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=State({"db": database, "settings": settings}),

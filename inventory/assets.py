@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog import get_item_type
 from inventory.errors import Conflict, InvalidInput, NotFound
+from inventory.ledger import post_document
+from inventory.ledger_schemas import MovementCreate, MovementLine
 from inventory.locations import get_location
 from inventory.models import Asset, ItemType, utcnow
 from inventory.schemas import AssetCreate, AssetRead, AssetUpdate, Page
@@ -51,8 +53,8 @@ async def get_asset(session: AsyncSession, asset_id: int) -> Asset:
     return asset
 
 
-async def create_asset(session: AsyncSession, data: AssetCreate) -> Asset:
-    """Register a serial unit of a serial item type."""
+async def create_asset(session: AsyncSession, data: AssetCreate, *, actor: str = "system") -> Asset:
+    """Register a serial unit and receive it at its location through the ledger (one write path)."""
     it = await get_item_type(session, data.item_type_id, field="item_type_id")
     if it.tracking != "serial":
         raise InvalidInput(f"物资品目 {it.code}（{it.name}）按数量管理，不能登记单件装备", field="item_type_id")
@@ -66,8 +68,8 @@ async def create_asset(session: AsyncSession, data: AssetCreate) -> Asset:
     if await session.scalar(dup):
         raise Conflict(f"{it.name} 序列号 {data.serial_number} 已登记", field="serial_number")
     asset = Asset(
-        item_type_id=it.id, serial_number=data.serial_number, status=data.status,
-        location_id=data.location_id, ownership=data.ownership, readiness=data.readiness,
+        item_type_id=it.id, serial_number=data.serial_number, status="available",
+        location_id=None, ownership=data.ownership, readiness=data.readiness,
         battery_pct=data.battery_pct, fuel_pct=data.fuel_pct, fault_note="",
         last_inspected_at=data.last_inspected_at,
         next_inspection_due=next_due(data.last_inspected_at, it.inspection_interval_days), notes=data.notes,
@@ -77,6 +79,14 @@ async def create_asset(session: AsyncSession, data: AssetCreate) -> Asset:
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(f"{it.name} 序列号 {data.serial_number} 已登记", field="serial_number") from exc
+    await post_document(session, MovementCreate(
+        kind="receipt", location_id=data.location_id, reason="装备登记入库",
+        lines=[MovementLine(item_type_id=it.id, quantity=1, asset_ids=[asset.id])],
+    ), actor=actor)
+    if data.status == "maintenance":
+        asset.status = "maintenance"
+    await session.flush()
+    await session.refresh(asset)
     return asset
 
 

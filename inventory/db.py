@@ -76,3 +76,8 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """``sqlite`` or ``postgresql``: the few places that differ ask this."""
+    return session.get_bind().dialect.name

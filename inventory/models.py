@@ -195,6 +195,14 @@ class Document(Base):
     reference: Mapped[str] = mapped_column(String(100), default="")
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), unique=True)
     transfer_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    counterparty: Mapped[str] = mapped_column(String(100), default="")  # person, unit or incident
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('receipt', 'issue', 'transfer', 'transfer_receipt', 'adjustment', 'write_off', "
+            "'return', 'reservation', 'dispatch')",
+            name="kind",
+        ),
+    )
 
 
 class Movement(Base):
@@ -209,9 +217,15 @@ class Movement(Base):
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"), index=True)
     bucket: Mapped[str] = mapped_column(String(10))
     quantity: Mapped[int] = mapped_column(Integer)
+    # For a serial unit: its status and place before and after, so a reversal can restore them.
+    asset_status_before: Mapped[str | None] = mapped_column(String(16))
+    asset_status_after: Mapped[str | None] = mapped_column(String(16))
+    asset_location_before: Mapped[int | None] = mapped_column(Integer)
+    asset_location_after: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     __table_args__ = (
         Index("ix_movements_location_item", "location_id", "item_type_id", "id"),
+        Index("ix_movements_item_created", "item_type_id", "created_at"),
         CheckConstraint("quantity <> 0", name="nonzero"),
         CheckConstraint("bucket IN ('on_hand', 'in_transit', 'reserved')", name="bucket"),
     )

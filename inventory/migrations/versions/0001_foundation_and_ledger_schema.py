@@ -1,8 +1,8 @@
 """foundation and ledger schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-28 17:20:55.227172
+Revises:
+Create Date: 2026-11-28 17:28:18.358971
 """
 
 from __future__ import annotations
@@ -203,6 +203,8 @@ def upgrade() -> None:
     sa.Column('reference', sa.String(length=100), nullable=False),
     sa.Column('reverses_id', sa.Integer(), nullable=True),
     sa.Column('transfer_id', sa.Integer(), nullable=True),
+    sa.Column('counterparty', sa.String(length=100), nullable=False),
+    sa.CheckConstraint("kind IN ('receipt', 'issue', 'transfer', 'transfer_receipt', 'adjustment', 'write_off', 'return', 'reservation', 'dispatch')", name=op.f('ck_documents_kind')),
     sa.ForeignKeyConstraint(['location_id'], ['locations.id'], name=op.f('fk_documents_location_id_locations')),
     sa.ForeignKeyConstraint(['reverses_id'], ['documents.id'], name=op.f('fk_documents_reverses_id_documents')),
     sa.ForeignKeyConstraint(['to_location_id'], ['locations.id'], name=op.f('fk_documents_to_location_id_locations')),
@@ -225,6 +227,10 @@ def upgrade() -> None:
     sa.Column('asset_id', sa.Integer(), nullable=True),
     sa.Column('bucket', sa.String(length=10), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('asset_status_before', sa.String(length=16), nullable=True),
+    sa.Column('asset_status_after', sa.String(length=16), nullable=True),
+    sa.Column('asset_location_before', sa.Integer(), nullable=True),
+    sa.Column('asset_location_after', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("bucket IN ('on_hand', 'in_transit', 'reserved')", name=op.f('ck_movements_bucket')),
     sa.CheckConstraint('quantity <> 0', name=op.f('ck_movements_nonzero')),
@@ -238,6 +244,7 @@ def upgrade() -> None:
     with op.batch_alter_table('movements', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_movements_asset_id'), ['asset_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_movements_document_id'), ['document_id'], unique=False)
+        batch_op.create_index('ix_movements_item_created', ['item_type_id', 'created_at'], unique=False)
         batch_op.create_index('ix_movements_location_item', ['location_id', 'item_type_id', 'id'], unique=False)
 
     load_regions(op.get_bind())
@@ -248,6 +255,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('movements', schema=None) as batch_op:
         batch_op.drop_index('ix_movements_location_item')
+        batch_op.drop_index('ix_movements_item_created')
         batch_op.drop_index(batch_op.f('ix_movements_document_id'))
         batch_op.drop_index(batch_op.f('ix_movements_asset_id'))
 

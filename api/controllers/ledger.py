@@ -1,0 +1,151 @@
+"""The stock ledger: movements, documents, transfers, stock and the stock card."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from api.deps import Limit, Offset
+from api.writes import run_write
+from inventory import ledger, stock, transfers
+from inventory.db import Database
+from inventory.ledger_schemas import (
+    DocumentKind,
+    DocumentRead,
+    MovementCreate,
+    MovementRead,
+    ReverseRequest,
+    StockCard,
+    StockRow,
+    TransferRead,
+    TransferReceive,
+)
+from inventory.schemas import Page
+
+IdempotencyKey = Annotated[
+    str | None, Parameter(header="Idempotency-Key", required=False, max_length=100,
+                          description="重试同一请求时带上同一个键，只会生效一次")
+]
+
+
+class LedgerController(Controller):
+    """Documents and movements (出入库流水)."""
+
+    path = "/api/v1"
+    tags = ["ledger"]
+
+    @post("/movements")
+    async def post_movements(
+        self, request: Request[Any, Any, Any], db: Database, actor: str, data: MovementCreate,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[DocumentRead]:
+        """Post a document (receipt, issue, transfer, adjustment, write-off, return) with its movements."""
+
+        async def work(session: Any) -> DocumentRead:
+            doc = await ledger.post_document(session, data, actor=actor)
+            return await stock.document_read(session, doc)
+
+        return await run_write(request, db, actor, work)
+
+    @get("/movements")
+    async def list_movements(
+        self, db: Database, limit: Limit = 50, offset: Offset = 0, location_id: int | None = None,
+        item_type_id: int | None = None, kind: DocumentKind | None = None, document_id: int | None = None,
+        since: dt.datetime | None = None, until: dt.datetime | None = None,
+    ) -> Page[MovementRead]:
+        """Movements, newest first."""
+        async with db.read() as session:
+            return await stock.list_movements(
+                session, location_id=location_id, item_type_id=item_type_id, kind=kind, document_id=document_id,
+                since=since, until=until, limit=limit, offset=offset,
+            )
+
+    @get("/documents/{document_id:int}")
+    async def get_document(self, db: Database, document_id: int) -> DocumentRead:
+        """One document with its movements."""
+        async with db.read() as session:
+            return await stock.read_document(session, document_id)
+
+    @post("/documents/{document_id:int}/reverse")
+    async def reverse_document(
+        self, request: Request[Any, Any, Any], db: Database, actor: str, document_id: int, data: ReverseRequest,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[DocumentRead]:
+        """Post a reversing document (冲销) that undoes this one; the original stays as it was."""
+
+        async def work(session: Any) -> DocumentRead:
+            doc = await ledger.reverse_document(session, document_id, data.reason, actor=actor)
+            return await stock.document_read(session, doc)
+
+        return await run_write(request, db, actor, work)
+
+
+class TransferController(Controller):
+    """Transfers between locations (调拨)."""
+
+    path = "/api/v1/transfers"
+    tags = ["transfers"]
+
+    @get("/")
+    async def list_transfers(
+        self, db: Database, limit: Limit = 50, offset: Offset = 0,
+        status: Annotated[str | None, Parameter(pattern="^(in_transit|received|cancelled)$")] = None,
+        location_id: int | None = None,
+    ) -> Page[TransferRead]:
+        """Transfers with what is still in transit."""
+        async with db.read() as session:
+            return await transfers.list_transfers(session, status=status, location_id=location_id, limit=limit,
+                                                  offset=offset)
+
+    @get("/{transfer_id:int}")
+    async def get_transfer(self, db: Database, transfer_id: int) -> TransferRead:
+        """One transfer."""
+        async with db.read() as session:
+            return await transfers.transfer_read(session, await transfers.get_transfer(session, transfer_id))
+
+    @post("/{transfer_id:int}/receive")
+    async def receive(
+        self, request: Request[Any, Any, Any], db: Database, actor: str, transfer_id: int, data: TransferReceive,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[DocumentRead]:
+        """Receive a transfer in full or in part; ``close_short`` records the rest as lost."""
+
+        async def work(session: Any) -> DocumentRead:
+            doc = await transfers.receive_transfer(session, transfer_id, data, actor=actor)
+            return await stock.document_read(session, doc)
+
+        return await run_write(request, db, actor, work)
+
+
+class StockController(Controller):
+    """Balances (库存) and the stock card (台账)."""
+
+    path = "/api/v1/stock"
+    tags = ["stock"]
+
+    @get("/")
+    async def list_stock(
+        self, db: Database, limit: Limit = 50, offset: Offset = 0, location_id: int | None = None,
+        item_type_id: int | None = None,
+        region: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,12}$")] = None,
+        include_children: bool = False,
+    ) -> Page[StockRow]:
+        """On hand, reserved, available and in transit per location and item type, with lots and expiry."""
+        async with db.read() as session:
+            return await stock.list_stock(
+                session, location_id=location_id, item_type_id=item_type_id, region=region,
+                include_children=include_children, limit=limit, offset=offset,
+            )
+
+    @get("/card")
+    async def stock_card(
+        self, db: Database, location_id: int, item_type_id: int, include_children: bool = False,
+        since: dt.datetime | None = None, until: dt.datetime | None = None,
+    ) -> StockCard:
+        """Each movement with its running balance."""
+        async with db.read() as session:
+            return await stock.stock_card(session, location_id=location_id, item_type_id=item_type_id,
+                                          include_children=include_children, since=since, until=until)

@@ -1,0 +1,163 @@
+"""The 南昌市 demo loader: locations, catalogue, assets, idempotency, progress and no commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from inventory.catalog import list_item_types
+from inventory.db import Database
+from inventory.demo import load_demo
+from inventory.geo import haversine_km
+from inventory.models import Asset, Balance, ItemType, ItemTypeAttribute, Location, Movement, Region
+
+
+async def _load(db: Database) -> None:
+    async with db.write() as session:
+        await load_demo(session)
+
+
+async def _counts(db: Database) -> dict[str, int]:
+    async with db.read() as session:
+        return {
+            model.__tablename__: await session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Location, ItemType, ItemTypeAttribute, Asset)
+        }
+
+
+async def test_demo_places_depots_reserve_points_bins_and_vendors(db: Database) -> None:
+    await _load(db)
+    async with db.read() as session:
+        counties = list(await session.scalars(select(Region).where(Region.parent_code == "3601", Region.level == 3)))
+        county = aliased(Region)
+        townships = list(await session.scalars(
+            select(Region).join(county, Region.parent_code == county.code)
+            .where(county.parent_code == "3601", Region.level == 4)
+        ))
+        locs = list(await session.scalars(select(Location)))
+    by_code = {loc.code: loc for loc in locs}
+    depots = {loc.region_code: loc for loc in locs if loc.kind == "depot"}
+
+    city = depots.pop("3601")
+    assert city.name == "南昌市应急物资储备库"
+    assert set(depots) == {c.code for c in counties}
+    assert len(counties) >= 9
+    for c in counties:
+        depot = depots[c.code]
+        assert depot.name == f"{c.name}综合应急物资储备库"
+        assert depot.source_crs == "gcj02"
+        assert depot.lat is not None
+        assert depot.lon is not None
+        assert depot.source_lat is not None
+        assert depot.source_lon is not None
+        shift = haversine_km(depot.lat, depot.lon, depot.source_lat, depot.source_lon)
+        assert 0.1 < shift < 1.0, f"{depot.name}: GCJ-02 → WGS-84 shift {shift:.3f} km"
+    nanchang = depots["360121"]
+    assert (nanchang.source_lat, nanchang.source_lon) == (28.558296, 115.933742)
+    assert not nanchang.coord_approximate
+
+    points = [loc for loc in locs if loc.kind == "reserve_point"]
+    assert len(points) == len(townships) > 100
+    assert {p.region_code for p in points} == {t.code for t in townships}
+    parent_of = {t.code: t.parent_code for t in townships}
+    for p in points:
+        assert p.name.endswith("救灾物资储备点")
+        assert p.coord_approximate
+        assert p.source_crs == "wgs84"
+        assert p.lat is not None
+        assert p.lon is not None
+        depot = depots[parent_of[p.region_code] or ""]
+        assert depot.lat is not None
+        assert depot.lon is not None
+        assert 1.0 < haversine_km(p.lat, p.lon, depot.lat, depot.lon) < 16.0
+
+    for depot_code in ("NC-CITY-DEPOT", "D-360121"):
+        depot = by_code[depot_code]
+        bins = [loc for loc in locs if loc.kind == "bin" and loc.parent_id == depot.id]
+        assert sorted(b.name for b in bins) == ["货架 A", "货架 B"]
+        assert all(b.path.startswith(depot.path) and b.lat == depot.lat for b in bins)
+
+    vendors = [loc for loc in locs if loc.kind == "vendor"]
+    assert len(vendors) == 4
+    assert all(v.agreement_lead_hours is not None and 4 <= v.agreement_lead_hours <= 12 for v in vendors)
+    assert all(v.region_code.startswith("3601") and len(v.region_code) == 6 for v in vendors)
+    assert all(loc.contact_name and loc.contact_phone for loc in locs)
+
+
+async def test_demo_catalogue_and_assets_answer_a_commanders_questions(db: Database) -> None:
+    await _load(db)
+    async with db.read() as session:
+        types = list(await session.scalars(select(ItemType)))
+        big_pumps = await list_item_types(
+            session, tag=None, category=None, attrs=["flow_m3h>=300"], tracking="serial", q=None,
+            limit=100, offset=0,
+        )
+        smart = await list_item_types(
+            session, tag="smart", category=None, attrs=[], tracking=None, q=None, limit=100, offset=0
+        )
+        assets = list(await session.scalars(select(Asset)))
+        kinds = dict((await session.execute(select(Location.id, Location.kind))).all())
+        ledger_rows = [await session.scalar(select(func.count()).select_from(m)) for m in (Balance, Movement)]
+
+    assert len(types) >= 38
+    assert {t.unit for t in types} >= {"台", "艘", "架", "部", "顶", "床", "件", "袋", "箱", "套", "张", "包"}
+    assert big_pumps.total >= 6
+    assert {p.code for p in big_pumps.items} >= {"PUMP-LXS-1500", "PUMP-DRB-1000", "PUMP-VPS-850"}
+    assert smart.total > 0
+    robot = next(t for t in types if t.code == "PUMP-DRB-1000")
+    assert robot.attributes["flow_m3h"] == 1000.0
+    assert robot.attributes["head_m"] == 10.0
+    assert all(t.inspection_interval_days for t in types if t.tracking == "serial")
+    assert any(t.shelf_life_days for t in types if t.category in ("water", "food"))
+
+    serial_ids = {t.id for t in types if t.tracking == "serial"}
+    assert 200 <= len(assets) <= 1000
+    assert {a.item_type_id for a in assets} <= serial_ids
+    assert {kinds[a.location_id] for a in assets if a.location_id} == {"depot", "reserve_point", "vendor"}
+    assert all(a.location_id is not None for a in assets)
+    assert {a.status for a in assets} == {"available", "maintenance"}
+    assert any(a.ownership == "leased_in" for a in assets)
+    today = dt.date.today()
+    assert any(a.next_inspection_due and a.next_inspection_due < today for a in assets)
+    assert any(a.next_inspection_due and a.next_inspection_due >= today for a in assets)
+    assert any(a.battery_pct is not None for a in assets)
+    assert any(a.fuel_pct is not None for a in assets)
+    # every unit entered the books through a receipt document: one movement per asset
+    assert ledger_rows[1] is not None and ledger_rows[1] >= len(assets)
+
+
+async def test_second_load_creates_nothing_and_says_so(db: Database) -> None:
+    first_messages: list[str] = []
+    async with db.write() as session:
+        first = await load_demo(session, progress=first_messages.append)
+    counts = await _counts(db)
+
+    second_messages: list[str] = []
+    async with db.write() as session:
+        second = await load_demo(session, progress=second_messages.append)
+
+    assert first.created > 0
+    assert (first.locations_skipped, first.item_types_skipped, first.assets_skipped) == (0, 0, 0)
+    assert counts == {"locations": first.locations_created, "item_types": first.item_types_created,
+                      "item_type_attributes": counts["item_type_attributes"], "assets": first.assets_created}
+    assert second.created == 0
+    assert (second.locations_skipped, second.item_types_skipped, second.assets_skipped) == (
+        first.locations_created, first.item_types_created, first.assets_created
+    )
+    assert await _counts(db) == counts
+
+    assert any("储备库" in m for m in first_messages)
+    assert any("装备" in m for m in first_messages)
+    assert first_messages[-1] == first.describe()
+    assert "已存在" in second_messages[-1]
+    assert all(m.strip() for m in first_messages + second_messages)
+
+
+async def test_load_leaves_committing_to_the_caller(db: Database) -> None:
+    async with db.write_sessionmaker() as session:
+        summary = await load_demo(session)
+        assert summary.assets_created > 0
+        await session.rollback()
+    assert await _counts(db) == {"locations": 0, "item_types": 0, "item_type_attributes": 0, "assets": 0}

@@ -1,4 +1,4 @@
-"""The one command-line entry point: ``inventory serve | db upgrade | demo load``."""
+"""The one command-line entry point: ``inventory serve | db upgrade | demo load | ledger verify``."""
 
 from __future__ import annotations
 
@@ -30,8 +30,7 @@ async def _load_demo(settings: Settings) -> None:
     db = Database(settings.database_url)
     try:
         async with db.write() as session:
-            summary = await load_demo(session, progress=_say)
-        _say(f"演示数据 demo data: {summary}")
+            await load_demo(session, progress=_say)
     finally:
         await db.dispose()
 
@@ -41,6 +40,32 @@ def cmd_demo_load(settings: Settings) -> int:
     cmd_db_upgrade(settings)
     asyncio.run(_load_demo(settings))
     return 0
+
+
+async def _verify(settings: Settings) -> int:
+    from inventory.verify import verify_ledger
+
+    db = Database(settings.database_url)
+    try:
+        async with db.read() as session:
+            report = await verify_ledger(session)
+    finally:
+        await db.dispose()
+    if report.ok:
+        _say(f"账实相符 ledger OK: {report.movements} 条流水, {report.balances} 条余额, 无差异 no differences")
+        return 0
+    _say(f"发现 {len(report.differences)} 处差异 differences found "
+         f"({report.movements} movements, {report.balances} balances):")
+    for d in report.differences:
+        lot = f" 批次 lot {d.lot_id}" if d.lot_id else ""
+        _say(f"  地点 location {d.location_id} 品目 item {d.item_type_id}{lot} {d.figure}: "
+             f"账面 stored {d.stored} ≠ 流水 ledger {d.expected}")
+    return 1
+
+
+def cmd_ledger_verify(settings: Settings) -> int:
+    """Recompute balances from the ledger; non-zero exit when anything disagrees."""
+    return asyncio.run(_verify(settings))
 
 
 def cmd_serve(settings: Settings, host: str, port: int, demo: bool) -> int:
@@ -77,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load the Nanchang demo data first")
     db = sub.add_parser("db", help="数据库 database")
     db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply migrations")
+    ledger = sub.add_parser("ledger", help="出入库流水 stock ledger")
+    ledger.add_subparsers(dest="ledger_command", required=True).add_parser(
+        "verify", help="recompute every balance from the ledger and compare")
     demo = sub.add_parser("demo", help="演示数据 demo data")
     demo.add_subparsers(dest="demo_command", required=True).add_parser("load", help="load demo data")
     return parser
@@ -92,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_db_upgrade(settings)
     if args.command == "demo":
         return cmd_demo_load(settings)
+    if args.command == "ledger":
+        return cmd_ledger_verify(settings)
     return 2
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.assets import create_asset
 from inventory.catalog import create_item_type
 from inventory.demo_catalog import ITEM_TYPES, STOCKING, VENDORS
+from inventory.demo_stock import ensure_opening_stock
 from inventory.geo import to_wgs84
 from inventory.locations import create_location
 from inventory.models import Asset, ItemType, Location, Region
@@ -48,11 +49,13 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     item_types_skipped: int = 0
     assets_created: int = 0
     assets_skipped: int = 0
+    receipts_created: int = 0
+    receipts_skipped: int = 0
 
     @property
     def created(self) -> int:
         """Total number of things created."""
-        return self.locations_created + self.item_types_created + self.assets_created
+        return self.locations_created + self.item_types_created + self.assets_created + self.receipts_created
 
     def describe(self) -> str:
         """A one-line Chinese account of the load."""
@@ -61,7 +64,8 @@ class DemoSummary(msgspec.Struct, kw_only=True):
                     f"物资品目 {self.item_types_skipped} 个、装备 {self.assets_skipped} 件）")
         skipped = self.locations_skipped + self.item_types_skipped + self.assets_skipped
         return (f"演示数据已载入：新建地点 {self.locations_created} 个、物资品目 {self.item_types_created} 个、"
-                f"装备 {self.assets_created} 件" + (f"（另有 {skipped} 项已存在，已跳过）" if skipped else ""))
+                f"装备 {self.assets_created} 件、期初入库单 {self.receipts_created} 张"
+                + (f"（另有 {skipped} 项已存在，已跳过）" if skipped else ""))
 
 
 def _checked(data: _S) -> _S:
@@ -301,5 +305,8 @@ async def load_demo(session: AsyncSession, *, progress: Callable[[str], None] = 
     plan = _asset_plan(rng, counties, townships)
     await _ensure_assets(session, plan, rng, types, locs, summary)
     progress(_said("登记装备", summary.assets_created, summary.assets_skipped, "件"))
+    made, kept = await ensure_opening_stock(session, types, locs, progress, SEED)
+    summary.receipts_created, summary.receipts_skipped = made, kept
+    progress(_said("期初入库单", made, kept, "张"))
     progress(summary.describe())
     return summary

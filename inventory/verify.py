@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.models import Asset, Balance, ItemType, Movement
@@ -41,10 +41,11 @@ async def verify_ledger(session: AsyncSession) -> VerifyReport:
     """Recompute on hand, reserved and in transit from movements, and serial counts from assets."""
     expected: dict[tuple[int, int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     movements = 0
+    lot_key = func.coalesce(Movement.lot_id, literal_column("0"))
     for loc, item, lot, bucket, qty, n in await session.execute(
-        select(Movement.location_id, Movement.item_type_id, func.coalesce(Movement.lot_id, 0), Movement.bucket,
+        select(Movement.location_id, Movement.item_type_id, lot_key, Movement.bucket,
                func.sum(Movement.quantity), func.count())
-        .group_by(Movement.location_id, Movement.item_type_id, func.coalesce(Movement.lot_id, 0), Movement.bucket)
+        .group_by(Movement.location_id, Movement.item_type_id, lot_key, Movement.bucket)
     ):
         expected[(loc, item, lot)][bucket] = int(qty)
         movements += int(n)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory import idempotency
 from inventory.db import Database
-from inventory.errors import Conflict
+from inventory.errors import InventoryError
 
 T = TypeVar("T")
 REPLAYED = "Idempotent-Replayed"
@@ -22,7 +22,13 @@ async def run_write(
     request: Request[Any, Any, Any], db: Database, actor: str, work: Callable[[AsyncSession], Awaitable[T]],
     *, status_code: int = 201,
 ) -> Response[T]:
-    """Run ``work`` in one write transaction; with an Idempotency-Key, replay instead of repeating."""
+    """Run ``work`` in one write transaction; with an Idempotency-Key, replay instead of repeating.
+
+    The key is looked up before the work and stored with the response in the same transaction,
+    so a key is only ever stored together with the changes it answered for. Two concurrent
+    requests with one key (PostgreSQL) collide on the key's primary key: the later one rolls
+    back entirely and answers with the earlier one's response.
+    """
     raw_key = request.headers.get("idempotency-key")
     if raw_key is None:
         async with db.write() as session:
@@ -35,18 +41,16 @@ async def run_write(
             previous = await idempotency.find_response(session, actor, key, fingerprint)
             if previous is not None:
                 return _replay(previous.status_code, previous.response_body, previous.content_type)
-            row = await idempotency.claim(session, actor, key, request.method, request.url.path, fingerprint)
-            result = await work(session)
-            body = msgspec.json.encode(result)
-            row.status_code, row.response_body = status_code, body
-    except IntegrityError as exc:
-        if not idempotency.is_duplicate_key(exc):
+            body = msgspec.json.encode(await work(session))
+            await idempotency.remember(session, actor, key, request.method, request.url.path, fingerprint,
+                                       status_code, body)
+    except (IntegrityError, InventoryError) as exc:
+        if isinstance(exc, IntegrityError) and not idempotency.is_duplicate_key(exc):
             raise
-        # A concurrent request with the same key committed first: answer with its response.
         async with db.read() as session:
             previous = await idempotency.find_response(session, actor, key, fingerprint)
-        if previous is None or previous.status_code == 0:
-            raise Conflict("同一 Idempotency-Key 的请求正在处理，请稍后重试", field="Idempotency-Key") from exc
+        if previous is None:
+            raise
         return _replay(previous.status_code, previous.response_body, previous.content_type)
     return Response(msgspec.Raw(body), status_code=status_code, media_type="application/json")  # type: ignore[arg-type]
 

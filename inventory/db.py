@@ -8,7 +8,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from inventory.sqlite_inline import inline_creator
+
+
+def sqlite_path(url: str) -> str:
+    """The file (or ``:memory:``) a SQLite URL points at."""
+    return make_url(url).database or ":memory:"
 
 
 def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
@@ -16,7 +24,8 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        if dbapi_connection.isolation_level is not None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -42,7 +51,8 @@ class Database:
         self.write_engine = self.engine
         if self.is_sqlite:
             # One writer connection, taking the write lock at BEGIN: no lock upgrades, no busy waits.
-            self.write_engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0)
+            self.write_engine = create_async_engine(
+                url, echo=echo, pool_size=1, max_overflow=0, async_creator=inline_creator(sqlite_path(url)))
             _configure_sqlite(self.engine, immediate=False)
             _configure_sqlite(self.write_engine, immediate=True)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)

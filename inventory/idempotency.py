@@ -45,15 +45,15 @@ async def find_response(
     return row
 
 
-async def claim(
-    session: AsyncSession, actor: str, key: str, method: str, path: str, fingerprint: str
-) -> IdempotencyKey:
-    """Reserve the key inside the write's transaction; a concurrent duplicate fails at the unique key."""
-    row = IdempotencyKey(actor=actor, key=key, method=method, path=path[:300], request_hash=fingerprint,
-                         status_code=0, response_body=b"", content_type="application/json", created_at=utcnow())
-    session.add(row)
+async def remember(
+    session: AsyncSession, actor: str, key: str, method: str, path: str, fingerprint: str, status_code: int,
+    body: bytes,
+) -> None:
+    """Store the response under the key, in the write's own transaction."""
+    session.add(IdempotencyKey(actor=actor, key=key, method=method, path=path[:300], request_hash=fingerprint,
+                               status_code=status_code, response_body=body, content_type="application/json",
+                               created_at=utcnow()))
     await session.flush()
-    return row
 
 
 def is_duplicate_key(exc: IntegrityError) -> bool:

@@ -18,7 +18,7 @@ from inventory import balances
 from inventory.balances import Bucket
 from inventory.db import dialect_name
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, NotFound
-from inventory.ledger_schemas import MovementCreate, MovementLine
+from inventory.ledger_schemas import MovementCreate, MovementLine, MovementRead
 from inventory.locations import get_location
 from inventory.lots import Candidate, pick_fefo, pickable, resolve_lot
 from inventory.models import Asset, Balance, Document, ItemType, Location, Lot, Movement, utcnow
@@ -32,6 +32,7 @@ KIND_ZH = {
     "write_off": "报废", "return": "归还", "reservation": "预留", "dispatch": "动用",
 }
 MAX_FUTURE = dt.timedelta(minutes=10)
+POSTED = "inventory.posted_movements"
 
 
 def document_number(kind: str, created_at: dt.datetime, doc_id: int) -> str:
@@ -75,9 +76,24 @@ class Posting:
         })
 
     async def write(self, session: AsyncSession) -> None:
-        """Insert the queued movements in one statement."""
+        """Insert the queued movements in one statement; remember them so the answer needs no query."""
+        ids: list[int] = []
         if self.rows:
-            await session.execute(insert(Movement), self.rows)
+            result = await session.execute(
+                insert(Movement).returning(Movement.id, sort_by_parameter_order=True), self.rows)
+            ids = list(result.scalars())
+        session.info.setdefault(POSTED, {})[self.document_id] = [
+            MovementRead(id=i, document_id=self.document_id, location_id=r["location_id"],  # type: ignore[arg-type]
+                         item_type_id=r["item_type_id"], lot_id=r["lot_id"], asset_id=r["asset_id"],  # type: ignore[arg-type]
+                         bucket=r["bucket"], quantity=r["quantity"], created_at=r["created_at"])  # type: ignore[arg-type]
+            for i, r in zip(ids, self.rows, strict=True)
+        ]
+
+
+def posted_movements(session: AsyncSession, document_id: int) -> list[MovementRead] | None:
+    """Movements this session just posted for a document (None when it posted none here)."""
+    posted: dict[int, list[MovementRead]] = session.info.get(POSTED, {})
+    return posted.get(document_id)
 
 
 async def insert_document(session: AsyncSession, **values: object) -> Document:
@@ -254,13 +270,16 @@ async def post_document(session: AsyncSession, data: MovementCreate, *, actor: s
         raise InvalidInput(f"{KIND_ZH[data.kind]}单不填 to_location_id（只有调拨需要）", field="to_location_id")
     if data.kind in ("adjustment", "write_off") and not data.reason.strip():
         raise InvalidInput(f"{KIND_ZH[data.kind]}必须填写原因 reason", field="reason")
-    if data.approver is not None and data.approver == actor:
+    approver = (data.approver or "").strip() or None
+    if data.kind == "write_off" and approver is None:
+        raise InvalidInput("报废须填写审批人 approver（不能是申请人本人）", field="approver")
+    if approver is not None and approver == actor:
         raise InvalidInput("审批人不能是申请人本人", field="approver")
     occurred = occurred_at_or_now(data.occurred_at)
     lines = await _validate_lines(session, data, data.kind)
     doc = await insert_document(
         session, kind=data.kind, location_id=location.id, to_location_id=to_location.id if to_location else None,
-        actor=actor, approver=data.approver, occurred_at=occurred, reason=data.reason, reference=data.reference,
+        actor=actor, approver=approver, occurred_at=occurred, reason=data.reason, reference=data.reference,
         counterparty=data.counterparty,
     )
     posting = Posting(doc.id)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.ledger import document_number, get_document, movements_by_document
+from inventory.ledger import document_number, get_document, movements_by_document, posted_movements
 from inventory.ledger_schemas import DocumentRead, LotBalance, MovementRead, StockCard, StockCardLine, StockRow
 from inventory.locations import get_location
 from inventory.lots import is_expired
@@ -24,14 +24,18 @@ def movement_read(m: Movement) -> MovementRead:
 
 async def document_read(session: AsyncSession, doc: Document) -> DocumentRead:
     """A document with its movements and, if reversed, the reversing document."""
-    moves = (await movements_by_document(session, [doc.id]))[doc.id]
-    reversed_by = await session.scalar(select(Document.id).where(Document.reverses_id == doc.id))
+    just_posted = posted_movements(session, doc.id)
+    if just_posted is not None:
+        movements, reversed_by = just_posted, None
+    else:
+        movements = [movement_read(m) for m in (await movements_by_document(session, [doc.id]))[doc.id]]
+        reversed_by = await session.scalar(select(Document.id).where(Document.reverses_id == doc.id))
     return DocumentRead(
         id=doc.id, number=document_number(doc.kind, doc.created_at, doc.id), kind=doc.kind,
         location_id=doc.location_id, to_location_id=doc.to_location_id, actor=doc.actor, approver=doc.approver,
         created_at=doc.created_at, occurred_at=doc.occurred_at, reason=doc.reason, reference=doc.reference,
         counterparty=doc.counterparty, reverses_id=doc.reverses_id, reversed_by_id=reversed_by,
-        transfer_id=doc.transfer_id, movements=[movement_read(m) for m in moves],
+        transfer_id=doc.transfer_id, movements=movements,
     )
 
 

@@ -1,0 +1,86 @@
+"""A tiny keep-alive HTTP/1.1 load generator on asyncio streams (little CPU, so the server gets the cores)."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Result:
+    """Latencies (seconds) and status counts of one load run."""
+
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        """Completed requests per second."""
+        return len(self.latencies) / self.seconds
+
+    def pct(self, p: float) -> float:
+        """Latency percentile in milliseconds."""
+        if not self.latencies:
+            return float("nan")
+        q = statistics.quantiles(self.latencies, n=1000, method="inclusive")
+        return q[min(len(q) - 1, int(p * 10) - 1)] * 1000
+
+    def line(self, label: str) -> str:
+        """One printable summary line."""
+        return (f"{label:<28} {self.rate:9.0f} req/s   p50 {self.pct(50):7.2f} ms   p99 {self.pct(99):7.2f} ms"
+                f"   statuses {dict(sorted(self.statuses.items()))}")
+
+
+RequestFactory = Callable[[int, int], tuple[str, str, bytes, dict[str, str]]]
+
+
+async def _one_client(host: str, port: int, make: RequestFactory, client_no: int, deadline: float,
+                      result: Result) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    n = 0
+    try:
+        while time.perf_counter() < deadline:
+            method, path, body, headers = make(client_no, n)
+            n += 1
+            head = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+            head += [f"{k}: {v}" for k, v in headers.items()]
+            t0 = time.perf_counter()
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+            status_line = await reader.readline()
+            length = 0
+            chunked = False
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.decode().partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                elif name.lower() == "transfer-encoding" and "chunked" in value:
+                    chunked = True
+            if chunked:
+                while True:
+                    size = int((await reader.readline()).strip(), 16)
+                    await reader.readexactly(size + 2)
+                    if size == 0:
+                        break
+            elif length:
+                await reader.readexactly(length)
+            result.latencies.append(time.perf_counter() - t0)
+            status = int(status_line.split()[1])
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+async def run_load(host: str, port: int, make: RequestFactory, clients: int, seconds: float) -> Result:
+    """Drive ``clients`` keep-alive connections for ``seconds``; every request's latency is recorded."""
+    start = time.perf_counter()
+    result = Result(seconds=seconds)
+    await asyncio.gather(*[_one_client(host, port, make, c, start + seconds, result) for c in range(clients)])
+    result.seconds = time.perf_counter() - start
+    return result

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import NamedTuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,22 @@ from inventory.models import IdempotencyKey, utcnow
 
 RETENTION = dt.timedelta(days=45)  # at least 30 days, as promised to clients
 MAX_KEY_LENGTH = 100
+_FIND = select(
+    IdempotencyKey.method, IdempotencyKey.path, IdempotencyKey.request_hash, IdempotencyKey.status_code,
+    IdempotencyKey.response_body, IdempotencyKey.content_type,
+).where(IdempotencyKey.actor == bindparam("actor"), IdempotencyKey.key == bindparam("key"))
+_INSERT = insert(IdempotencyKey)
+
+
+class StoredResponse(NamedTuple):
+    """What was answered the first time a key was used."""
+
+    method: str
+    path: str
+    request_hash: str
+    status_code: int
+    response_body: bytes
+    content_type: str
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -31,9 +48,10 @@ def check_key(key: str) -> str:
 
 async def find_response(
     session: AsyncSession, actor: str, key: str, fingerprint: str
-) -> IdempotencyKey | None:
+) -> StoredResponse | None:
     """The stored response for this key, None if new; Conflict if the key came with another request."""
-    row = await session.get(IdempotencyKey, (actor, key))
+    conn = await session.connection()
+    row = (await conn.execute(_FIND, {"actor": actor, "key": key})).first()
     if row is None:
         return None
     if row.request_hash != fingerprint:
@@ -42,7 +60,7 @@ async def find_response(
             "重试请使用原请求内容，新请求请换新键",
             field="Idempotency-Key",
         )
-    return row
+    return StoredResponse(*row)
 
 
 async def remember(
@@ -50,10 +68,10 @@ async def remember(
     body: bytes,
 ) -> None:
     """Store the response under the key, in the write's own transaction."""
-    session.add(IdempotencyKey(actor=actor, key=key, method=method, path=path[:300], request_hash=fingerprint,
-                               status_code=status_code, response_body=body, content_type="application/json",
-                               created_at=utcnow()))
-    await session.flush()
+    conn = await session.connection()
+    await conn.execute(_INSERT, {
+        "actor": actor, "key": key, "method": method, "path": path[:300], "request_hash": fingerprint,
+        "status_code": status_code, "response_body": body, "content_type": "application/json", "created_at": utcnow()})
 
 
 def is_duplicate_key(exc: IntegrityError) -> bool:
@@ -67,9 +85,3 @@ async def prune(session: AsyncSession, now: dt.datetime | None = None) -> int:
     cutoff = (now or utcnow()) - RETENTION
     result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def stored(session: AsyncSession, actor: str, key: str) -> IdempotencyKey | None:
-    """The committed response of a key, if any."""
-    return await session.scalar(select(IdempotencyKey).where(IdempotencyKey.actor == actor,
-                                                             IdempotencyKey.key == key))

@@ -8,10 +8,13 @@ that cannot take stock below zero (or below what is reserved).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory import balances
@@ -19,9 +22,9 @@ from inventory.balances import Bucket
 from inventory.db import dialect_name
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from inventory.ledger_schemas import MovementCreate, MovementLine, MovementRead
-from inventory.locations import get_location
 from inventory.lots import Candidate, pick_fefo, pickable, resolve_lot
-from inventory.models import Asset, Balance, Document, ItemType, Location, Lot, Movement, utcnow
+from inventory.models import Asset, Balance, Document, Location, Lot, Movement, utcnow
+from inventory.refs import Item, Place, load_item, load_place
 
 PREFIX = {
     "receipt": "RK", "issue": "CK", "transfer": "DB", "transfer_receipt": "SH", "adjustment": "PD",
@@ -33,6 +36,8 @@ KIND_ZH = {
 }
 MAX_FUTURE = dt.timedelta(minutes=10)
 POSTED = "inventory.posted_movements"
+_INSERT_DOCUMENT = insert(Document).returning(Document.id)
+_INSERT_MOVEMENTS = insert(Movement).returning(Movement.id, sort_by_parameter_order=True)
 
 
 def document_number(kind: str, created_at: dt.datetime, doc_id: int) -> str:
@@ -40,10 +45,13 @@ def document_number(kind: str, created_at: dt.datetime, doc_id: int) -> str:
     return f"{PREFIX[kind]}{created_at:%Y%m%d}-{doc_id:06d}"
 
 
+_NUMBER = re.compile(rf"(?:{'|'.join(PREFIX.values())})[0-9]{{8}}-([0-9]{{6,}})")
+
+
 def parse_document_number(number: str) -> int | None:
     """The document id inside a voucher number, or None when it is not one."""
-    _, sep, tail = number.rpartition("-")
-    return int(tail) if sep and tail.isdigit() else None
+    match = _NUMBER.fullmatch(number.strip().upper())
+    return int(match.group(1)) if match else None
 
 
 @dataclass
@@ -79,8 +87,8 @@ class Posting:
         """Insert the queued movements in one statement; remember them so the answer needs no query."""
         ids: list[int] = []
         if self.rows:
-            result = await session.execute(
-                insert(Movement).returning(Movement.id, sort_by_parameter_order=True), self.rows)
+            conn = await session.connection()
+            result = await conn.execute(_INSERT_MOVEMENTS, self.rows)
             ids = list(result.scalars())
         session.info.setdefault(POSTED, {})[self.document_id] = [
             MovementRead(id=i, document_id=self.document_id, location_id=r["location_id"],  # type: ignore[arg-type]
@@ -96,11 +104,16 @@ def posted_movements(session: AsyncSession, document_id: int) -> list[MovementRe
     return posted.get(document_id)
 
 
-async def insert_document(session: AsyncSession, **values: object) -> Document:
-    doc = Document(**values)
-    session.add(doc)
-    await session.flush()
-    return doc
+async def insert_document(session: AsyncSession, **values: Any) -> Document:
+    """Insert a document with one Core statement; the returned object is a detached, read-only copy."""
+    values.setdefault("created_at", utcnow())
+    for name in ("reason", "reference", "counterparty"):
+        values.setdefault(name, "")
+    for name in ("to_location_id", "approver", "reverses_id", "transfer_id"):
+        values.setdefault(name, None)
+    conn = await session.connection()
+    doc_id = (await conn.execute(_INSERT_DOCUMENT, values)).scalar_one()
+    return Document(id=doc_id, **values)
 
 
 def occurred_at_or_now(value: dt.datetime | None) -> dt.datetime:
@@ -114,7 +127,7 @@ def occurred_at_or_now(value: dt.datetime | None) -> dt.datetime:
     return value
 
 
-async def apply_change(session: AsyncSession, posting: Posting, location: Location, item: ItemType,
+async def apply_change(session: AsyncSession, posting: Posting, location: Place, item: Item,
                   lot_id: int | None, bucket: Bucket, qty: int, *, field: str, asset_id: int | None = None,
                   move: AssetMove | None = None) -> None:
     """Apply one signed change to a balance and queue its movement; refuse to go below zero."""
@@ -133,7 +146,8 @@ async def apply_change(session: AsyncSession, posting: Posting, location: Locati
 
 async def _bucket_value(session: AsyncSession, location_id: int, item_type_id: int, lot_id: int | None,
                         bucket: Bucket) -> int:
-    row = (await session.execute(select(Balance.on_hand, Balance.reserved, Balance.in_transit).where(
+    conn = await session.connection()
+    row = (await conn.execute(select(Balance.on_hand, Balance.reserved, Balance.in_transit).where(
         Balance.location_id == location_id, Balance.item_type_id == item_type_id,
         Balance.lot_key == (lot_id or 0)))).first()
     if row is None:
@@ -142,17 +156,35 @@ async def _bucket_value(session: AsyncSession, location_id: int, item_type_id: i
     return int({"on_hand": on_hand - reserved, "reserved": reserved, "in_transit": in_transit}[bucket])
 
 
+_CANDIDATES = (
+    select(Balance.lot_id, Lot.expiry_date, Lot.production_date, Balance.on_hand - Balance.reserved)
+    .outerjoin(Lot, Lot.id == Balance.lot_id)
+    .where(Balance.location_id == bindparam("loc"), Balance.item_type_id == bindparam("item"))
+    .order_by(Balance.id)
+)
+_CANDIDATES_LOCKED = _CANDIDATES.with_for_update(of=Balance)
+
+
 async def _candidates(session: AsyncSession, location_id: int, item_type_id: int) -> list[Candidate]:
     """Stock of an item at one location by lot, locked on PostgreSQL so the pick stays true."""
-    stmt = (
-        select(Balance.lot_id, Lot.expiry_date, Lot.production_date, Balance.on_hand - Balance.reserved)
-        .outerjoin(Lot, Lot.id == Balance.lot_id)
-        .where(Balance.location_id == location_id, Balance.item_type_id == item_type_id)
-        .order_by(Balance.id)
-    )
-    if dialect_name(session) == "postgresql":
-        stmt = stmt.with_for_update(of=Balance)
-    return [Candidate(*row) for row in (await session.execute(stmt)).all()]
+    stmt = _CANDIDATES_LOCKED if dialect_name(session) == "postgresql" else _CANDIDATES
+    conn = await session.connection()
+    return [Candidate(*row) for row in (await conn.execute(stmt, {"loc": location_id, "item": item_type_id})).all()]
+
+
+async def lock_balances(session: AsyncSession, keys: Iterable[tuple[int, int]]) -> None:
+    """On PostgreSQL, lock the balance rows of these (item type, location) pairs in one global order.
+
+    Writers that take row locks in different orders deadlock (a transfer A→B against one B→A);
+    taking them up front ordered by item type, location and lot makes every writer queue the same way.
+    """
+    wanted = sorted(set(keys))
+    if wanted and dialect_name(session) == "postgresql":
+        conn = await session.connection()
+        await conn.execute(
+            select(Balance.id).where(tuple_(Balance.item_type_id, Balance.location_id).in_(wanted))
+            .order_by(Balance.item_type_id, Balance.location_id, Balance.lot_key).with_for_update()
+        )
 
 
 @dataclass
@@ -161,7 +193,7 @@ class LineContext:
 
     index: int
     line: MovementLine
-    item: ItemType
+    item: Item
     lot_id: int | None
     assets: list[Asset]
 
@@ -176,49 +208,51 @@ async def _validate_lines(session: AsyncSession, data: MovementCreate, kind: str
     seen_assets: set[int] = set()
     for i, line in enumerate(data.lines):
         f = f"lines.{i}"
-        item = await session.get(ItemType, line.item_type_id)
-        if item is None:
-            raise InvalidInput(f"第 {i + 1} 行：物资品目 id={line.item_type_id} 不存在", field=f"{f}.item_type_id")
+        try:
+            it = await load_item(session, line.item_type_id, field=f"{f}.item_type_id")
+        except InvalidInput as exc:
+            raise InvalidInput(f"第 {i + 1} 行：{exc.detail}", field=exc.field) from None
         if line.quantity == 0 or (line.quantity < 0 and kind != "adjustment"):
             raise InvalidInput(f"第 {i + 1} 行：数量必须为正整数（盘亏请用 adjustment 填负数）", field=f"{f}.quantity")
         if line.lot_id is not None and line.lot is not None:
             raise InvalidInput(f"第 {i + 1} 行：lot_id 与 lot 只能填一个", field=f"{f}.lot")
         lot_id: int | None = None
         assets: list[Asset] = []
-        if item.tracking == "bulk":
+        if it.tracking == "bulk":
             if line.asset_ids:
-                raise InvalidInput(f"第 {i + 1} 行：{item.name} 按数量管理，不能填装备 asset_ids",
+                raise InvalidInput(f"第 {i + 1} 行：{it.name} 按数量管理，不能填装备 asset_ids",
                                    field=f"{f}.asset_ids")
             if line.lot_id is not None:
-                lot = await session.get(Lot, line.lot_id)
-                if lot is None or lot.item_type_id != item.id:
-                    raise InvalidInput(f"第 {i + 1} 行：批次 id={line.lot_id} 不存在或不属于 {item.name}",
+                lot_item = await (await session.connection()).scalar(
+                    select(Lot.item_type_id).where(Lot.id == line.lot_id))
+                if lot_item != it.id:
+                    raise InvalidInput(f"第 {i + 1} 行：批次 id={line.lot_id} 不存在或不属于 {it.name}",
                                        field=f"{f}.lot_id")
-                lot_id = lot.id
+                lot_id = line.lot_id
             elif line.lot is not None:
                 if line.quantity < 0 or kind not in ("receipt", "return", "adjustment"):
                     raise InvalidInput(f"第 {i + 1} 行：只有入库、归还和盘盈可以新建批次；出库请填 lot_id",
                                        field=f"{f}.lot")
-                lot_id = (await resolve_lot(session, item, line.lot, f"{f}.lot")).id
+                lot_id = (await resolve_lot(session, it, line.lot, f"{f}.lot")).id
         else:
             if line.lot_id is not None or line.lot is not None:
-                raise InvalidInput(f"第 {i + 1} 行：{item.name} 按单件管理，不分批次", field=f"{f}.lot")
+                raise InvalidInput(f"第 {i + 1} 行：{it.name} 按单件管理，不分批次", field=f"{f}.lot")
             if not line.asset_ids:
-                raise InvalidInput(f"第 {i + 1} 行：{item.name} 按单件管理，必须列出装备 asset_ids",
+                raise InvalidInput(f"第 {i + 1} 行：{it.name} 按单件管理，必须列出装备 asset_ids",
                                    field=f"{f}.asset_ids")
             if len(line.asset_ids) != abs(line.quantity):
                 raise InvalidInput(f"第 {i + 1} 行：数量 {line.quantity} 与装备件数 {len(line.asset_ids)} 不符",
                                    field=f"{f}.quantity")
             for j, asset_id in enumerate(line.asset_ids):
                 asset = await session.get(Asset, asset_id)
-                if asset is None or asset.item_type_id != item.id:
-                    raise InvalidInput(f"第 {i + 1} 行：装备 id={asset_id} 不存在或不是 {item.name}",
+                if asset is None or asset.item_type_id != it.id:
+                    raise InvalidInput(f"第 {i + 1} 行：装备 id={asset_id} 不存在或不是 {it.name}",
                                        field=f"{f}.asset_ids.{j}")
                 if asset_id in seen_assets:
                     raise InvalidInput(f"装备 id={asset_id} 在单据中出现了两次", field=f"{f}.asset_ids.{j}")
                 seen_assets.add(asset_id)
                 assets.append(asset)
-        contexts.append(LineContext(i, line, item, lot_id, assets))
+        contexts.append(LineContext(i, line, it, lot_id, assets))
     # Lock and take stock in a fixed order so two documents cannot wait on each other.
     return sorted(contexts, key=lambda c: (c.item.id, c.lot_id or 0, c.index))
 
@@ -245,27 +279,27 @@ async def move_asset(session: AsyncSession, asset: Asset, *, expect_status: tupl
         place = f"位于地点 id={asset.location_id}" if asset.location_id else "不在库"
         raise Conflict(
             f"装备 {asset.serial_number} 当前状态为 {asset.status}（{place}），不能办理此操作", field=field,
-            extra={"asset_id": asset.id, "status": asset.status, "location_id": asset.location_id},
+            extra={"asset_id": asset.id, "asset_status": asset.status, "location_id": asset.location_id},
         )
     await session.refresh(asset)
     return before
 
 
-async def _subtree(session: AsyncSession, location: Location) -> tuple[int, ...]:
+async def _subtree(session: AsyncSession, location: Place) -> tuple[int, ...]:
     ids = await session.scalars(select(Location.id).where(Location.path.startswith(location.path)))
     return tuple(ids)
 
 
 async def post_document(session: AsyncSession, data: MovementCreate, *, actor: str) -> Document:
     """Post a receipt, issue, transfer, adjustment, write-off or return with all its movements."""
-    location = await get_location(session, data.location_id, field="location_id")
-    to_location: Location | None = None
+    location = await load_place(session, data.location_id, field="location_id")
+    to_location: Place | None = None
     if data.kind == "transfer":
         if data.to_location_id is None:
             raise InvalidInput("调拨必须填写目的地点 to_location_id", field="to_location_id")
         if data.to_location_id == data.location_id:
             raise InvalidInput("调拨的目的地点不能与出发地点相同", field="to_location_id")
-        to_location = await get_location(session, data.to_location_id, field="to_location_id")
+        to_location = await load_place(session, data.to_location_id, field="to_location_id")
     elif data.to_location_id is not None:
         raise InvalidInput(f"{KIND_ZH[data.kind]}单不填 to_location_id（只有调拨需要）", field="to_location_id")
     if data.kind in ("adjustment", "write_off") and not data.reason.strip():
@@ -277,6 +311,11 @@ async def post_document(session: AsyncSession, data: MovementCreate, *, actor: s
         raise InvalidInput("审批人不能是申请人本人", field="approver")
     occurred = occurred_at_or_now(data.occurred_at)
     lines = await _validate_lines(session, data, data.kind)
+    await lock_balances(session, (
+        (ctx.item.id, loc) for ctx in lines
+        for loc in (location.id, to_location.id if to_location else None, *(a.location_id for a in ctx.assets))
+        if loc is not None
+    ))
     doc = await insert_document(
         session, kind=data.kind, location_id=location.id, to_location_id=to_location.id if to_location else None,
         actor=actor, approver=approver, occurred_at=occurred, reason=data.reason, reference=data.reference,
@@ -292,7 +331,7 @@ async def post_document(session: AsyncSession, data: MovementCreate, *, actor: s
     return doc
 
 
-async def _inbound(session: AsyncSession, posting: Posting, kind: str, location: Location, ctx: LineContext) -> None:
+async def _inbound(session: AsyncSession, posting: Posting, kind: str, location: Place, ctx: LineContext) -> None:
     if ctx.item.tracking == "bulk":
         await apply_change(session, posting, location, ctx.item, ctx.lot_id, "on_hand", abs(ctx.line.quantity),
                       field=f"{ctx.field}.quantity")
@@ -306,8 +345,8 @@ async def _inbound(session: AsyncSession, posting: Posting, kind: str, location:
                       field=f"{ctx.field}.asset_ids.{j}")
 
 
-async def _outbound(session: AsyncSession, posting: Posting, kind: str, location: Location,
-                    to_location: Location | None, ctx: LineContext) -> None:
+async def _outbound(session: AsyncSession, posting: Posting, kind: str, location: Place,
+                    to_location: Place | None, ctx: LineContext) -> None:
     qty = abs(ctx.line.quantity)
     if ctx.item.tracking == "serial":
         await _outbound_assets(session, posting, kind, location, to_location, ctx)
@@ -337,8 +376,8 @@ async def _outbound(session: AsyncSession, posting: Posting, kind: str, location
                           field=f"{ctx.field}.quantity")
 
 
-async def _outbound_assets(session: AsyncSession, posting: Posting, kind: str, location: Location,
-                           to_location: Location | None, ctx: LineContext) -> None:
+async def _outbound_assets(session: AsyncSession, posting: Posting, kind: str, location: Place,
+                           to_location: Place | None, ctx: LineContext) -> None:
     places = await _subtree(session, location)
     status_after = {"issue": "deployed", "transfer": "in_transit", "write_off": "retired", "adjustment": "lost"}[kind]
     allowed = ("available",) if kind in ("issue", "transfer") else ("available", "maintenance")
@@ -349,7 +388,7 @@ async def _outbound_assets(session: AsyncSession, posting: Posting, kind: str, l
         if asset.location_id not in places:
             raise Conflict(f"装备 {asset.serial_number} 不在 {location.name}（当前状态 {asset.status}）", field=f,
                            extra={"asset_id": asset.id, "location_id": asset.location_id})
-        source = await get_location(session, asset.location_id or location.id)
+        source = await load_place(session, asset.location_id or location.id)
         move = await move_asset(
             session, asset, expect_status=allowed, expect_location=source.id, status=status_after,
             location_id=to_location.id if to_location else None, field=f,
@@ -361,9 +400,13 @@ async def _outbound_assets(session: AsyncSession, posting: Posting, kind: str, l
                           move=move, field=f)
 
 
-async def get_document(session: AsyncSession, document_id: int) -> Document:
-    """The document with this id, or NotFound."""
-    doc = await session.get(Document, document_id)
+async def get_document(session: AsyncSession, document_id: int, *, lock: bool = False) -> Document:
+    """The document with this id, or NotFound; ``lock`` queues concurrent writers on it (PostgreSQL)."""
+    if lock:
+        doc = await session.scalar(select(Document).where(Document.id == document_id)
+                                   .with_for_update(key_share=True).execution_options(populate_existing=True))
+    else:
+        doc = await session.get(Document, document_id)
     if doc is None:
         raise NotFound(f"单据 id={document_id} 不存在")
     return doc
@@ -371,7 +414,8 @@ async def get_document(session: AsyncSession, document_id: int) -> Document:
 
 async def reverse_document(session: AsyncSession, document_id: int, reason: str, *, actor: str) -> Document:
     """Post a document that undoes another one exactly; the original is never touched."""
-    original = await get_document(session, document_id)
+    # Locked so that a concurrent reversal (or receipt of this transfer) waits and then sees this one.
+    original = await get_document(session, document_id, lock=True)
     number = document_number(original.kind, original.created_at, original.id)
     if original.reverses_id is not None:
         raise Conflict(f"单据 {number} 本身是冲销单，不能再冲销；如需恢复请重新录入")
@@ -390,6 +434,7 @@ async def reverse_document(session: AsyncSession, document_id: int, reason: str,
     movements = (await session.scalars(
         select(Movement).where(Movement.document_id == original.id).order_by(Movement.id.desc())
     )).all()
+    await lock_balances(session, ((m.item_type_id, m.location_id) for m in movements))
     posting = Posting(doc.id)
     restored: dict[int, Movement] = {}
     for m in movements:
@@ -405,14 +450,13 @@ async def reverse_document(session: AsyncSession, document_id: int, reason: str,
         )
     # Undo increases of what is held before giving back what was taken (keeps every bucket ≥ 0).
     for m in sorted(movements, key=lambda m: (m.quantity < 0, m.id)):
-        location = await get_location(session, m.location_id)
-        item = await session.get(ItemType, m.item_type_id)
-        assert item is not None
+        location = await load_place(session, m.location_id)
+        it = await load_item(session, m.item_type_id)
         move = None
         if m.asset_id is not None:
             move = AssetMove(m.asset_status_after or "", m.asset_location_after, m.asset_status_before or "",
                              m.asset_location_before)
-        await apply_change(session, posting, location, item, m.lot_id, m.bucket, -m.quantity,  # type: ignore[arg-type]
+        await apply_change(session, posting, location, it, m.lot_id, m.bucket, -m.quantity,  # type: ignore[arg-type]
                       asset_id=m.asset_id, move=move, field="document_id")
     await posting.write(session)
     return doc

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.errors import InvalidInput
 from inventory.ledger_schemas import LotSpec
-from inventory.models import ItemType, Lot
+from inventory.models import Lot
+from inventory.refs import Item
 
 
 class Candidate(NamedTuple):
@@ -65,7 +66,7 @@ def pickable(candidates: Sequence[Candidate], today: dt.date, *, include_expired
     )
 
 
-async def resolve_lot(session: AsyncSession, item: ItemType, spec: LotSpec, field: str) -> Lot:
+async def resolve_lot(session: AsyncSession, item: Item, spec: LotSpec, field: str) -> Lot:
     """The lot with this number for the item type: reused if it exists (dates must agree), else created."""
     if spec.production_date and spec.expiry_date and spec.expiry_date < spec.production_date:
         raise InvalidInput(

@@ -14,12 +14,13 @@ from inventory.ledger import (
     apply_change,
     document_number,
     insert_document,
+    lock_balances,
     move_asset,
     occurred_at_or_now,
 )
 from inventory.ledger_schemas import TransferLine, TransferRead, TransferReceive
-from inventory.locations import get_location
-from inventory.models import Asset, Document, ItemType, Movement
+from inventory.models import Asset, Document, Movement
+from inventory.refs import load_item, load_place
 from inventory.schemas import Page
 
 Key = tuple[int, int | None, int | None]  # item type, lot, asset
@@ -80,9 +81,12 @@ def _transfer_read(transfer: Document, standing: Standing, receipts: list[int]) 
     )
 
 
-async def get_transfer(session: AsyncSession, transfer_id: int) -> Document:
-    """The transfer document with this id (not a reversal), or NotFound."""
-    doc = await session.get(Document, transfer_id)
+async def get_transfer(session: AsyncSession, transfer_id: int, *, lock: bool = False) -> Document:
+    """The transfer document with this id (not a reversal), or NotFound; ``lock`` as in get_document."""
+    stmt = select(Document).where(Document.id == transfer_id)
+    if lock:
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+    doc = await session.scalar(stmt)
     if doc is None or doc.kind != "transfer" or doc.reverses_id is not None:
         raise NotFound(f"调拨单 id={transfer_id} 不存在")
     return doc
@@ -116,7 +120,8 @@ async def list_transfers(
 
 async def receive_transfer(session: AsyncSession, transfer_id: int, data: TransferReceive, *, actor: str) -> Document:
     """Receive what arrived; with ``close_short`` the rest is recorded as lost with a reason."""
-    transfer = await get_transfer(session, transfer_id)
+    # Locked so that concurrent receipts (or a reversal) of one transfer take their turns and see each other.
+    transfer = await get_transfer(session, transfer_id, lock=True)
     standing = await _standing(session, transfer)
     number = document_number(transfer.kind, transfer.created_at, transfer.id)
     if standing.cancelled:
@@ -131,16 +136,16 @@ async def receive_transfer(session: AsyncSession, transfer_id: int, data: Transf
     if not receive and not (data.close_short and left):
         raise InvalidInput("没有要收货的数量", field="lines")
     assert transfer.to_location_id is not None
-    dest = await get_location(session, transfer.to_location_id)
+    dest = await load_place(session, transfer.to_location_id)
     doc = await insert_document(
         session, kind="transfer_receipt", location_id=dest.id, to_location_id=None, actor=actor, approver=None,
         occurred_at=occurred_at_or_now(data.occurred_at), reason=data.loss_reason if data.close_short else "",
         reference=number, counterparty="", transfer_id=transfer.id,
     )
+    await lock_balances(session, ((item_id, dest.id) for item_id, _, _ in remaining))
     posting = Posting(doc.id)
     for (item_id, lot_id, asset_id), qty in sorted(receive.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-        item = await session.get(ItemType, item_id)
-        assert item is not None
+        item = await load_item(session, item_id)
         move = None
         if asset_id is not None:
             asset = await session.get(Asset, asset_id)
@@ -153,8 +158,7 @@ async def receive_transfer(session: AsyncSession, transfer_id: int, data: Transf
                            field="lines")
     if data.close_short:
         for (item_id, lot_id, asset_id), qty in sorted(left.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-            item = await session.get(ItemType, item_id)
-            assert item is not None
+            item = await load_item(session, item_id)
             move = None
             if asset_id is not None:
                 asset = await session.get(Asset, asset_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 
 from inventory.config import Settings
 from inventory.db import Database
@@ -24,3 +24,8 @@ def provide_settings(state: State) -> Settings:
     """The process's settings."""
     settings: Settings = state.settings
     return settings
+
+IdempotencyKey = Annotated[
+    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=100,
+                                description="重试同一请求时带上同一个键，只会生效一次 (retry-safe writes)")
+]

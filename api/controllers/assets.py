@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Limit, Offset
+from api.deps import IdempotencyKey, Limit, Offset
+from api.writes import run_write
 from inventory import assets
 from inventory.db import Database
 from inventory.schemas import AssetCreate, AssetRead, AssetStatus, AssetUpdate, Page
@@ -20,10 +22,16 @@ class AssetController(Controller):
     tags = ["assets"]
 
     @post("/")
-    async def create_asset(self, db: Database, data: AssetCreate) -> AssetRead:
+    async def create_asset(
+        self, request: Request[Any, Any, Any], db: Database, actor: str, data: AssetCreate,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[AssetRead]:
         """Register a serial unit at a location."""
-        async with db.write() as session:
-            return assets.asset_read(await assets.create_asset(session, data))
+
+        async def work(session: AsyncSession) -> AssetRead:
+            return assets.asset_read(await assets.create_asset(session, data, actor=actor))
+
+        return await run_write(request, db, actor, work)
 
     @get("/")
     async def list_assets(
@@ -45,7 +53,13 @@ class AssetController(Controller):
             return assets.asset_read(await assets.get_asset(session, asset_id))
 
     @patch("/{asset_id:int}")
-    async def update_asset(self, db: Database, asset_id: int, data: AssetUpdate) -> AssetRead:
+    async def update_asset(
+        self, request: Request[Any, Any, Any], db: Database, actor: str, asset_id: int, data: AssetUpdate,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[AssetRead]:
         """Change readiness and descriptive fields (moves go through the ledger)."""
-        async with db.write() as session:
+
+        async def work(session: AsyncSession) -> AssetRead:
             return assets.asset_read(await assets.update_asset(session, asset_id, data))
+
+        return await run_write(request, db, actor, work, status_code=200)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Limit, Offset
+from api.deps import IdempotencyKey, Limit, Offset
+from api.writes import run_write
 from inventory import catalog
 from inventory.db import Database
 from inventory.schemas import ItemTypeCreate, ItemTypeRead, ItemTypeUpdate, Page, Tag, Tracking
@@ -20,10 +22,16 @@ class ItemTypeController(Controller):
     tags = ["item-types"]
 
     @post("/")
-    async def create_item_type(self, db: Database, data: ItemTypeCreate) -> ItemTypeRead:
+    async def create_item_type(
+        self, request: Request[Any, Any, Any], db: Database, actor: str, data: ItemTypeCreate,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ItemTypeRead]:
         """Create a catalogue entry."""
-        async with db.write() as session:
+
+        async def work(session: AsyncSession) -> ItemTypeRead:
             return catalog.item_type_read(await catalog.create_item_type(session, data))
+
+        return await run_write(request, db, actor, work)
 
     @get("/")
     async def list_item_types(
@@ -51,7 +59,13 @@ class ItemTypeController(Controller):
             return catalog.item_type_read(await catalog.get_item_type(session, item_type_id))
 
     @patch("/{item_type_id:int}")
-    async def update_item_type(self, db: Database, item_type_id: int, data: ItemTypeUpdate) -> ItemTypeRead:
+    async def update_item_type(
+        self, request: Request[Any, Any, Any], db: Database, actor: str, item_type_id: int, data: ItemTypeUpdate,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ItemTypeRead]:
         """Change some fields of a catalogue entry."""
-        async with db.write() as session:
+
+        async def work(session: AsyncSession) -> ItemTypeRead:
             return catalog.item_type_read(await catalog.update_item_type(session, item_type_id, data))
+
+        return await run_write(request, db, actor, work, status_code=200)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
-from api.deps import Limit, Offset
+from api.deps import IdempotencyKey, Limit, Offset
 from api.writes import run_write
 from inventory import ledger, stock, transfers
 from inventory.db import Database
@@ -24,11 +24,6 @@ from inventory.ledger_schemas import (
     TransferReceive,
 )
 from inventory.schemas import Page
-
-IdempotencyKey = Annotated[
-    str | None, Parameter(header="Idempotency-Key", required=False, max_length=100,
-                          description="重试同一请求时带上同一个键，只会生效一次")
-]
 
 
 class LedgerController(Controller):

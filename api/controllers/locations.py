@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Limit, Offset
+from api.deps import IdempotencyKey, Limit, Offset
+from api.writes import run_write
 from inventory import locations
 from inventory.db import Database
 from inventory.schemas import LocationCreate, LocationKind, LocationRead, LocationUpdate, Page
@@ -20,10 +22,16 @@ class LocationController(Controller):
     tags = ["locations"]
 
     @post("/")
-    async def create_location(self, db: Database, data: LocationCreate) -> LocationRead:
+    async def create_location(
+        self, request: Request[Any, Any, Any], db: Database, actor: str, data: LocationCreate,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[LocationRead]:
         """Create a location (coordinates in wgs84, gcj02 or bd09; stored as WGS-84)."""
-        async with db.write() as session:
+
+        async def work(session: AsyncSession) -> LocationRead:
             return locations.location_read(await locations.create_location(session, data))
+
+        return await run_write(request, db, actor, work)
 
     @get("/")
     async def list_locations(
@@ -46,7 +54,13 @@ class LocationController(Controller):
             return locations.location_read(await locations.get_location(session, location_id))
 
     @patch("/{location_id:int}")
-    async def update_location(self, db: Database, location_id: int, data: LocationUpdate) -> LocationRead:
+    async def update_location(
+        self, request: Request[Any, Any, Any], db: Database, actor: str, location_id: int, data: LocationUpdate,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[LocationRead]:
         """Change some fields of a location."""
-        async with db.write() as session:
+
+        async def work(session: AsyncSession) -> LocationRead:
             return locations.location_read(await locations.update_location(session, location_id, data))
+
+        return await run_write(request, db, actor, work, status_code=200)

@@ -9,20 +9,35 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 
-from api.actor import provide_actor
+from api.audit_trail import AuditFailuresMiddleware
+from api.auth import TokenAuthMiddleware, permission_guard, provide_actor, provide_principal
 from api.controllers.assets import AssetController
+from api.controllers.audit import AuditController
+from api.controllers.auth import AuthController
 from api.controllers.health import health, ready
 from api.controllers.item_types import ItemTypeController
 from api.controllers.ledger import LedgerController, StockController, TransferController
 from api.controllers.locations import LocationController
 from api.controllers.regions import RegionController
+from api.controllers.users import UserController
 from api.deps import provide_db, provide_settings
 from api.errors import EXCEPTION_HANDLERS
+from api.headers import SecurityHeadersMiddleware
 from inventory.config import Settings, load_settings
 from inventory.db import Database
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    health, ready, AuthController, UserController, AuditController, RegionController, LocationController,
+    ItemTypeController, AssetController, LedgerController, TransferController, StockController,
+]
+# Paths that need no token: liveness, readiness, the API description, and sign-in itself.
+UNAUTHENTICATED = ["^/health$", "^/ready$", "^/schema"]
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
@@ -39,19 +54,27 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 await database.dispose()
 
     return Litestar(
-        route_handlers=[
-            health, ready, RegionController, LocationController, ItemTypeController, AssetController,
-            LedgerController, TransferController, StockController,
+        route_handlers=ROUTE_HANDLERS,
+        dependencies={
+            "db": Provide(provide_db, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "actor": Provide(provide_actor, sync_to_thread=False),
+        },
+        middleware=[
+            SecurityHeadersMiddleware,
+            AuditFailuresMiddleware,
+            DefineMiddleware(TokenAuthMiddleware, exclude=UNAUTHENTICATED),
         ],
-        dependencies={"db": Provide(provide_db, sync_to_thread=False),
-                      "settings": Provide(provide_settings, sync_to_thread=False),
-                      "actor": Provide(provide_actor, sync_to_thread=False)},
+        guards=[permission_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=State({"db": database, "settings": settings}),
         openapi_config=OpenAPIConfig(
             title="应急物资装备管理 Emergency Inventory API", version="1.0.0", path="/schema",
             render_plugins=[JsonRenderPlugin()],
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearer": []}],
         ),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
     )

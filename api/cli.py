@@ -24,15 +24,40 @@ def cmd_db_upgrade(settings: Settings) -> int:
     return 0
 
 
-async def _load_demo(settings: Settings) -> None:
+async def _load_demo(settings: Settings, *, with_users: bool = False) -> None:
     from inventory.demo import load_demo
+    from inventory.demo_users import ensure_demo_users
 
     db = Database(settings.database_url)
     try:
         async with db.write() as session:
             await load_demo(session, progress=_say)
+            created = await ensure_demo_users(session) if with_users else []
     finally:
         await db.dispose()
+    if created:
+        _say("演示账号 demo accounts (密码只显示这一次 passwords are shown only now):")
+        for username, role, password in created:
+            _say(f"  {username:<16} {role:<10} {password}")
+    elif with_users:
+        _say("演示账号已存在，密码在首次创建时已显示 (demo accounts exist; passwords were shown when created)")
+
+
+async def _bootstrap(settings: Settings) -> None:
+    from inventory.accounts import count_users, ensure_bootstrap_admin
+
+    db = Database(settings.database_url)
+    try:
+        async with db.write() as session:
+            made = await ensure_bootstrap_admin(session, settings.bootstrap_admin_password)
+            users = await count_users(session)
+    finally:
+        await db.dispose()
+    if made:
+        _say("已创建管理员 admin（密码取自 INVENTORY_BOOTSTRAP_ADMIN_PASSWORD） bootstrap admin created")
+    elif users == 0:
+        _say("提示：尚无用户。设置 INVENTORY_BOOTSTRAP_ADMIN_PASSWORD 后重启，或运行 inventory users add "
+             "(no users yet: set INVENTORY_BOOTSTRAP_ADMIN_PASSWORD or run inventory users add)")
 
 
 def cmd_demo_load(settings: Settings) -> int:
@@ -63,6 +88,45 @@ async def _verify(settings: Settings) -> int:
     return 1
 
 
+async def _users(settings: Settings, args: argparse.Namespace) -> int:
+    from inventory import accounts
+    from inventory.errors import InventoryError
+
+    db = Database(settings.database_url)
+    try:
+        if args.users_command == "list":
+            async with db.read() as session:
+                users = await accounts.list_users(session)
+            _say(f"{'用户名 username':<22}{'角色 role':<12}{'状态':<6}辖区 scope")
+            for u in users:
+                scope = ",".join([*u.scope_regions, *(f"loc:{i}" for i in u.scope_locations)]) or "-"
+                _say(f"{u.username:<22}{u.role:<12}{'启用' if u.active else '停用':<6}{scope}")
+            return 0
+        if args.users_command == "add":
+            password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+            if not password:
+                _say("需要密码：用 --password-stdin 从标准输入读入 (password required via --password-stdin)")
+                return 2
+            regions = [s for s in args.scope if s.isdigit()]
+            locations = [int(s.removeprefix("loc:")) for s in args.scope if s.startswith("loc:")]
+            async with db.write() as session:
+                user = await accounts.create_user(session, accounts.UserCreate(
+                    username=args.name, password=password, role=args.role, display_name=args.display_name or "",
+                    phone=args.phone or "", scope_regions=regions, scope_locations=locations))
+            _say(f"已创建用户 created {user.username} ({user.role}), 辖区 scope: {', '.join(args.scope) or '-'}")
+            return 0
+        async with db.write() as session:
+            user = await accounts.get_user_by_name(session, args.name)
+            await accounts.update_user(session, user.id, accounts.UserUpdate(active=False))
+        _say(f"已停用用户 disabled {args.name}，其登录凭证已全部注销 (all tokens revoked)")
+        return 0
+    except InventoryError as exc:
+        _say(f"错误 error: {exc.detail}")
+        return 1
+    finally:
+        await db.dispose()
+
+
 def cmd_ledger_verify(settings: Settings) -> int:
     """Recompute balances from the ledger; non-zero exit when anything disagrees."""
     return asyncio.run(_verify(settings))
@@ -75,8 +139,9 @@ def cmd_serve(settings: Settings, host: str, port: int, demo: bool) -> int:
     from api.app import create_app
 
     cmd_db_upgrade(settings)
+    asyncio.run(_bootstrap(settings))
     if demo:
-        asyncio.run(_load_demo(settings))
+        asyncio.run(_load_demo(settings, with_users=True))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     _say(f"服务地址 listening on http://{shown}:{port}/  (API: /api/v1, OpenAPI: /schema/openapi.json)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
@@ -105,6 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     ledger = sub.add_parser("ledger", help="出入库流水 stock ledger")
     ledger.add_subparsers(dest="ledger_command", required=True).add_parser(
         "verify", help="recompute every balance from the ledger and compare")
+    users = sub.add_parser("users", help="用户 accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="create a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["admin", "commander", "keeper", "auditor"])
+    add.add_argument("--scope", action="append", default=[], help="region prefix (360121) or loc:ID; repeatable")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("--display-name")
+    add.add_argument("--phone")
+    users_sub.add_parser("list", help="list users")
+    disable = users_sub.add_parser("disable", help="disable a user and revoke their tokens")
+    disable.add_argument("name")
     demo = sub.add_parser("demo", help="演示数据 demo data")
     demo.add_subparsers(dest="demo_command", required=True).add_parser("load", help="load demo data")
     return parser
@@ -122,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_demo_load(settings)
     if args.command == "ledger":
         return cmd_ledger_verify(settings)
+    if args.command == "users":
+        return asyncio.run(_users(settings, args))
     return 2
 
 

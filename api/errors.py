@@ -36,12 +36,13 @@ _TITLES = {400: "请求有误", 401: "未登录", 403: "无权操作", 404: "未
            500: "服务器内部错误", 503: "服务暂不可用"}
 
 
-def problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> Response[dict[str, Any]]:
+def problem(status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None,
+            **extra: Any) -> Response[dict[str, Any]]:
     """A problem-details response."""
     body: dict[str, Any] = {"type": "about:blank", "title": title or _TITLES.get(status, "错误"),
                             "status": status, "detail": detail}
     body.update(extra)
-    return Response(content=body, status_code=status, media_type=PROBLEM)
+    return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: InventoryError) -> Response[dict[str, Any]]:

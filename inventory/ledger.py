@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory import balances
+from inventory.accounts import require_approver
 from inventory.balances import Bucket
 from inventory.db import dialect_name
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, NotFound
@@ -305,9 +306,9 @@ async def post_document(session: AsyncSession, data: MovementCreate, *, actor: s
     if data.kind in ("adjustment", "write_off") and not data.reason.strip():
         raise InvalidInput(f"{KIND_ZH[data.kind]}必须填写原因 reason", field="reason")
     approver = (data.approver or "").strip() or None
-    if data.kind == "write_off" and approver is None:
-        raise InvalidInput("报废须填写审批人 approver（不能是申请人本人）", field="approver")
-    if approver is not None and approver == actor:
+    if data.kind == "write_off":
+        await require_approver(session, approver, actor)
+    elif approver is not None and approver == actor:
         raise InvalidInput("审批人不能是申请人本人", field="approver")
     occurred = occurred_at_or_now(data.occurred_at)
     lines = await _validate_lines(session, data, data.kind)

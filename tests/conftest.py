@@ -113,14 +113,80 @@ async def db(db_url: str) -> AsyncIterator[Database]:
         await database.dispose()
 
 
-@pytest.fixture
-async def client(db: Database) -> AsyncIterator[Any]:
-    """An HTTP client talking to the application on this test's database."""
-    from litestar.testing import AsyncTestClient
+TEST_PASSWORD = "test-password-123"
 
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """One Argon2 hash of TEST_PASSWORD, computed once (hashing is deliberately slow)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(TEST_PASSWORD)
+
+
+@pytest.fixture
+def app(db: Database) -> Any:
+    """The application on this test's database."""
     from api.app import create_app
     from inventory.config import load_settings
 
-    app = create_app(load_settings(database_url=db.url, public_url="http://inventory.test"), db=db)
-    async with AsyncTestClient(app=app) as c:
+    return create_app(load_settings(database_url=db.url, public_url="http://inventory.test"), db=db)
+
+
+@pytest.fixture
+def sign_in(db: Database, password_hash: str) -> Any:
+    """``await sign_in(role, username=…, scope_regions=…, scope_locations=…)`` → a bearer token."""
+    from inventory.accounts import issue_token
+    from inventory.models import User
+
+    async def make(role: str, username: str | None = None, scope_regions: list[str] | None = None,
+                   scope_locations: list[int] | None = None) -> str:
+        async with db.write() as session:
+            user = User(username=username or role, display_name=username or role, phone="", role=role,
+                        scope_regions=scope_regions or [], scope_locations=scope_locations or [], active=True,
+                        password_hash=password_hash)
+            session.add(user)
+            await session.flush()
+            token, _ = await issue_token(session, user)
+        return token
+
+    return make
+
+
+def http_client(app: Any) -> Any:
+    """An httpx client calling the app in this event loop (the app's database pool lives here too)."""
+    import httpx
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.0.7", 50000)),
+                             base_url="http://inventory.test")
+
+
+@pytest.fixture
+async def anonymous(app: Any) -> AsyncIterator[Any]:
+    """An HTTP client with no credentials."""
+    async with http_client(app) as c:
         yield c
+
+
+@pytest.fixture
+async def client_as(app: Any, sign_in: Any) -> AsyncIterator[Any]:
+    """``await client_as(role, …)`` → an HTTP client signed in as a new user of that role."""
+    from contextlib import AsyncExitStack
+
+    async with AsyncExitStack() as stack:
+
+        async def make(role: str, username: str | None = None, **scope: Any) -> Any:
+            token = await sign_in(role, username, **scope)
+            c = await stack.enter_async_context(http_client(app))
+            c.headers["Authorization"] = f"Bearer {token}"
+            return c
+
+        yield make
+
+
+@pytest.fixture
+async def client(client_as: Any) -> Any:
+    """An HTTP client signed in as ``admin`` (every permission); a commander ``approver`` also exists."""
+    c = await client_as("admin", "admin")
+    await client_as("commander", "approver")
+    return c

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import IdempotencyKey, Limit, Offset
 from api.writes import run_write
 from inventory import assets
+from inventory.accounts import Principal, require_scope
 from inventory.db import Database
 from inventory.schemas import AssetCreate, AssetRead, AssetStatus, AssetUpdate, Page
 
@@ -21,19 +22,21 @@ class AssetController(Controller):
     path = "/api/v1/assets"
     tags = ["assets"]
 
-    @post("/")
+    @post("/", opt={"action": "assets.write"})
     async def create_asset(
-        self, request: Request[Any, Any, Any], db: Database, actor: str, data: AssetCreate,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+        data: AssetCreate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[AssetRead]:
         """Register a serial unit at a location."""
 
         async def work(session: AsyncSession) -> AssetRead:
-            return assets.asset_read(await assets.create_asset(session, data, actor=actor))
+            await require_scope(session, principal, data.location_id)
+            return assets.asset_read(await assets.create_asset(session, data, actor=principal.username))
 
-        return await run_write(request, db, actor, work)
+        return await run_write(request, db, principal, work)
 
-    @get("/")
+    @get("/", opt={"action": "read"})
     async def list_assets(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
         item_type_id: int | None = None, location_id: int | None = None, status: AssetStatus | None = None,
@@ -46,20 +49,22 @@ class AssetController(Controller):
                 limit=limit, offset=offset,
             )
 
-    @get("/{asset_id:int}")
+    @get("/{asset_id:int}", opt={"action": "read"})
     async def get_asset(self, db: Database, asset_id: int) -> AssetRead:
         """One asset."""
         async with db.read() as session:
             return assets.asset_read(await assets.get_asset(session, asset_id))
 
-    @patch("/{asset_id:int}")
+    @patch("/{asset_id:int}", opt={"action": "assets.write"})
     async def update_asset(
-        self, request: Request[Any, Any, Any], db: Database, actor: str, asset_id: int, data: AssetUpdate,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+        asset_id: int, data: AssetUpdate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[AssetRead]:
         """Change readiness and descriptive fields (moves go through the ledger)."""
 
         async def work(session: AsyncSession) -> AssetRead:
+            await require_scope(session, principal, (await assets.get_asset(session, asset_id)).location_id)
             return assets.asset_read(await assets.update_asset(session, asset_id, data))
 
-        return await run_write(request, db, actor, work, status_code=200)
+        return await run_write(request, db, principal, work, status_code=200)

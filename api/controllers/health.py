@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from litestar import Response, get
 
+from api.auth import PUBLIC
 from inventory.db import Database
 
 
-@get("/health", tags=["health"], summary="Process is alive")
+@get("/health", tags=["health"], summary="Process is alive", opt=PUBLIC)
 async def health() -> dict[str, str]:
     """Answers as long as the process runs."""
     return {"status": "ok"}
 
 
-@get("/ready", tags=["health"], summary="Database is reachable")
+@get("/ready", tags=["health"], summary="Database is reachable", opt=PUBLIC)
 async def ready(db: Database) -> Response[dict[str, str]]:
     """200 when the database answers, 503 otherwise."""
     try:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import IdempotencyKey, Limit, Offset
 from api.writes import run_write
 from inventory import catalog
+from inventory.accounts import Principal
 from inventory.db import Database
 from inventory.schemas import ItemTypeCreate, ItemTypeRead, ItemTypeUpdate, Page, Tag, Tracking
 
@@ -21,9 +22,10 @@ class ItemTypeController(Controller):
     path = "/api/v1/item-types"
     tags = ["item-types"]
 
-    @post("/")
+    @post("/", opt={"action": "catalog.write"})
     async def create_item_type(
-        self, request: Request[Any, Any, Any], db: Database, actor: str, data: ItemTypeCreate,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+        data: ItemTypeCreate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ItemTypeRead]:
         """Create a catalogue entry."""
@@ -31,9 +33,9 @@ class ItemTypeController(Controller):
         async def work(session: AsyncSession) -> ItemTypeRead:
             return catalog.item_type_read(await catalog.create_item_type(session, data))
 
-        return await run_write(request, db, actor, work)
+        return await run_write(request, db, principal, work)
 
-    @get("/")
+    @get("/", opt={"action": "read"})
     async def list_item_types(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
         tag: Tag | None = None,
@@ -52,15 +54,16 @@ class ItemTypeController(Controller):
                 limit=limit, offset=offset,
             )
 
-    @get("/{item_type_id:int}")
+    @get("/{item_type_id:int}", opt={"action": "read"})
     async def get_item_type(self, db: Database, item_type_id: int) -> ItemTypeRead:
         """One catalogue entry."""
         async with db.read() as session:
             return catalog.item_type_read(await catalog.get_item_type(session, item_type_id))
 
-    @patch("/{item_type_id:int}")
+    @patch("/{item_type_id:int}", opt={"action": "catalog.write"})
     async def update_item_type(
-        self, request: Request[Any, Any, Any], db: Database, actor: str, item_type_id: int, data: ItemTypeUpdate,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+        item_type_id: int, data: ItemTypeUpdate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ItemTypeRead]:
         """Change some fields of a catalogue entry."""
@@ -68,4 +71,4 @@ class ItemTypeController(Controller):
         async def work(session: AsyncSession) -> ItemTypeRead:
             return catalog.item_type_read(await catalog.update_item_type(session, item_type_id, data))
 
-        return await run_write(request, db, actor, work, status_code=200)
+        return await run_write(request, db, principal, work, status_code=200)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, Limit, Offset
 from api.writes import run_write
 from inventory import ledger, stock, transfers
+from inventory.accounts import Principal, require_scope
 from inventory.db import Database
 from inventory.ledger_schemas import (
-    DocumentKind,
     DocumentRead,
     MovementCreate,
     MovementRead,
@@ -25,6 +26,9 @@ from inventory.ledger_schemas import (
 )
 from inventory.schemas import Page
 
+# Every kind a movement's document can have, receipts of transfers included (they are not posted directly).
+MovementKind = Literal["receipt", "issue", "transfer", "transfer_receipt", "adjustment", "write_off", "return"]
+
 
 class LedgerController(Controller):
     """Documents and movements (出入库流水)."""
@@ -32,23 +36,25 @@ class LedgerController(Controller):
     path = "/api/v1"
     tags = ["ledger"]
 
-    @post("/movements")
+    @post("/movements", opt={"action": "movements.post"})
     async def post_movements(
-        self, request: Request[Any, Any, Any], db: Database, actor: str, data: MovementCreate,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+        data: MovementCreate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentRead]:
         """Post a document (receipt, issue, transfer, adjustment, write-off, return) with its movements."""
 
-        async def work(session: Any) -> DocumentRead:
-            doc = await ledger.post_document(session, data, actor=actor)
+        async def work(session: AsyncSession) -> DocumentRead:
+            await require_scope(session, principal, data.location_id)
+            doc = await ledger.post_document(session, data, actor=principal.username)
             return await stock.document_read(session, doc)
 
-        return await run_write(request, db, actor, work)
+        return await run_write(request, db, principal, work)
 
-    @get("/movements")
+    @get("/movements", opt={"action": "read"})
     async def list_movements(
         self, db: Database, limit: Limit = 50, offset: Offset = 0, location_id: int | None = None,
-        item_type_id: int | None = None, kind: DocumentKind | None = None, document_id: int | None = None,
+        item_type_id: int | None = None, kind: MovementKind | None = None, document_id: int | None = None,
         since: dt.datetime | None = None, until: dt.datetime | None = None,
     ) -> Page[MovementRead]:
         """Movements, newest first."""
@@ -58,24 +64,26 @@ class LedgerController(Controller):
                 since=since, until=until, limit=limit, offset=offset,
             )
 
-    @get("/documents/{document_id:int}")
+    @get("/documents/{document_id:int}", opt={"action": "read"})
     async def get_document(self, db: Database, document_id: int) -> DocumentRead:
         """One document with its movements."""
         async with db.read() as session:
             return await stock.read_document(session, document_id)
 
-    @post("/documents/{document_id:int}/reverse")
+    @post("/documents/{document_id:int}/reverse", opt={"action": "documents.reverse"})
     async def reverse_document(
-        self, request: Request[Any, Any, Any], db: Database, actor: str, document_id: int, data: ReverseRequest,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+        document_id: int, data: ReverseRequest,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentRead]:
         """Post a reversing document (冲销) that undoes this one; the original stays as it was."""
 
-        async def work(session: Any) -> DocumentRead:
-            doc = await ledger.reverse_document(session, document_id, data.reason, actor=actor)
+        async def work(session: AsyncSession) -> DocumentRead:
+            await require_scope(session, principal, (await ledger.get_document(session, document_id)).location_id)
+            doc = await ledger.reverse_document(session, document_id, data.reason, actor=principal.username)
             return await stock.document_read(session, doc)
 
-        return await run_write(request, db, actor, work)
+        return await run_write(request, db, principal, work)
 
 
 class TransferController(Controller):
@@ -84,7 +92,7 @@ class TransferController(Controller):
     path = "/api/v1/transfers"
     tags = ["transfers"]
 
-    @get("/")
+    @get("/", opt={"action": "read"})
     async def list_transfers(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
         status: Annotated[str | None, Parameter(pattern="^(in_transit|received|cancelled)$")] = None,
@@ -95,24 +103,27 @@ class TransferController(Controller):
             return await transfers.list_transfers(session, status=status, location_id=location_id, limit=limit,
                                                   offset=offset)
 
-    @get("/{transfer_id:int}")
+    @get("/{transfer_id:int}", opt={"action": "read"})
     async def get_transfer(self, db: Database, transfer_id: int) -> TransferRead:
         """One transfer."""
         async with db.read() as session:
             return await transfers.transfer_read(session, await transfers.get_transfer(session, transfer_id))
 
-    @post("/{transfer_id:int}/receive")
+    @post("/{transfer_id:int}/receive", opt={"action": "transfers.receive"})
     async def receive(
-        self, request: Request[Any, Any, Any], db: Database, actor: str, transfer_id: int, data: TransferReceive,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+        transfer_id: int, data: TransferReceive,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentRead]:
         """Receive a transfer in full or in part; ``close_short`` records the rest as lost."""
 
-        async def work(session: Any) -> DocumentRead:
-            doc = await transfers.receive_transfer(session, transfer_id, data, actor=actor)
+        async def work(session: AsyncSession) -> DocumentRead:
+            transfer = await transfers.get_transfer(session, transfer_id)
+            await require_scope(session, principal, transfer.to_location_id)
+            doc = await transfers.receive_transfer(session, transfer_id, data, actor=principal.username)
             return await stock.document_read(session, doc)
 
-        return await run_write(request, db, actor, work)
+        return await run_write(request, db, principal, work)
 
 
 class StockController(Controller):
@@ -121,7 +132,7 @@ class StockController(Controller):
     path = "/api/v1/stock"
     tags = ["stock"]
 
-    @get("/")
+    @get("/", opt={"action": "read"})
     async def list_stock(
         self, db: Database, limit: Limit = 50, offset: Offset = 0, location_id: int | None = None,
         item_type_id: int | None = None,
@@ -135,7 +146,7 @@ class StockController(Controller):
                 include_children=include_children, limit=limit, offset=offset,
             )
 
-    @get("/card")
+    @get("/card", opt={"action": "read"})
     async def stock_card(
         self, db: Database, location_id: int, item_type_id: int, include_children: bool = False,
         since: dt.datetime | None = None, until: dt.datetime | None = None,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import IdempotencyKey, Limit, Offset
 from api.writes import run_write
 from inventory import locations
+from inventory.accounts import Principal
 from inventory.db import Database
 from inventory.schemas import LocationCreate, LocationKind, LocationRead, LocationUpdate, Page
 
@@ -21,9 +22,10 @@ class LocationController(Controller):
     path = "/api/v1/locations"
     tags = ["locations"]
 
-    @post("/")
+    @post("/", opt={"action": "locations.write"})
     async def create_location(
-        self, request: Request[Any, Any, Any], db: Database, actor: str, data: LocationCreate,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+        data: LocationCreate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[LocationRead]:
         """Create a location (coordinates in wgs84, gcj02 or bd09; stored as WGS-84)."""
@@ -31,9 +33,9 @@ class LocationController(Controller):
         async def work(session: AsyncSession) -> LocationRead:
             return locations.location_read(await locations.create_location(session, data))
 
-        return await run_write(request, db, actor, work)
+        return await run_write(request, db, principal, work)
 
-    @get("/")
+    @get("/", opt={"action": "read"})
     async def list_locations(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
         kind: LocationKind | None = None,
@@ -47,15 +49,16 @@ class LocationController(Controller):
                 session, kind=kind, region=region, parent_id=parent, q=q, limit=limit, offset=offset
             )
 
-    @get("/{location_id:int}")
+    @get("/{location_id:int}", opt={"action": "read"})
     async def get_location(self, db: Database, location_id: int) -> LocationRead:
         """One location."""
         async with db.read() as session:
             return locations.location_read(await locations.get_location(session, location_id))
 
-    @patch("/{location_id:int}")
+    @patch("/{location_id:int}", opt={"action": "locations.write"})
     async def update_location(
-        self, request: Request[Any, Any, Any], db: Database, actor: str, location_id: int, data: LocationUpdate,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+        location_id: int, data: LocationUpdate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[LocationRead]:
         """Change some fields of a location."""
@@ -63,4 +66,4 @@ class LocationController(Controller):
         async def work(session: AsyncSession) -> LocationRead:
             return locations.location_read(await locations.update_location(session, location_id, data))
 
-        return await run_write(request, db, actor, work, status_code=200)
+        return await run_write(request, db, principal, work, status_code=200)

@@ -19,7 +19,7 @@ class RegionController(Controller):
     path = "/api/v1/regions"
     tags = ["regions"]
 
-    @get("/")
+    @get("/", opt={"action": "read"})
     async def list_regions(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
         parent: Annotated[str | None, Parameter(pattern=r"^[0-9]{2,12}$", description="上级代码")] = None,
@@ -30,7 +30,7 @@ class RegionController(Controller):
         async with db.read() as session:
             return await regions.list_regions(session, parent=parent, level=level, q=q, limit=limit, offset=offset)
 
-    @get("/{code:str}")
+    @get("/{code:str}", opt={"action": "read"})
     async def get_region(self, db: Database, code: str) -> RegionRead:
         """One region."""
         async with db.read() as session:

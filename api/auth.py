@@ -1,0 +1,69 @@
+"""Authentication (bearer tokens for the API, a session cookie for phone pages) and the permission guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from inventory.accounts import Principal, principal_error, resolve_token
+from inventory.db import Database
+from inventory.errors import Unauthenticated
+from inventory.permissions import PERMISSIONS, allowed
+
+SESSION_COOKIE = "inv_session"
+PUBLIC = {"action": "public", "exclude_from_auth": True}
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The token in ``Authorization: Bearer …``, if any."""
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
+    """Resolves the bearer token (or, for pages, the session cookie) to a Principal on every request."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        """401 unless a valid, unexpired, unrevoked token of an active user is presented."""
+        token = bearer_token(connection)
+        kind = "bearer"
+        if token is None:
+            token = connection.cookies.get(SESSION_COOKIE)
+            kind = "session"
+        if not token:
+            raise Unauthenticated("需要登录：请在 Authorization 头中携带 Bearer 令牌 (sign in first)")
+        db: Database = connection.app.state.db
+        async with db.read() as session:
+            principal = await resolve_token(session, token, kind)
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Refuse a role that the permission table does not allow for this route's action."""
+    action = handler.opt.get("action")
+    if action is None and connection.scope["path"].startswith("/schema"):
+        return  # the OpenAPI description is public
+    if action not in PERMISSIONS:
+        raise RuntimeError(f"route {handler} has no permission entry (opt['action'])")
+    if action == "public":
+        return
+    principal: Principal = connection.user
+    if not allowed(action, principal.role):
+        raise principal_error(principal.role, action)
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The signed-in user."""
+    principal: Principal = request.user
+    return principal
+
+
+def provide_actor(request: Request[Any, Any, Any]) -> str:
+    """The signed-in user's name, recorded on documents and idempotency keys."""
+    principal: Principal = request.user
+    return principal.username

@@ -1,0 +1,35 @@
+"""The audit log (admins and auditors)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from api.deps import Limit, Offset
+from inventory.audit import AuditRead, list_audit
+from inventory.db import Database
+from inventory.schemas import Page
+
+
+class AuditController(Controller):
+    """Who did what, when, from where, and how it ended."""
+
+    path = "/api/v1/audit"
+    tags = ["audit"]
+
+    @get("/", opt={"action": "audit.read"})
+    async def list_entries(
+        self, db: Database, limit: Limit = 50, offset: Offset = 0,
+        user: Annotated[str | None, Parameter(max_length=64, description="用户名")] = None,
+        target: Annotated[str | None, Parameter(max_length=60, description="目标，如 document:12 或 12")] = None,
+        action: Annotated[str | None, Parameter(max_length=64)] = None,
+        outcome: Annotated[str | None, Parameter(pattern="^(ok|denied|rejected|error|replayed)$")] = None,
+        since: dt.datetime | None = None, until: dt.datetime | None = None,
+    ) -> Page[AuditRead]:
+        """Entries newest first."""
+        async with db.read() as session:
+            return await list_audit(session, username=user, target=target, action=action, outcome=outcome,
+                                    since=since, until=until, limit=limit, offset=offset)

@@ -1,0 +1,57 @@
+"""Users (admin manages, auditor reads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, patch, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import IdempotencyKey
+from api.writes import run_write
+from inventory import accounts
+from inventory.accounts import Principal, UserCreate, UserRead, UserUpdate
+from inventory.db import Database
+
+
+class UserController(Controller):
+    """Accounts, roles and scopes."""
+
+    path = "/api/v1/users"
+    tags = ["users"]
+
+    @get("/", opt={"action": "users.read"})
+    async def list_users(self, db: Database) -> list[UserRead]:
+        """Every user."""
+        async with db.read() as session:
+            return [accounts.user_read(u) for u in await accounts.list_users(session)]
+
+    @get("/{user_id:int}", opt={"action": "users.read"})
+    async def get_user(self, db: Database, user_id: int) -> UserRead:
+        """One user."""
+        async with db.read() as session:
+            return accounts.user_read(await accounts.get_user(session, user_id))
+
+    @post("/", opt={"action": "users.manage"})
+    async def create_user(
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal, data: UserCreate,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[UserRead]:
+        """Create a user (password at least 10 characters; it is stored as an Argon2 hash)."""
+
+        async def work(session: AsyncSession) -> UserRead:
+            return accounts.user_read(await accounts.create_user(session, data))
+
+        return await run_write(request, db, principal, work)
+
+    @patch("/{user_id:int}", opt={"action": "users.manage"})
+    async def update_user(
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal, user_id: int,
+        data: UserUpdate, idempotency_key: IdempotencyKey = None,
+    ) -> Response[UserRead]:
+        """Change role, scope, password or disable; disabling revokes the user's tokens."""
+
+        async def work(session: AsyncSession) -> UserRead:
+            return accounts.user_read(await accounts.update_user(session, user_id, data))
+
+        return await run_write(request, db, principal, work, status_code=200)

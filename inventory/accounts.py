@@ -1,0 +1,307 @@
+"""Users, passwords (Argon2), opaque tokens, sign-in throttling and scope checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Sequence
+
+import msgspec
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inventory.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from inventory.models import AuthToken, Location, LoginFailure, User, utcnow
+from inventory.permissions import ROLE_ZH, ROLES
+
+TOKEN_TTL = dt.timedelta(hours=12)
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+THROTTLE_LIMIT = 5
+MIN_PASSWORD = 10
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """The signed-in user as the rest of the code sees them."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    scope_regions: tuple[str, ...]
+    scope_locations: tuple[int, ...]
+    token_id: int
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new user; the password is only ever taken, never returned."""
+
+    username: str
+    password: str
+    role: str
+    display_name: str = ""
+    phone: str = ""
+    scope_regions: list[str] = msgspec.field(default_factory=list)
+    scope_locations: list[int] = msgspec.field(default_factory=list)
+
+
+class UserUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A partial change of a user."""
+
+    display_name: str | msgspec.UnsetType = msgspec.UNSET
+    phone: str | msgspec.UnsetType = msgspec.UNSET
+    role: str | msgspec.UnsetType = msgspec.UNSET
+    scope_regions: list[str] | msgspec.UnsetType = msgspec.UNSET
+    scope_locations: list[int] | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+    password: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class UserRead(msgspec.Struct):
+    """A user as shown to admins and auditors (no password, no hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    phone: str
+    role: str
+    scope_regions: list[str]
+    scope_locations: list[int]
+    active: bool
+    created_at: dt.datetime
+
+
+def user_read(u: User) -> UserRead:
+    """The public view of a user."""
+    return UserRead(u.id, u.username, u.display_name, u.phone, u.role, list(u.scope_regions),
+                    list(u.scope_locations), u.active, u.created_at)
+
+
+def hash_token(token: str) -> str:
+    """How a token is stored: its SHA-256, so a database leak gives no usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"密码至少 {MIN_PASSWORD} 个字符", field="password")
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"角色 {role} 不存在，可选：{', '.join(ROLES)}", field="role")
+
+
+def _check_scope_regions(regions: Sequence[str]) -> None:
+    for r in regions:
+        if not (r.isdigit() and 2 <= len(r) <= 12):
+            raise InvalidInput(f"辖区代码 {r} 不合法（应为行政区划代码前缀，如 360121）", field="scope_regions")
+
+
+async def create_user(session: AsyncSession, data: UserCreate) -> User:
+    """Create a user with an Argon2 password hash."""
+    username = data.username.strip()
+    if not username or len(username) > 64 or not username.isprintable() or " " in username:
+        raise InvalidInput("用户名须为 1–64 个字符，不含空格", field="username")
+    _check_role(data.role)
+    _check_password(data.password)
+    _check_scope_regions(data.scope_regions)
+    if await session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"用户名 {username} 已存在", field="username")
+    user = User(username=username, display_name=data.display_name, phone=data.phone, role=data.role,
+                scope_regions=list(data.scope_regions), scope_locations=list(data.scope_locations), active=True,
+                password_hash=_hasher.hash(data.password))
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"用户名 {username} 已存在", field="username") from exc
+    return user
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    """The user with this id, or NotFound."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"用户 id={user_id} 不存在")
+    return user
+
+
+async def get_user_by_name(session: AsyncSession, username: str) -> User:
+    """The user with this username, or NotFound."""
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return user
+
+
+async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> User:
+    """Change a user; disabling one revokes every token they hold."""
+    user = await get_user(session, user_id)
+    changes = {f: v for f in data.__struct_fields__ if (v := getattr(data, f)) is not msgspec.UNSET}
+    if "role" in changes:
+        _check_role(changes["role"])
+    if "scope_regions" in changes:
+        _check_scope_regions(changes["scope_regions"])
+    if "password" in changes:
+        _check_password(changes["password"])
+        user.password_hash = _hasher.hash(changes.pop("password"))
+        await revoke_all(session, user.id)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if changes.get("active") is False:
+        await revoke_all(session, user.id)
+    user.updated_at = utcnow()
+    await session.flush()
+    return user
+
+
+async def list_users(session: AsyncSession) -> list[User]:
+    """Every user, by username."""
+    return list(await session.scalars(select(User).order_by(User.username)))
+
+
+async def count_users(session: AsyncSession) -> int:
+    """How many users exist (for bootstrap)."""
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def throttled_for(session: AsyncSession, username: str, now: dt.datetime | None = None) -> int:
+    """Seconds until this username may try again, 0 when it may try now."""
+    now = now or utcnow()
+    recent = list(await session.scalars(
+        select(LoginFailure.at).where(LoginFailure.username == username, LoginFailure.at > now - THROTTLE_WINDOW)
+        .order_by(LoginFailure.at.desc()).limit(THROTTLE_LIMIT)))
+    if len(recent) < THROTTLE_LIMIT:
+        return 0
+    return max(1, int((recent[-1] + THROTTLE_WINDOW - now).total_seconds()) + 1)
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
+    """The active user with this password, else None; costs the same whether or not the user exists."""
+    user = await session.scalar(select(User).where(User.username == username))
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    ok: bool
+    try:
+        ok = _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if user is None or not ok or not user.active:
+        return None
+    return user
+
+
+async def record_failure(session: AsyncSession, username: str, client_ip: str) -> None:
+    """Remember a failed sign-in for throttling."""
+    session.add(LoginFailure(username=username[:64], client_ip=client_ip[:64], at=utcnow()))
+    await session.flush()
+
+
+async def issue_token(session: AsyncSession, user: User, kind: str = "bearer",
+                      ttl: dt.timedelta = TOKEN_TTL) -> tuple[str, AuthToken]:
+    """A new random token for the user; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    row = AuthToken(token_hash=hash_token(token), user_id=user.id, kind=kind, created_at=utcnow(),
+                    expires_at=utcnow() + ttl)
+    session.add(row)
+    await session.flush()
+    return token, row
+
+
+_RESOLVE = (
+    select(AuthToken.id, AuthToken.expires_at, AuthToken.revoked_at, User.id, User.username, User.display_name,
+           User.role, User.scope_regions, User.scope_locations, User.active)
+    .join(User, User.id == AuthToken.user_id)
+)
+
+
+async def resolve_token(session: AsyncSession, token: str, kind: str | None = None) -> Principal:
+    """The principal behind a token; Unauthenticated when unknown, expired, revoked or disabled."""
+    stmt = _RESOLVE.where(AuthToken.token_hash == hash_token(token))
+    if kind is not None:
+        stmt = stmt.where(AuthToken.kind == kind)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise Unauthenticated("登录凭证无效，请重新登录 (invalid token)")
+    token_id, expires_at, revoked_at, user_id, username, display, role, regions, locations, active = row
+    if revoked_at is not None:
+        raise Unauthenticated("登录凭证已注销，请重新登录 (token revoked)")
+    if expires_at <= utcnow():
+        raise Unauthenticated("登录已过期，请重新登录 (token expired)")
+    if not active:
+        raise Unauthenticated("账号已停用，请联系管理员 (account disabled)")
+    return Principal(user_id, username, display, role, tuple(regions or ()), tuple(locations or ()), token_id)
+
+
+async def revoke_token(session: AsyncSession, token_id: int) -> None:
+    """Revoke one token."""
+    await session.execute(update(AuthToken).where(AuthToken.id == token_id, AuthToken.revoked_at.is_(None))
+                          .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+
+
+async def revoke_all(session: AsyncSession, user_id: int) -> None:
+    """Revoke every token of a user."""
+    await session.execute(update(AuthToken).where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+                          .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+
+
+async def in_scope(session: AsyncSession, principal: Principal, location_id: int) -> bool:
+    """True when the location (or the location whose bin it is) lies in the user's scope."""
+    if principal.role == "admin":
+        return True
+    row = (await (await session.connection()).execute(
+        select(Location.region_code, Location.path).where(Location.id == location_id))).first()
+    if row is None:
+        return True  # unknown targets are refused later with a clearer 422/404
+    region_code, path = row
+    if any(region_code.startswith(prefix) for prefix in principal.scope_regions):
+        return True
+    ancestors = {int(p) for p in path.strip("/").split("/") if p}
+    return bool(ancestors & set(principal.scope_locations))
+
+
+async def require_scope(session: AsyncSession, principal: Principal, *location_ids: int | None) -> None:
+    """PermissionDenied unless every given location is in the user's scope."""
+    for location_id in location_ids:
+        if location_id is None:
+            continue
+        if not await in_scope(session, principal, location_id):
+            scope = "、".join([*principal.scope_regions, *(f"地点{i}" for i in principal.scope_locations)]) or "无"
+            raise PermissionDenied(
+                f"{ROLE_ZH.get(principal.role, principal.role)} {principal.username} 的辖区（{scope}）不包括地点 "
+                f"id={location_id}，不能在此办理 (outside your scope)",
+                extra={"location_id": location_id},
+            )
+
+
+async def require_approver(session: AsyncSession, approver: str | None, actor: str) -> None:
+    """A write-off names an active commander or admin other than the requester."""
+    from inventory.permissions import APPROVER_ROLES
+
+    if not approver:
+        raise InvalidInput("报废须填写审批人 approver（指挥人员或管理员的用户名）", field="approver")
+    if approver == actor:
+        raise InvalidInput("审批人不能是申请人本人", field="approver")
+    user = await session.scalar(select(User).where(User.username == approver))
+    if user is None or not user.active or user.role not in APPROVER_ROLES:
+        raise InvalidInput(f"审批人 {approver} 不是在职的指挥人员或管理员", field="approver")
+
+
+def principal_error(role: str, action: str) -> PermissionDenied:
+    """The 403 for a role that may not take an action."""
+    return PermissionDenied(f"{ROLE_ZH.get(role, role)} 无权执行此操作（{action}）(role not permitted)",
+                            extra={"action": action, "role": role})
+
+
+async def ensure_bootstrap_admin(session: AsyncSession, password: str | None) -> bool:
+    """Create ``admin`` with this password when there are no users at all; True if created."""
+    if not password or await count_users(session):
+        return False
+    await create_user(session, UserCreate(username="admin", password=password, role="admin",
+                                          display_name="系统管理员"))
+    return True

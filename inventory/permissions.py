@@ -1,0 +1,65 @@
+"""Who may do what: the one permission table that the API, the docs and the tests all read.
+
+Each route names an action; an action lists the roles allowed and whether the target must lie
+in the user's scope (region-code prefixes and/or locations, a location's bins included).
+Reads of stock and availability are open to every signed-in user: an emergency crosses county
+lines. Admins are not limited by scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES: tuple[str, ...] = ("admin", "commander", "keeper", "auditor")
+ROLE_ZH = {"admin": "系统管理员", "commander": "指挥人员", "keeper": "保管员", "auditor": "审计人员"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Roles allowed to take an action, and whether the target must be in the user's scope."""
+
+    roles: frozenset[str]
+    scoped: bool
+    description: str
+
+
+def _rule(roles: str, scoped: bool, description: str) -> Rule:
+    return Rule(frozenset(roles.split()), scoped, description)
+
+
+ALL = "admin commander keeper auditor"
+
+PERMISSIONS: dict[str, Rule] = {
+    "public": _rule(ALL, False, "不需登录：健康检查、接口文档、登录"),
+    "session": _rule(ALL, False, "查看或注销自己的登录"),
+    "read": _rule(ALL, False, "查看行政区划、地点、品目、装备、库存、流水、调拨"),
+    "locations.write": _rule("admin", False, "新建、修改地点"),
+    "catalog.write": _rule("admin", False, "新建、修改物资品目"),
+    "assets.write": _rule("admin keeper", True, "登记装备、修改装备状况（保管员限辖区内）"),
+    "movements.post": _rule("admin keeper", True, "出入库、调拨、盘盈盘亏、报废、归还（保管员限辖区内）"),
+    "documents.reverse": _rule("admin keeper", True, "冲销单据（保管员限辖区内）"),
+    "transfers.receive": _rule("admin keeper", True, "调拨收货（保管员限收货地点在辖区内）"),
+    "audit.read": _rule("admin auditor", False, "查看审计日志"),
+    "users.read": _rule("admin auditor", False, "查看用户"),
+    "users.manage": _rule("admin", False, "新建、修改、停用用户"),
+}
+
+# Who may be named as the approver of a write-off (报废须经上级批准).
+APPROVER_ROLES = frozenset({"admin", "commander"})
+
+
+def allowed(action: str, role: str) -> bool:
+    """True when ``role`` may take ``action`` (scope is checked separately)."""
+    rule = PERMISSIONS.get(action)
+    return rule is not None and role in rule.roles
+
+
+def matrix_markdown() -> str:
+    """The permission table as Markdown (README and docs are generated from this)."""
+    head = "| action | " + " | ".join(ROLES) + " | scope | 说明 |\n|---|" + "---|" * (len(ROLES) + 2) + "\n"
+    rows = [
+        f"| `{action}` | " + " | ".join("✓" if r in rule.roles else "—" for r in ROLES)
+        + f" | {'辖区内' if rule.scoped else '—'} | {rule.description} |"
+        for action, rule in PERMISSIONS.items()
+    ]
+    return head + "\n".join(rows) + "\n"

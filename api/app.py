@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from api.audit_trail import AuditFailuresMiddleware
@@ -25,19 +30,27 @@ from api.controllers.item_types import ItemTypeController
 from api.controllers.ledger import LedgerController, StockController, TransferController
 from api.controllers.locations import LocationController
 from api.controllers.regions import RegionController
+from api.controllers.scan import ScanController
 from api.controllers.users import UserController
 from api.deps import provide_db, provide_settings
 from api.errors import EXCEPTION_HANDLERS
 from api.headers import SecurityHeadersMiddleware
+from api.pages import PAGE_HANDLERS
 from inventory.config import Settings, load_settings
 from inventory.db import Database
 
+HERE = Path(__file__).parent
+PUBLIC_STATIC = {"action": "public", "exclude_from_auth": True}
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health, ready, AuthController, UserController, AuditController, RegionController, LocationController,
-    ItemTypeController, AssetController, LedgerController, TransferController, StockController,
+    ItemTypeController, AssetController, LedgerController, TransferController, StockController, ScanController,
+    *PAGE_HANDLERS,
+    create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
+                               include_in_schema=False),
 ]
-# Paths that need no token: liveness, readiness, the API description, and sign-in itself.
-UNAUTHENTICATED = ["^/health$", "^/ready$", "^/schema"]
+# Paths that need no token: liveness, readiness, the API description, static files. Pages opt out
+# per route (they use the session cookie and send people to the sign-in page instead of a 401).
+UNAUTHENTICATED = ["^/health$", "^/ready$", "^/schema", "^/static/"]
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
@@ -77,4 +90,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             security=[{"bearer": []}],
         ),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key, cookie_name="inv_csrf", cookie_samesite="lax", cookie_httponly=True,
+            cookie_secure=settings.public_url.startswith("https"),
+            exclude=["/api/", "/health", "/ready", "/schema", "/static/"],
+        ),
     )

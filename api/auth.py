@@ -6,9 +6,13 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
+from litestar.handlers.http_handlers import HTTPRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Receive, Scope, Send
 
+from api.errors import domain_error_handler
 from inventory.accounts import Principal, principal_error, resolve_token
 from inventory.db import Database
 from inventory.errors import Unauthenticated
@@ -28,6 +32,21 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
     """Resolves the bearer token (or, for pages, the session cookie) to a Principal on every request."""
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a missing or bad token here, so that the 401 passes through the outer middleware.
+
+        An exception escaping a middleware is answered outside the whole middleware stack, which would
+        leave the 401 without its security headers and a refused write without its audit entry. Errors
+        of the handler itself never get here: Litestar answers them inside the stack.
+        """
+        try:
+            await super().__call__(scope, receive, send)
+        except Unauthenticated as exc:
+            if scope["type"] != ScopeType.HTTP:
+                raise
+            request: Request[Any, Any, Any] = Request(scope, receive, send)
+            await domain_error_handler(request, exc).to_asgi_response(None, request)(scope, receive, send)
+
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         """401 unless a valid, unexpired, unrevoked token of an active user is presented."""
         token = bearer_token(connection)
@@ -43,11 +62,19 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=principal, auth=token)
 
 
+def is_framework_options(handler: BaseRouteHandler) -> bool:
+    """True for the OPTIONS handler Litestar adds to every path (not one of ours, so it names no action)."""
+    return (isinstance(handler, HTTPRouteHandler) and handler.http_methods == {"OPTIONS"}
+            and not handler.include_in_schema and handler.handler_name == "options_handler")
+
+
 def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Refuse a role that the permission table does not allow for this route's action."""
     action = handler.opt.get("action")
     if action is None and connection.scope["path"].startswith("/schema"):
         return  # the OpenAPI description is public
+    if action is None and is_framework_options(handler):
+        return  # Litestar's own OPTIONS answer: the Allow header (and CORS preflight), no data
     if action not in PERMISSIONS:
         raise RuntimeError(f"route {handler} has no permission entry (opt['action'])")
     if action == "public":

@@ -43,7 +43,7 @@ async def _load_demo(settings: Settings, *, with_users: bool = False) -> None:
         _say("演示账号已存在，密码在首次创建时已显示 (demo accounts exist; passwords were shown when created)")
 
 
-async def _bootstrap(settings: Settings) -> None:
+async def _bootstrap(settings: Settings, *, quiet: bool = False) -> None:
     from inventory.accounts import count_users, ensure_bootstrap_admin
 
     db = Database(settings.database_url)
@@ -55,7 +55,7 @@ async def _bootstrap(settings: Settings) -> None:
         await db.dispose()
     if made:
         _say("已创建管理员 admin（密码取自 INVENTORY_BOOTSTRAP_ADMIN_PASSWORD） bootstrap admin created")
-    elif users == 0:
+    elif users == 0 and not quiet:
         _say("提示：尚无用户。设置 INVENTORY_BOOTSTRAP_ADMIN_PASSWORD 后重启，或运行 inventory users add "
              "(no users yet: set INVENTORY_BOOTSTRAP_ADMIN_PASSWORD or run inventory users add)")
 
@@ -139,7 +139,7 @@ def cmd_serve(settings: Settings, host: str, port: int, demo: bool) -> int:
     from api.app import create_app
 
     cmd_db_upgrade(settings)
-    asyncio.run(_bootstrap(settings))
+    asyncio.run(_bootstrap(settings, quiet=demo))
     if demo:
         asyncio.run(_load_demo(settings, with_users=True))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host

@@ -1,9 +1,10 @@
-"""Running a write: one transaction, exactly once per Idempotency-Key, audited with the change."""
+"""Running a write: one transaction, exactly once per idempotency key, audited with the change."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -23,6 +24,8 @@ REPLAYED = "Idempotent-Replayed"
 
 def describe(result: object) -> tuple[str, str, str]:
     """(target type, target ids, short summary) of a write's result, for the audit log."""
+    if result is None:
+        return "", "", "同一幂等键的重复请求，返回首次结果 (replayed)"
     kind = type(result).__name__.removesuffix("Read").lower()
     ident = str(getattr(result, "id", ""))
     parts = [str(getattr(result, name)) for name in ("kind", "number", "code", "serial_number", "username", "name")
@@ -30,19 +33,28 @@ def describe(result: object) -> tuple[str, str, str]:
     return kind, ident, " ".join(parts)[:500]
 
 
-async def run_write(
+@dataclass
+class Written(Generic[T]):
+    """The outcome of a write: the fresh result, or the stored answer of an earlier identical request."""
+
+    result: T | None
+    body: bytes
+    status_code: int
+    replayed: bool
+
+
+async def write_once(
     request: Request[Any, Any, Any], db: Database, principal: Principal,
-    work: Callable[[AsyncSession], Awaitable[T]], *, status_code: int = 201,
-) -> Response[T]:
-    """Run ``work`` in one write transaction with its audit entry; with an Idempotency-Key, replay.
+    work: Callable[[AsyncSession], Awaitable[T]], *, key: str | None, fingerprint_body: bytes,
+    status_code: int = 201,
+) -> Written[T]:
+    """Run ``work`` in one write transaction with its audit entry; a known key replays instead.
 
     The key is looked up before the work and stored with the response in the same transaction,
     so a key is only ever stored together with the changes it answered for. Two concurrent
     requests with one key (PostgreSQL) collide on the key's primary key: the later one rolls
     back entirely and answers with the earlier one's response.
     """
-    raw_key = request.headers.get("idempotency-key")
-    key = idempotency.check_key(raw_key) if raw_key is not None else None
     action = str(request.route_handler.opt.get("action", ""))
 
     def audit(result: object, outcome: str) -> AuditRecord:
@@ -58,14 +70,14 @@ async def run_write(
         async with db.write() as session:
             result = await work(session)
             await record(session, audit(result, "ok"))
-        return Response(result, status_code=status_code)
-    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, await request.body())
+        return Written(result, b"", status_code, replayed=False)
+    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, fingerprint_body)
     try:
         async with db.write() as session:
             previous = await idempotency.find_response(session, principal.username, key, fingerprint)
             if previous is not None:
                 await record(session, audit(None, "replayed"))
-                return _replay(previous.status_code, previous.response_body, previous.content_type)
+                return Written(None, previous.response_body, previous.status_code, replayed=True)
             result = await work(session)
             body = msgspec.json.encode(result)
             await idempotency.remember(session, principal.username, key, request.method, request.url.path,
@@ -78,10 +90,24 @@ async def run_write(
             previous = await idempotency.find_response(session, principal.username, key, fingerprint)
         if previous is None:
             raise
-        return _replay(previous.status_code, previous.response_body, previous.content_type)
-    return Response(msgspec.Raw(body), status_code=status_code, media_type="application/json")  # type: ignore[arg-type]
+        return Written(None, previous.response_body, previous.status_code, replayed=True)
+    return Written(result, body, status_code, replayed=False)
 
 
-def _replay(status_code: int, body: bytes, content_type: str) -> Response[Any]:
-    return Response(msgspec.Raw(body), status_code=status_code, media_type=content_type,
-                    headers={REPLAYED: "true"})
+async def run_write(
+    request: Request[Any, Any, Any], db: Database, principal: Principal,
+    work: Callable[[AsyncSession], Awaitable[T]], *, status_code: int = 201,
+) -> Response[T]:
+    """An API write: the ``Idempotency-Key`` header makes a retry answer with the first response."""
+    raw_key = request.headers.get("idempotency-key")
+    key = idempotency.check_key(raw_key) if raw_key is not None else None
+    body = await request.body() if key is not None else b""
+    written = await write_once(request, db, principal, work, key=key, fingerprint_body=body,
+                               status_code=status_code)
+    if written.replayed:
+        return Response(msgspec.Raw(written.body), status_code=written.status_code,  # type: ignore[arg-type]
+                        media_type="application/json", headers={REPLAYED: "true"})
+    if key is None:
+        return Response(written.result, status_code=status_code)  # type: ignore[arg-type]
+    return Response(msgspec.Raw(written.body), status_code=status_code,  # type: ignore[arg-type]
+                    media_type="application/json")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog import get_item_type
 from inventory.errors import Conflict, InvalidInput, NotFound
+from inventory.label_codes import issue_label
 from inventory.ledger import post_document
 from inventory.ledger_schemas import MovementCreate, MovementLine
 from inventory.locations import get_location
@@ -79,6 +80,7 @@ async def create_asset(session: AsyncSession, data: AssetCreate, *, actor: str =
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(f"{it.name} 序列号 {data.serial_number} 已登记", field="serial_number") from exc
+    await issue_label(session, "asset", asset.id)
     await post_document(session, MovementCreate(
         kind="receipt", location_id=data.location_id, reason="装备登记入库",
         lines=[MovementLine(item_type_id=it.id, quantity=1, asset_ids=[asset.id])],

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.errors import Conflict, InvalidInput, NotFound
 from inventory.geo import to_wgs84, validate_point
+from inventory.label_codes import issue_label
 from inventory.models import Location, utcnow
 from inventory.regions import require_region
 from inventory.schemas import LocationCreate, LocationRead, LocationUpdate, Page
@@ -89,6 +90,8 @@ async def create_location(session: AsyncSession, data: LocationCreate) -> Locati
         raise Conflict(f"地点编号 {data.code} 已存在", field="code") from exc
     loc.path = f"{parent.path if parent else '/'}{loc.id}/"
     await session.flush()
+    await issue_label(session, "location", loc.id)
+    await session.refresh(loc)
     return loc
 
 

@@ -7,11 +7,15 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.db import dialect_name
 from inventory.errors import InvalidInput
+from inventory.label_codes import ensure_label
 from inventory.ledger_schemas import LotSpec
-from inventory.models import Lot
+from inventory.models import Lot, utcnow
 from inventory.refs import Item
 
 
@@ -73,21 +77,28 @@ async def resolve_lot(session: AsyncSession, item: Item, spec: LotSpec, field: s
             f"批号 {spec.number} 的有效期 {spec.expiry_date} 早于生产日期 {spec.production_date}",
             field=f"{field}.expiry_date",
         )
-    lot = await session.scalar(select(Lot).where(Lot.item_type_id == item.id, Lot.number == spec.number))
-    if lot is not None:
-        for name in ("production_date", "expiry_date"):
-            given = getattr(spec, name)
-            if given is not None and getattr(lot, name) is not None and given != getattr(lot, name):
-                raise InvalidInput(
-                    f"{item.name} 批号 {spec.number} 已存在，{name} 为 {getattr(lot, name)}，与填写的 {given} 不一致",
-                    field=f"{field}.{name}",
-                )
-        return lot
-    expiry = spec.expiry_date
-    if expiry is None and spec.production_date and item.shelf_life_days:
-        expiry = spec.production_date + dt.timedelta(days=item.shelf_life_days)
-    lot = Lot(item_type_id=item.id, number=spec.number, origin=spec.origin,
-              production_date=spec.production_date, expiry_date=expiry)
-    session.add(lot)
-    await session.flush()
+    find = select(Lot).where(Lot.item_type_id == item.id, Lot.number == spec.number)
+    lot = await session.scalar(find)
+    if lot is None:
+        expiry = spec.expiry_date
+        if expiry is None and spec.production_date and item.shelf_life_days:
+            expiry = spec.production_date + dt.timedelta(days=item.shelf_life_days)
+        # A concurrent receipt may create the same lot first: then this one waits for it and reuses it.
+        builder = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
+        await session.execute(builder(Lot).values(
+            item_type_id=item.id, number=spec.number, origin=spec.origin, production_date=spec.production_date,
+            expiry_date=expiry, created_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=[Lot.item_type_id, Lot.number]))
+        lot = await session.scalar(find)
+        assert lot is not None
+        if lot.label_code is None:
+            await ensure_label(session, "lot", lot.id)
+            await session.refresh(lot)
+    for name in ("production_date", "expiry_date"):
+        given = getattr(spec, name)
+        if given is not None and getattr(lot, name) is not None and given != getattr(lot, name):
+            raise InvalidInput(
+                f"{item.name} 批号 {spec.number} 已存在，{name} 为 {getattr(lot, name)}，与填写的 {given} 不一致",
+                field=f"{field}.{name}",
+            )
     return lot

@@ -27,6 +27,7 @@ from api.controllers.audit import AuditController
 from api.controllers.auth import AuthController
 from api.controllers.health import health, ready
 from api.controllers.item_types import ItemTypeController
+from api.controllers.labels import LabelController
 from api.controllers.ledger import LedgerController, StockController, TransferController
 from api.controllers.locations import LocationController
 from api.controllers.regions import RegionController
@@ -44,6 +45,7 @@ PUBLIC_STATIC = {"action": "public", "exclude_from_auth": True}
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health, ready, AuthController, UserController, AuditController, RegionController, LocationController,
     ItemTypeController, AssetController, LedgerController, TransferController, StockController, ScanController,
+    LabelController,
     *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),

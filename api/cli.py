@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from inventory.config import Settings, load_settings
 from inventory.db import Database
@@ -127,6 +129,54 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
         await db.dispose()
 
 
+async def _label_contents(settings: Settings, args: argparse.Namespace) -> list[Any] | None:
+    from inventory.catalog import find_item_type
+    from inventory.errors import InventoryError
+    from inventory.label_data import sheet_contents
+    from inventory.locations import get_location_by_code
+    from labels.codes import InvalidCode
+
+    db = Database(settings.database_url)
+    try:
+        async with db.write() as session:
+            location_id = (await get_location_by_code(session, args.location)).id if args.location else None
+            item_type_id = (await find_item_type(session, args.item_type)).id if args.item_type else None
+            _say("读取标签内容 collecting label contents …")
+            contents = await sheet_contents(session, settings.public_url, codes=args.code, location_id=location_id,
+                                            item_type_id=item_type_id, progress=_progress)
+    except (InventoryError, InvalidCode) as exc:
+        _say(f"错误 error: {getattr(exc, 'detail', None) or getattr(exc, 'reason_zh', exc)}")
+        return None
+    finally:
+        await db.dispose()
+    return contents
+
+
+def _progress(done: int, total: int) -> None:
+    if done == total or done % 100 == 0:
+        print(f"\r  {done}/{total}", end="\n" if done == total else "", flush=True)
+
+
+def cmd_labels_sheet(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a PDF sheet of labels, showing progress."""
+    from labels.sheets import TEMPLATES, render_sheet
+
+    if args.template not in TEMPLATES:
+        _say(f"模板 {args.template} 不存在，可选 templates: {', '.join(TEMPLATES)}")
+        return 2
+    contents = asyncio.run(_label_contents(settings, args))
+    if contents is None:
+        return 1
+    if not contents:
+        _say("没有可打印的标签 nothing to print")
+        return 1
+    _say(f"排版 {len(contents)} 张标签 rendering {len(contents)} labels on {args.template} …")
+    pdf = render_sheet(contents, args.template, progress=_progress)
+    Path(args.out).write_bytes(pdf)
+    _say(f"已写入 wrote {args.out} ({len(pdf) // 1024} KB, {len(contents)} labels)")
+    return 0
+
+
 def cmd_ledger_verify(settings: Settings) -> int:
     """Recompute balances from the ledger; non-zero exit when anything disagrees."""
     return asyncio.run(_verify(settings))
@@ -167,6 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load the Nanchang demo data first")
     db = sub.add_parser("db", help="数据库 database")
     db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply migrations")
+    labels = sub.add_parser("labels", help="二维码标签 QR labels")
+    sheet = labels.add_subparsers(dest="labels_command", required=True).add_parser(
+        "sheet", help="a PDF sheet of labels for printing")
+    sheet.add_argument("--template", default="a4-3x8", help="a4-3x8, a4-2x5, roll-50x30, roll-60x40")
+    sheet.add_argument("--code", action="append", default=[], help="a label code; repeatable")
+    sheet.add_argument("--location", help="location code: everything kept there (bins included)")
+    sheet.add_argument("--item-type", help="item type code or id")
+    sheet.add_argument("--out", default="labels.pdf")
     ledger = sub.add_parser("ledger", help="出入库流水 stock ledger")
     ledger.add_subparsers(dest="ledger_command", required=True).add_parser(
         "verify", help="recompute every balance from the ledger and compare")
@@ -199,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_demo_load(settings)
     if args.command == "ledger":
         return cmd_ledger_verify(settings)
+    if args.command == "labels":
+        return cmd_labels_sheet(settings, args)
     if args.command == "users":
         return asyncio.run(_users(settings, args))
     return 2

@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, Rule] = {
     "movements.post": _rule("admin keeper", True, "出入库、调拨、盘盈盘亏、报废、归还（保管员限辖区内）"),
     "documents.reverse": _rule("admin keeper", True, "冲销单据（保管员限辖区内）"),
     "transfers.receive": _rule("admin keeper", True, "调拨收货（保管员限收货地点在辖区内）"),
+    "labels.reissue": _rule("admin keeper", True, "补打破损标签，旧编码作废（保管员限辖区内）"),
     "audit.read": _rule("admin auditor", False, "查看审计日志"),
     "users.read": _rule("admin auditor", False, "查看用户"),
     "users.manage": _rule("admin", False, "新建、修改、停用用户"),

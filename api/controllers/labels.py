@@ -1,0 +1,108 @@
+"""QR labels: one label as PNG or SVG, PDF sheets for printing, and re-issuing a damaged label."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import IdempotencyKey
+from api.writes import run_write
+from inventory.accounts import Principal, require_scope
+from inventory.config import Settings
+from inventory.db import Database
+from inventory.errors import InvalidInput
+from inventory.label_codes import reissue_label, resolve
+from inventory.label_data import content_for_code, sheet_contents
+from inventory.models import Asset
+from labels.codes import InvalidCode
+from labels.render import render_png, render_svg
+from labels.sheets import TEMPLATES, render_sheet
+
+
+class SheetRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which labels to print and on what stock."""
+
+    template: str = "a4-3x8"
+    codes: list[str] = msgspec.field(default_factory=list)
+    location_id: int | None = None
+    item_type_id: int | None = None
+
+
+class Reissued(msgspec.Struct):
+    """A damaged label replaced: the old code now answers 'replaced by'."""
+
+    id: int
+    old_code: str
+    new_code: str
+    kind: str
+
+
+def _code_error(code: str, exc: InvalidCode) -> InvalidInput:
+    return InvalidInput(f"标签编码 {code} 有误：{exc.reason_zh}", field="code")
+
+
+class LabelController(Controller):
+    """Labels for printing."""
+
+    path = "/api/v1/labels"
+    tags = ["labels"]
+
+    @get("/{filename:str}", opt={"action": "read"})
+    async def label(self, db: Database, settings: Settings, filename: str) -> Response[bytes]:
+        """``{code}.png`` (300 dpi, 70×37 mm) or ``{code}.svg`` (text as outlines): one label."""
+        code, _, ext = filename.rpartition(".")
+        if ext not in ("png", "svg"):
+            raise InvalidInput("请求 {code}.png 或 {code}.svg", field="filename")
+        try:
+            async with db.read() as session:
+                content = await content_for_code(session, settings.public_url, code)
+        except InvalidCode as exc:
+            raise _code_error(code, exc) from exc
+        if ext == "png":
+            data = await asyncio.to_thread(render_png, content)
+            return Response(data, media_type="image/png")
+        svg = await asyncio.to_thread(render_svg, content)
+        return Response(svg.encode(), media_type="image/svg+xml")
+
+    @post("/sheets", opt={"action": "read"}, status_code=200)
+    async def sheet(self, db: Database, settings: Settings, data: SheetRequest) -> Response[bytes]:
+        """A PDF sheet: by list of codes, or everything at a location and/or of an item type."""
+        if data.template not in TEMPLATES:
+            raise InvalidInput(f"模板 {data.template} 不存在，可选：{', '.join(TEMPLATES)}", field="template")
+        try:
+            async with db.write() as session:
+                contents = await sheet_contents(session, settings.public_url, codes=data.codes,
+                                                location_id=data.location_id, item_type_id=data.item_type_id)
+        except InvalidCode as exc:
+            raise InvalidInput(f"标签编码有误：{exc.reason_zh}", field="codes") from exc
+        if not contents:
+            raise InvalidInput("所选范围内没有可打印的标签", field="location_id")
+        pdf = await asyncio.to_thread(render_sheet, contents, data.template)
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="labels-{data.template}.pdf"'})
+
+    @post("/{code:str}/reissue", opt={"action": "labels.reissue"})
+    async def reissue(self, request: Request[Any, Any, Any], db: Database, principal: Principal, code: str,
+                      idempotency_key: IdempotencyKey = None) -> Response[Reissued]:
+        """Replace a damaged label with a new code for the same thing."""
+
+        async def work(session: AsyncSession) -> Reissued:
+            try:
+                found = await resolve(session, code)
+            except InvalidCode as exc:
+                raise _code_error(code, exc) from exc
+            place: int | None = None  # a lot may lie in many places: its label is not tied to one
+            if found.kind == "asset":
+                asset = await session.get(Asset, found.target_id)
+                place = asset.location_id if asset else None
+            elif found.kind == "location":
+                place = found.target_id
+            await require_scope(session, principal, place)
+            new = await reissue_label(session, found.code)
+            return Reissued(found.target_id, found.code, new, found.kind)
+
+        return await run_write(request, db, principal, work)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.httpload import Result, run_load  # noqa: E402
+from bench.httpload import Result, run_load
 
 
 def free_port() -> int:
@@ -87,7 +87,8 @@ def plain_sqlite_baseline(seconds: float) -> Result:
             CREATE TABLE doc (id INTEGER PRIMARY KEY, kind TEXT, location_id INT, actor TEXT, created TEXT,
                               occurred TEXT, reason TEXT);
             CREATE TABLE bal (id INTEGER PRIMARY KEY, location_id INT, item_type_id INT, lot_key INT,
-                              on_hand INT CHECK (on_hand >= 0), reserved INT, UNIQUE (location_id, item_type_id, lot_key));
+                              on_hand INT CHECK (on_hand >= 0), reserved INT,
+                              UNIQUE (location_id, item_type_id, lot_key));
             CREATE TABLE mov (id INTEGER PRIMARY KEY, document_id INT REFERENCES doc(id), location_id INT,
                               item_type_id INT, bucket TEXT, quantity INT, created TEXT);
             CREATE TABLE audit (id INTEGER PRIMARY KEY, actor TEXT, action TEXT, target TEXT, created TEXT);

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
 from urllib.parse import unquote, urlsplit
@@ -74,8 +75,8 @@ def new_code(kind: Kind, rng: random.Random | None = None) -> str:
 
 
 def normalise(text: str) -> str:
-    """Upper-case, drop spaces and hyphens, and map look-alikes (O→0, I/L→1) after the prefix."""
-    cleaned = "".join(text.split()).replace("-", "").replace("‐", "").replace("－", "").upper()
+    """Upper-case, fold full-width input, drop spaces and hyphens, map look-alikes (O→0, I/L→1) after the prefix."""
+    cleaned = "".join(unicodedata.normalize("NFKC", text).split()).replace("-", "").replace("‐", "").upper()
     return cleaned[:1] + cleaned[1:].translate(_LOOK_ALIKES)
 
 

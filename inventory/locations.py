@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -89,6 +91,7 @@ async def create_location(session: AsyncSession, data: LocationCreate) -> Locati
     except IntegrityError as exc:
         raise Conflict(f"地点编号 {data.code} 已存在", field="code") from exc
     loc.path = f"{parent.path if parent else '/'}{loc.id}/"
+    loc.site_id = loc.id if loc.kind != "bin" or parent is None else parent.site_id
     await session.flush()
     await issue_label(session, "location", loc.id)
     await session.refresh(loc)
@@ -120,6 +123,9 @@ async def update_location(session: AsyncSession, location_id: int, data: Locatio
                  "coord_approximate", "agreement_lead_hours", "active"):
         if name in changes:
             setattr(loc, name, changes[name])
+    if "kind" in changes:
+        subtree = (await session.scalars(select(Location).where(Location.path.startswith(loc.path)))).all()
+        await _refresh_sites(session, subtree)
     loc.updated_at = utcnow()
     await session.flush()
     return loc
@@ -141,6 +147,17 @@ async def _reparent(session: AsyncSession, loc: Location, parent_id: int | None)
     for d in descendants:
         d.path = new_path + d.path[len(old_path):]
     loc.parent_id = parent_id
+    await _refresh_sites(session, descendants)
+
+
+async def _refresh_sites(session: AsyncSession, changed: Sequence[Location]) -> None:
+    """Recompute the site (nearest non-bin ancestor-or-self) of locations whose place in the tree changed."""
+    ids = {int(p) for loc in changed for p in loc.path.strip("/").split("/") if p}
+    kinds = dict((await session.execute(select(Location.id, Location.kind).where(Location.id.in_(ids)))).all())
+    kinds.update({loc.id: loc.kind for loc in changed})
+    for loc in changed:
+        chain = [int(p) for p in loc.path.strip("/").split("/") if p]
+        loc.site_id = next((i for i in reversed(chain) if kinds.get(i) != "bin"), loc.id)
 
 
 async def list_locations(

@@ -85,6 +85,9 @@ class Location(Base):
     kind: Mapped[str] = mapped_column(String(16), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
     path: Mapped[str] = mapped_column(String(400), index=True)  # "/1/7/" ancestors and self
+    # The nearest location that is not a bin (itself unless it is a bin): where its stock is counted
+    # for availability and dispatch.
+    site_id: Mapped[int | None] = mapped_column(Integer, index=True)
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     address: Mapped[str] = mapped_column(String(200), default="")
     contact_name: Mapped[str] = mapped_column(String(50), default="")
@@ -173,6 +176,7 @@ class Asset(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     __table_args__ = (
+        Index("ix_assets_item_status", "item_type_id", "status"),
         UniqueConstraint("item_type_id", "serial_number", name="uq_assets_item_type_serial"),
         CheckConstraint("battery_pct IS NULL OR (battery_pct BETWEEN 0 AND 100)", name="battery"),
         CheckConstraint("fuel_pct IS NULL OR (fuel_pct BETWEEN 0 AND 100)", name="fuel"),

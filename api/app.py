@@ -35,7 +35,7 @@ from api.controllers.scan import ScanController
 from api.controllers.users import UserController
 from api.deps import provide_db, provide_settings
 from api.errors import EXCEPTION_HANDLERS
-from api.headers import SecurityHeadersMiddleware
+from api.headers import add_security_headers
 from api.pages import PAGE_HANDLERS
 from inventory.config import Settings, load_settings
 from inventory.db import Database
@@ -76,8 +76,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             "principal": Provide(provide_principal, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),
         },
+        before_send=[add_security_headers],
         middleware=[
-            SecurityHeadersMiddleware,
             AuditFailuresMiddleware,
             DefineMiddleware(TokenAuthMiddleware, exclude=UNAUTHENTICATED),
         ],

@@ -109,6 +109,10 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
             if not password:
                 _say("需要密码：用 --password-stdin 从标准输入读入 (password required via --password-stdin)")
                 return 2
+            bad = [s for s in args.scope if not (s.isdigit() or (s.startswith("loc:") and s[4:].isdigit()))]
+            if bad:
+                _say(f"错误 error: 辖区 {', '.join(bad)} 不合法：应为行政区划代码前缀（如 360121）或 loc:地点id")
+                return 1
             regions = [s for s in args.scope if s.isdigit()]
             locations = [int(s.removeprefix("loc:")) for s in args.scope if s.startswith("loc:")]
             async with db.write() as session:

@@ -22,6 +22,7 @@ TOKEN_TTL = dt.timedelta(hours=12)
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 THROTTLE_LIMIT = 5
 MIN_PASSWORD = 10
+MAX_PASSWORD = 256
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
 
@@ -88,8 +89,8 @@ def hash_token(token: str) -> str:
 
 
 def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"密码至少 {MIN_PASSWORD} 个字符", field="password")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(f"密码须为 {MIN_PASSWORD}–{MAX_PASSWORD} 个字符", field="password")
 
 
 def _check_role(role: str) -> None:
@@ -144,6 +145,12 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> 
     """Change a user; disabling one revokes every token they hold."""
     user = await get_user(session, user_id)
     changes = {f: v for f in data.__struct_fields__ if (v := getattr(data, f)) is not msgspec.UNSET}
+    demoted = changes.get("role", "admin") != "admin" or changes.get("active") is False
+    if user.role == "admin" and user.active and demoted:
+        others = await session.scalar(select(func.count()).select_from(User).where(
+            User.role == "admin", User.active.is_(True), User.id != user.id))
+        if not others:
+            raise Conflict("不能停用或降级最后一个管理员账号", field="role")
     if "role" in changes:
         _check_role(changes["role"])
     if "scope_regions" in changes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
@@ -19,8 +19,8 @@ from inventory.db import Database
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Username and password."""
 
-    username: str
-    password: str
+    username: Annotated[str, msgspec.Meta(max_length=64)]
+    password: Annotated[str, msgspec.Meta(max_length=256)]
 
 
 class TokenResponse(msgspec.Struct):

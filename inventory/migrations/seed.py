@@ -60,11 +60,11 @@ def append_only_triggers(dialect: str, tables: Sequence[str]) -> list[str]:
             $$ LANGUAGE plpgsql
             """
         )
-        statements.extend(
-            f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
-            f"FOR EACH ROW EXECUTE FUNCTION inventory_refuse_change()"
-            for t in tables
-        )
+        for t in tables:
+            statements.append(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
+                              f"FOR EACH ROW EXECUTE FUNCTION inventory_refuse_change()")
+            statements.append(f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
+                              f"FOR EACH STATEMENT EXECUTE FUNCTION inventory_refuse_change()")
     else:
         for t in tables:
             for op in ("UPDATE", "DELETE"):

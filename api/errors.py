@@ -48,7 +48,8 @@ def problem(status: int, detail: str, *, title: str | None = None, headers: dict
 def domain_error_handler(request: Request[Any, Any, Any], exc: InventoryError) -> Response[dict[str, Any]]:
     """Map a domain error to its status; the field at fault travels as ``errors``."""
     status, title = next(((s, t) for cls, s, t in _STATUS if isinstance(exc, cls)), (400, "请求有误"))
-    extra: dict[str, Any] = dict(exc.extra)
+    reserved = {"type", "title", "status", "detail", "headers"}
+    extra: dict[str, Any] = {(f"{k}_" if k in reserved else k): v for k, v in exc.extra.items()}
     if exc.field:
         extra.setdefault("errors", [{"field": exc.field, "message": exc.detail}])
     response = problem(status, exc.detail, title=title, **extra)
@@ -98,8 +99,9 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
             key = ""
         m = _AT.search(message)
         if m:
-            key = _field_path(m.group("path")) or key
+            key = m.group("path") or key
             message = message[: m.start()]
+        key = _field_path(key)
         message, named = _translate(message)
         if named:
             key = f"{key}.{named}" if key else named

@@ -41,9 +41,12 @@ _INSERT_DOCUMENT = insert(Document).returning(Document.id)
 _INSERT_MOVEMENTS = insert(Movement).returning(Movement.id, sort_by_parameter_order=True)
 
 
+CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # 北京时间, no daylight saving
+
+
 def document_number(kind: str, created_at: dt.datetime, doc_id: int) -> str:
-    """The voucher number people see, derived from kind, date and id (never stored, never reused)."""
-    return f"{PREFIX[kind]}{created_at:%Y%m%d}-{doc_id:06d}"
+    """The voucher number people see: kind, Beijing date and id (derived, never stored, never reused)."""
+    return f"{PREFIX[kind]}{created_at.astimezone(CHINA):%Y%m%d}-{doc_id:06d}"
 
 
 _NUMBER = re.compile(rf"(?:{'|'.join(PREFIX.values())})[0-9]{{8}}-([0-9]{{6,}})")
@@ -122,7 +125,7 @@ def occurred_at_or_now(value: dt.datetime | None) -> dt.datetime:
     if value is None:
         return now
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
+        value = value.replace(tzinfo=CHINA)  # a phone in China sends local time
     if value > now + MAX_FUTURE:
         raise InvalidInput(f"发生时间 {value.isoformat()} 晚于当前时间", field="occurred_at")
     return value

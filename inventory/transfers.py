@@ -194,6 +194,9 @@ def _allocate(remaining: dict[Key, int], data: TransferReceive) -> dict[Key, int
             continue
         if line.lot_id is not None:
             keys = [k for k in keys if k[1] == line.lot_id]
+            if not keys:
+                raise InvalidInput(f"第 {i + 1} 行：批次 id={line.lot_id} 不在此调拨单的在途清单中",
+                                   field=f"{f}.lot_id")
         if any(k[2] is not None for k in keys):
             raise InvalidInput(f"第 {i + 1} 行：按单件管理的装备收货须列出 asset_ids", field=f"{f}.asset_ids")
         available = sum(left[k] for k in keys)

@@ -25,7 +25,9 @@ from api.auth import TokenAuthMiddleware, permission_guard, provide_actor, provi
 from api.controllers.assets import AssetController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AuthController
+from api.controllers.availability import AvailabilityController
 from api.controllers.health import health, ready
+from api.controllers.incidents import DispatchController, IncidentController
 from api.controllers.item_types import ItemTypeController
 from api.controllers.labels import LabelController
 from api.controllers.ledger import LedgerController, StockController, TransferController
@@ -36,16 +38,18 @@ from api.controllers.users import UserController
 from api.deps import provide_db, provide_settings
 from api.errors import EXCEPTION_HANDLERS
 from api.headers import add_security_headers
+from api.openapi import document_problems
 from api.pages import PAGE_HANDLERS
 from inventory.config import Settings, load_settings
 from inventory.db import Database
+from inventory.eta import load_eta_config
 
 HERE = Path(__file__).parent
 PUBLIC_STATIC = {"action": "public", "exclude_from_auth": True}
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health, ready, AuthController, UserController, AuditController, RegionController, LocationController,
     ItemTypeController, AssetController, LedgerController, TransferController, StockController, ScanController,
-    LabelController,
+    LabelController, IncidentController, DispatchController, AvailabilityController,
     *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),
@@ -68,7 +72,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             if db is None:
                 await database.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
@@ -84,7 +88,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         guards=[permission_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
-        state=State({"db": database, "settings": settings}),
+        state=State({"db": database, "settings": settings, "eta": load_eta_config()}),
         openapi_config=OpenAPIConfig(
             title="应急物资装备管理 Emergency Inventory API", version="1.0.0", path="/schema",
             render_plugins=[JsonRenderPlugin()],
@@ -99,3 +103,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             exclude=["/api/", "/health", "/ready", "/schema", "/static/"],
         ),
     )
+    document_problems(app)
+    return app

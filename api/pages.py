@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.audit_trail import client_ip
 from api.auth import SESSION_COOKIE
 from api.writes import write_once
-from inventory import accounts, idempotency, scan_actions
+from inventory import accounts, assets, idempotency, scan_actions, stock
 from inventory.accounts import Principal
 from inventory.config import Settings
 from inventory.db import Database
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied, Unauthenticated
-from inventory.models import Asset, ItemType, Location, Region
+from inventory.models import Asset, Document, ItemType, Location, Region
 from inventory.permissions import ROLE_ZH
-from inventory.scan import ACTION_ZH, ScanView, _recent, scan_view
+from inventory.scan import ACTION_ZH, BEIJING, ScanView, _recent, scan_view
 from labels.codes import InvalidCode
 
 PAGE = {"action": "public", "exclude_from_auth": True}
@@ -57,7 +57,8 @@ def _safe_next(value: str | None) -> str:
 
 
 def _context(principal: Principal | None, **extra: Any) -> dict[str, Any]:
-    return {"principal": principal, "role_zh": ROLE_ZH.get(principal.role, "") if principal else "", **extra}
+    return {"principal": principal, "role_zh": ROLE_ZH.get(principal.role, "") if principal else "", "tz": BEIJING,
+            **extra}
 
 
 @get("/login", opt=PAGE, include_in_schema=False)
@@ -233,6 +234,15 @@ def _action_work(view: ScanView, principal: Principal, action: str,
     text = {k: (v or [""])[0] for k, v in form.items()}
 
     async def work(session: AsyncSession) -> Any:
+        # The result is stored with the idempotency key as JSON: the API's read models, not ORM rows.
+        result = await act(session)
+        if isinstance(result, Document):
+            return await stock.document_read(session, result)
+        if isinstance(result, Asset):
+            return assets.asset_read(result)
+        return result
+
+    async def act(session: AsyncSession) -> Any:
         target = view.target_id
         if action == "checkout":
             return await scan_actions.checkout(session, principal, target, text.get("counterparty", ""),

@@ -54,16 +54,21 @@ async def increase(
 ) -> None:
     """Add ``qty`` to a bucket, creating the balance row when it does not exist yet."""
     assert qty > 0
-    if bucket == "reserved":
-        if not await _guarded(session, location_id, item_type_id, lot_id, "reserved", qty):
-            raise LookupError("not enough unreserved stock")
-        return
+    assert bucket != "reserved", "reserve() checks that the stock is free"
     conn = await session.connection()
     await conn.execute(_upsert(dialect_name(session), bucket), {
         "loc": location_id, "item": item_type_id, "lot": lot_id, "b_lot_key": lot_id or 0, "qty": qty,
         "on_hand": qty if bucket == "on_hand" else 0, "in_transit": qty if bucket == "in_transit" else 0,
         "now": utcnow(),
     })
+
+
+async def reserve(
+    session: AsyncSession, location_id: int, item_type_id: int, lot_id: int | None, qty: int
+) -> bool:
+    """Set ``qty`` aside for a dispatch only if that much is available; False (nothing changed) otherwise."""
+    assert qty > 0
+    return await _guarded(session, location_id, item_type_id, lot_id, "reserved", qty)
 
 
 async def decrease(

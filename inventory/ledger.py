@@ -135,14 +135,21 @@ async def apply_change(session: AsyncSession, posting: Posting, location: Place,
                   lot_id: int | None, bucket: Bucket, qty: int, *, field: str, asset_id: int | None = None,
                   move: AssetMove | None = None) -> None:
     """Apply one signed change to a balance and queue its movement; refuse to go below zero."""
-    if qty > 0:
+    if bucket == "reserved" and qty > 0:
+        ok = await balances.reserve(session, location.id, item.id, lot_id, qty)
+        have_bucket: Bucket = "on_hand"  # reserving takes from what is available
+    elif qty > 0:
         await balances.increase(session, location.id, item.id, lot_id, bucket, qty)
-    elif not await balances.decrease(session, location.id, item.id, lot_id, bucket, -qty):
-        have = await _bucket_value(session, location.id, item.id, lot_id, bucket)
-        what = {"on_hand": "可用", "in_transit": "在途", "reserved": "已预留"}[bucket]
+        ok, have_bucket = True, bucket
+    else:
+        ok = await balances.decrease(session, location.id, item.id, lot_id, bucket, -qty)
+        have_bucket = bucket
+    if not ok:
+        have = await _bucket_value(session, location.id, item.id, lot_id, have_bucket)
+        what = {"on_hand": "可用", "in_transit": "在途", "reserved": "已预留"}[have_bucket]
         raise InsufficientStock(
-            f"库存不足：{location.name} 的 {item.name} {what} {have}{item.unit}，需要 {-qty}{item.unit}",
-            field=field, extra={"available": have, "requested": -qty, "location_id": location.id,
+            f"库存不足：{location.name} 的 {item.name} {what} {have}{item.unit}，需要 {abs(qty)}{item.unit}",
+            field=field, extra={"available": have, "requested": abs(qty), "location_id": location.id,
                                 "item_type_id": item.id, "lot_id": lot_id},
         )
     posting.add(location.id, item.id, lot_id, bucket, qty, asset_id, move)

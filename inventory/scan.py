@@ -17,6 +17,8 @@ from inventory.lots import is_expired
 from inventory.models import Asset, Balance, Document, ItemType, Location, Lot, Movement, Region
 from inventory.permissions import allowed
 
+# Times on the pages are Beijing time (UTC+8, no daylight saving); the database keeps UTC.
+BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
 STATUS_ZH = {
     "available": "可用", "reserved": "已预留", "deployed": "已出库使用", "in_transit": "调拨在途",
     "maintenance": "维修保养中", "leased_out": "已借出", "lost": "丢失", "retired": "已报废",
@@ -132,7 +134,8 @@ async def _asset_view(session: AsyncSession, base: dict[str, object], asset_id: 
         facts.append(("电量", f"{asset.battery_pct}%"))
     if asset.fuel_pct is not None:
         facts.append(("油量", f"{asset.fuel_pct}%"))
-    facts.append(("上次检查", asset.last_inspected_at.strftime("%Y-%m-%d") if asset.last_inspected_at else "无记录"))
+    last = asset.last_inspected_at
+    facts.append(("上次检查", last.astimezone(BEIJING).strftime("%Y-%m-%d") if last else "无记录"))
     if asset.next_inspection_due:
         facts.append(("下次检查", asset.next_inspection_due.isoformat()))
     warnings = []

@@ -82,6 +82,11 @@ def receipt(location: int, item: int, quantity: int) -> dict[str, Any]:
     return {"kind": "receipt", "location_id": location, "lines": [{"item_type_id": item, "quantity": quantity}]}
 
 
+async def _call(ident: Awaitable[int], name: str, json: Any = None) -> Call:
+    """A call whose path parameter comes from setup done just before it."""
+    return Call({name: await ident}, json=json)
+
+
 async def reverse_a_fresh_receipt(s: Site, target: str) -> Call:
     """Each reversal needs a document not reversed yet."""
     doc = await created(s.admin, "/api/v1/movements", receipt(s.depot[target], s.tent, 1))
@@ -101,6 +106,50 @@ async def reissue_a_fresh_label(s: Site, target: str) -> Call:
     unit = await created(s.admin, "/api/v1/assets", {"item_type_id": s.pump, "serial_number": s.unique("BC-L"),
                                                       "location_id": s.depot[target]})
     return Call({"code": unit["label_code"]})
+
+
+INCIDENT_POINT = {"in": (28.5457, 115.944), "out": (28.68, 115.90)}
+
+
+async def an_incident(s: Site, target: str) -> int:
+    """A new incident in the target's region (its staging site is then in or out of the keeper's scope)."""
+    lat, lon = INCIDENT_POINT[target]
+    body = {"name": s.unique("演练事件"), "kind": "flood", "region_code": TARGET_REGION[target], "lat": lat, "lon": lon}
+    incident_id: int = (await created(s.admin, "/api/v1/incidents", body))["id"]
+    return incident_id
+
+
+async def a_dispatch(s: Site, target: str, *, steps: tuple[str, ...] = ()) -> int:
+    """A dispatch of one tent from the target's depot to an incident in the target's region, taken through steps."""
+    incident = await an_incident(s, target)
+    d = await created(s.admin, f"/api/v1/incidents/{incident}/dispatches", {
+        "lines": [{"item_type": "TENT-12", "quantity": 1, "from_location_id": s.depot[target]}],
+        "approval": {"mode": "oral", "approved_by": "值班领导"}})
+    for step in steps:
+        r = await s.admin.post(f"/api/v1/dispatches/{d['id']}/{step}", json={})
+        assert r.status_code == 200, f"setup {step}: {r.text}"
+    dispatch_id: int = d["id"]
+    return dispatch_id
+
+
+async def new_incident(s: Site, target: str) -> Call:
+    """A body for a new incident in the target's region."""
+    lat, lon = INCIDENT_POINT[target]
+    return Call(json={"name": s.unique("事件"), "kind": "flood", "region_code": TARGET_REGION[target],
+                      "lat": lat, "lon": lon})
+
+
+async def dispatch_from(s: Site, target: str) -> Call:
+    """A dispatch order of one tent from the target's depot."""
+    return Call({"incident_id": await an_incident(s, target)}, json={
+        "lines": [{"item_type": "TENT-12", "quantity": 1, "from_location_id": s.depot[target]}],
+        "approval": {"mode": "oral", "approved_by": "值班领导"}})
+
+
+async def return_to(s: Site, target: str) -> Call:
+    """A delivered dispatch coming back to the target's depot."""
+    return Call({"dispatch_id": await a_dispatch(s, target, steps=("execute", "deliver"))},
+                json={"to_location_id": s.depot[target]})
 
 
 def new_location(s: Site, target: str) -> Call:
@@ -175,6 +224,23 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("POST", "/api/v1/transfers/{transfer_id}/receive"): receive_a_fresh_transfer,
     ("GET", "/api/v1/stock"): lambda s, t: Call(query={"location_id": s.depot[t]}),
     ("GET", "/api/v1/stock/card"): lambda s, t: Call(query={"location_id": s.depot[t], "item_type_id": s.tent}),
+    ("GET", "/api/v1/availability/nearest"): lambda s, t: Call(query={"lat": 28.55, "lon": 115.94,
+                                                                        "category": "shelter", "quantity": 2}),
+    ("GET", "/api/v1/availability/summary"): lambda s, t: Call(query={"region": "3601", "category": "shelter"}),
+    ("POST", "/api/v1/incidents"): new_incident,
+    ("GET", "/api/v1/incidents"): lambda s, t: Call(query={"status": "open"}),
+    ("GET", "/api/v1/incidents/{incident_id}"): lambda s, t: _call(an_incident(s, t), "incident_id"),
+    ("POST", "/api/v1/incidents/{incident_id}/close"): lambda s, t: _call(an_incident(s, t), "incident_id"),
+    ("POST", "/api/v1/incidents/{incident_id}/dispatches"): dispatch_from,
+    ("GET", "/api/v1/dispatches"): lambda s, t: Call(query={"source": s.depot[t]}),
+    ("GET", "/api/v1/dispatches/{dispatch_id}"): lambda s, t: _call(a_dispatch(s, t), "dispatch_id"),
+    ("POST", "/api/v1/dispatches/{dispatch_id}/paperwork"): lambda s, t: _call(
+        a_dispatch(s, t), "dispatch_id", json={"document_no": "赣应急〔2026〕1号"}),
+    ("POST", "/api/v1/dispatches/{dispatch_id}/execute"): lambda s, t: _call(a_dispatch(s, t), "dispatch_id", json={}),
+    ("POST", "/api/v1/dispatches/{dispatch_id}/deliver"): lambda s, t: _call(
+        a_dispatch(s, t, steps=("execute",)), "dispatch_id"),
+    ("POST", "/api/v1/dispatches/{dispatch_id}/return"): return_to,
+    ("POST", "/api/v1/dispatches/{dispatch_id}/cancel"): lambda s, t: _call(a_dispatch(s, t), "dispatch_id"),
 }
 
 

@@ -203,7 +203,7 @@ async def test_reserved_stock_is_on_hand_but_not_available_to_issue(db: Database
     w = await make_world(db)
     await post(db, "receipt", w.depot, line(w.tent, 10))
     async with db.write() as s:  # no reservation documents yet: set the figure the way dispatches will
-        await balances.increase(s, w.depot, w.tent, None, "reserved", 4)
+        assert await balances.reserve(s, w.depot, w.tent, None, 4)
     row = await stock_row(db, w.depot, w.tent)
     assert row is not None
     assert (row.on_hand, row.reserved, row.available) == (10, 4, 6)

@@ -1,0 +1,155 @@
+"""Incidents and dispatch orders (动用指令)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import IdempotencyKey, Limit, Offset
+from api.writes import run_write
+from inventory import dispatch, incidents
+from inventory.accounts import Principal
+from inventory.db import Database
+from inventory.dispatch_schemas import (
+    DispatchCreate,
+    DispatchRead,
+    DispatchStatus,
+    ExecuteRequest,
+    IncidentCreate,
+    IncidentRead,
+    PaperworkRequest,
+    ReturnRequest,
+)
+from inventory.eta import EtaConfig
+from inventory.schemas import Page
+
+
+class IncidentController(Controller):
+    """Incidents; dispatch orders are created under them."""
+
+    path = "/api/v1/incidents"
+    tags = ["incidents"]
+
+    @post("/", opt={"action": "incidents.write"})
+    async def create_incident(
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal, data: IncidentCreate,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[IncidentRead]:
+        """Open an incident at a point (wgs84, gcj02 or bd09)."""
+
+        async def work(session: AsyncSession) -> IncidentRead:
+            return incidents.incident_read(await incidents.create_incident(session, data, actor=principal.username))
+
+        return await run_write(request, db, principal, work)
+
+    @get("/", opt={"action": "read"})
+    async def list_incidents(
+        self, db: Database, limit: Limit = 50, offset: Offset = 0,
+        status: Annotated[str | None, Parameter(pattern="^(open|closed)$")] = None,
+    ) -> Page[IncidentRead]:
+        """Incidents, newest first."""
+        async with db.read() as session:
+            return await incidents.list_incidents(session, status=status, limit=limit, offset=offset)
+
+    @get("/{incident_id:int}", opt={"action": "read"})
+    async def get_incident(self, db: Database, incident_id: int) -> IncidentRead:
+        """One incident."""
+        async with db.read() as session:
+            return incidents.incident_read(await incidents.get_incident(session, incident_id))
+
+    @post("/{incident_id:int}/close", opt={"action": "incidents.write"})
+    async def close_incident(
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal, incident_id: int,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[IncidentRead]:
+        """Close an incident."""
+
+        async def work(session: AsyncSession) -> IncidentRead:
+            return incidents.incident_read(await incidents.close_incident(session, incident_id))
+
+        return await run_write(request, db, principal, work, status_code=200)
+
+    @post("/{incident_id:int}/dispatches", opt={"action": "dispatch.order"})
+    async def create_dispatch(
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal, incident_id: int,
+        data: DispatchCreate, idempotency_key: IdempotencyKey = None,
+    ) -> Response[DispatchRead]:
+        """Order a dispatch: every line reserved at once (nearest sources by ETA when none is named) or 409."""
+        eta: EtaConfig = request.app.state.eta
+
+        async def work(session: AsyncSession) -> DispatchRead:
+            d = await dispatch.create_dispatch(session, incident_id, data, actor=principal.username, eta=eta)
+            return await dispatch.dispatch_read(session, d)
+
+        return await run_write(request, db, principal, work)
+
+
+class DispatchController(Controller):
+    """Dispatch orders: list, paperwork, execute, deliver, return, cancel."""
+
+    path = "/api/v1/dispatches"
+    tags = ["incidents"]
+
+    @get("/", opt={"action": "read"})
+    async def list_dispatches(
+        self, db: Database, limit: Limit = 50, offset: Offset = 0, incident: int | None = None,
+        status: DispatchStatus | None = None, source: int | None = None,
+        paperwork: Annotated[str | None, Parameter(pattern="^(overdue|missing)$",
+                                                   description="overdue: 口头批准超过 48 小时仍未补办书面手续")] = None,
+    ) -> Page[DispatchRead]:
+        """Dispatch orders by incident, status, source location or missing paperwork."""
+        async with db.read() as session:
+            return await dispatch.list_dispatches(session, incident_id=incident, status=status, source=source,
+                                                  paperwork=paperwork, limit=limit, offset=offset)
+
+    @get("/{dispatch_id:int}", opt={"action": "read"})
+    async def get_dispatch(self, db: Database, dispatch_id: int) -> DispatchRead:
+        """One dispatch order."""
+        async with db.read() as session:
+            return await dispatch.dispatch_read(session, await dispatch.get_dispatch(session, dispatch_id))
+
+    async def _write(self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+                     step: Any) -> Response[DispatchRead]:
+        async def work(session: AsyncSession) -> DispatchRead:
+            return await dispatch.dispatch_read(session, await step(session))
+
+        return await run_write(request, db, principal, work, status_code=200)
+
+    @post("/{dispatch_id:int}/paperwork", opt={"action": "dispatch.order"})
+    async def paperwork(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: int,
+                        data: PaperworkRequest, idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
+        """Record the written order that follows an oral approval."""
+        return await self._write(request, db, principal,
+                                 lambda s: dispatch.record_paperwork(s, dispatch_id, data.document_no))
+
+    @post("/{dispatch_id:int}/execute", opt={"action": "dispatch.execute"})
+    async def execute(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: int,
+                      data: ExecuteRequest | None = None,
+                      idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
+        """The keeper at the source issues the reserved stock toward the incident (in transit)."""
+        return await self._write(request, db, principal, lambda s: dispatch.execute_dispatch(
+            s, dispatch_id, data or ExecuteRequest(), principal))
+
+    @post("/{dispatch_id:int}/deliver", opt={"action": "dispatch.execute"})
+    async def deliver(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: int,
+                      idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
+        """Sign for what arrived at the incident."""
+        return await self._write(request, db, principal,
+                                 lambda s: dispatch.deliver_dispatch(s, dispatch_id, principal))
+
+    @post("/{dispatch_id:int}/return", opt={"action": "dispatch.execute"})
+    async def return_(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: int,
+                      data: ReturnRequest, idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
+        """Bring back what is left at the incident to a depot."""
+        return await self._write(request, db, principal,
+                                 lambda s: dispatch.return_dispatch(s, dispatch_id, data, principal))
+
+    @post("/{dispatch_id:int}/cancel", opt={"action": "dispatch.order"})
+    async def cancel(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: int,
+                     idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
+        """Release whatever is still reserved."""
+        return await self._write(request, db, principal,
+                                 lambda s: dispatch.cancel_dispatch(s, dispatch_id, actor=principal.username))

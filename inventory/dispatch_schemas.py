@@ -1,0 +1,113 @@
+"""msgspec structs for incidents and dispatch orders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+
+from inventory.schemas import Crs, Strict
+
+IncidentKind = Literal["flood", "waterlogging", "typhoon", "landslide", "forest_fire", "earthquake", "other"]
+DispatchStatus = Literal["reserved", "executing", "in_transit", "delivered", "returned", "cancelled"]
+
+
+class IncidentCreate(Strict):
+    """A new incident at a point (any CRS; stored as WGS-84)."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    kind: IncidentKind
+    region_code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")]
+    lat: float
+    lon: float
+    crs: Crs = "wgs84"
+
+
+class IncidentRead(msgspec.Struct):
+    """An incident."""
+
+    id: int
+    name: str
+    kind: str
+    region_code: str
+    lat: float
+    lon: float
+    source_crs: str
+    status: str
+    location_id: int
+    created_by: str
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+
+
+class DispatchLineRequest(Strict):
+    """What is needed: an item type (id or code), how many, and optionally from where."""
+
+    item_type: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+    from_location_id: int | None = None
+
+
+class Approval(Strict):
+    """Who authorised the order: in writing, or orally in an emergency (paperwork due within 48 h)."""
+
+    mode: Literal["written", "oral"]
+    approved_by: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    document_no: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class DispatchCreate(Strict):
+    """A dispatch order: every line is reserved in one transaction, or none is."""
+
+    lines: Annotated[list[DispatchLineRequest], msgspec.Meta(min_length=1, max_length=100)]
+    approval: Approval
+
+
+class DispatchLineRead(msgspec.Struct):
+    """One allocation: a quantity at a source, its state, and the transfer that carried it."""
+
+    id: int
+    item_type_id: int
+    location_id: int
+    lot_id: int | None
+    asset_id: int | None
+    quantity: int
+    state: str
+    transfer_id: int | None
+
+
+class DispatchRead(msgspec.Struct):
+    """A dispatch order and where it stands."""
+
+    id: int
+    incident_id: int
+    status: str
+    approval_mode: str
+    approved_by: str
+    document_no: str | None
+    paperwork_due_at: dt.datetime | None
+    paperwork_received_at: dt.datetime | None
+    paperwork_overdue: bool
+    created_by: str
+    created_at: dt.datetime
+    lines: list[DispatchLineRead]
+
+
+class ExecuteRequest(Strict):
+    """Execute the lines of one source (default: every source in the keeper's scope)."""
+
+    from_location_id: int | None = None
+
+
+class ReturnRequest(Strict):
+    """Bring what was delivered back to a depot through the ledger."""
+
+    to_location_id: int
+    reason: Annotated[str, msgspec.Meta(max_length=200)] = "事件结束归还"
+
+
+class PaperworkRequest(Strict):
+    """The written order that follows an oral approval."""
+
+    document_no: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]

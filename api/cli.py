@@ -181,6 +181,58 @@ def cmd_labels_sheet(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _bar(label: str) -> Any:
+    """A one-line progress display for long imports."""
+
+    def show(rows: int) -> None:
+        print(f"\r  {label} {rows} 行 rows", end="", flush=True)
+
+    return show
+
+
+async def _stocktake_import(settings: Settings, args: argparse.Namespace) -> int:
+    from importers.count_sheet import SheetUnreadable, parse_count_sheet
+    from inventory import stocktake
+    from inventory.errors import InventoryError
+    from inventory.locations import get_location_by_code
+    from inventory.opening_balances import import_opening_balances
+
+    raw = await asyncio.to_thread(Path(args.file).read_bytes)
+    try:
+        sheet = await asyncio.to_thread(parse_count_sheet, raw, progress=_bar("读取 reading"))
+    except SheetUnreadable as exc:
+        _say(f"\n错误 error: {exc}")
+        return 1
+    _say(f"\n读取完成 read {len(sheet.rows)} 行, {len(sheet.errors)} 处格式错误")
+    db = Database(settings.database_url)
+    try:
+        async with db.write() as session:
+            if args.command == "stocktake":
+                upload = await stocktake.import_counts(session, args.stocktake, sheet, raw, actor=args.actor,
+                                                       progress=_bar("核对 matching"))
+            else:
+                location = await get_location_by_code(session, args.location)
+                upload, _ = await import_opening_balances(session, location.id, sheet, raw, actor=args.actor,
+                                                          progress=_bar("核对 matching"))
+    except InventoryError as exc:
+        _say(f"\n错误 error: {exc.detail}")
+        return 1
+    finally:
+        await db.dispose()
+    if not upload.accepted:
+        errors = upload.errors.get("errors", [])
+        _say(f"\n拒绝导入，共 {len(errors)} 处错误，未导入任何数据 (refused, nothing applied):")
+        for e in errors[:50]:
+            _say(f"  第 {e['row']} 行「{e['column']}」{e['value']!r}：{e['message']}")
+        if upload.error_copy:
+            out = Path(args.file).with_suffix(".errors.xlsx")
+            await asyncio.to_thread(out.write_bytes, upload.error_copy)
+            _say(f"已写出标注错误的副本 marked-up copy: {out}")
+        return 1
+    _say(f"\n已导入 imported {len(sheet.rows)} 行（未填实盘数 {len(sheet.not_counted)} 行）")
+    return 0
+
+
 def cmd_ledger_verify(settings: Settings) -> int:
     """Recompute balances from the ledger; non-zero exit when anything disagrees."""
     return asyncio.run(_verify(settings))
@@ -229,6 +281,18 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("--location", help="location code: everything kept there (bins included)")
     sheet.add_argument("--item-type", help="item type code or id")
     sheet.add_argument("--out", default="labels.pdf")
+    st = sub.add_parser("stocktake", help="盘点 stocktake")
+    st_import = st.add_subparsers(dest="stocktake_command", required=True).add_parser(
+        "import", help="import a counted sheet (.xlsx)")
+    st_import.add_argument("file")
+    st_import.add_argument("--stocktake", type=int, required=True, help="stocktake id")
+    st_import.add_argument("--actor", default="cli", help="who imports (recorded; cannot also approve)")
+    imp = sub.add_parser("import", help="导入 imports")
+    opening = imp.add_subparsers(dest="import_command", required=True).add_parser(
+        "opening-balances", help="a new depot's existing stock from a counting-sheet-format .xlsx")
+    opening.add_argument("file")
+    opening.add_argument("--location", required=True, help="location code")
+    opening.add_argument("--actor", default="cli")
     ledger = sub.add_parser("ledger", help="出入库流水 stock ledger")
     ledger.add_subparsers(dest="ledger_command", required=True).add_parser(
         "verify", help="recompute every balance from the ledger and compare")
@@ -261,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_demo_load(settings)
     if args.command == "ledger":
         return cmd_ledger_verify(settings)
+    if args.command in ("stocktake", "import"):
+        return asyncio.run(_stocktake_import(settings, args))
     if args.command == "labels":
         return cmd_labels_sheet(settings, args)
     if args.command == "users":

@@ -1,0 +1,197 @@
+"""Stocktakes (盘点): counting sheet out, counts in, variance, approval; opening balances import."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import IdempotencyKey, Limit, Offset
+from api.writes import run_write
+from importers.count_sheet import ParsedSheet, SheetUnreadable, parse_count_sheet
+from inventory import stocktake
+from inventory.accounts import Principal, require_scope
+from inventory.audit import AuditRecord, record
+from inventory.db import Database
+from inventory.errors import InvalidInput, NotFound
+from inventory.locations import get_location_by_code
+from inventory.models import Stocktake, StocktakeUpload
+from inventory.opening_balances import import_opening_balances
+from inventory.schemas import Page
+from inventory.stocktake_schemas import ImportError_, ImportResult, StocktakeCreate, StocktakeRead, Variance
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 64 * 1024 * 1024
+
+
+@dataclass
+class SheetUpload:
+    """A counted sheet (.xlsx) as a multipart file field named ``file``."""
+
+    file: UploadFile
+
+
+@dataclass
+class OpeningUpload:
+    """An opening-balance sheet and the code of the location it belongs to."""
+
+    file: UploadFile
+    location: str
+
+
+async def read_sheet(upload: UploadFile) -> tuple[ParsedSheet, bytes]:
+    """Parse an uploaded workbook off the event loop; an unreadable file is a 422 on ``file``."""
+    raw = await upload.read()
+    try:
+        return await asyncio.to_thread(parse_count_sheet, raw), raw
+    except SheetUnreadable as exc:
+        raise InvalidInput(str(exc), field="file") from exc
+
+
+def rejected(upload: StocktakeUpload) -> stocktake.SheetRejected:
+    """The 422 for a refused sheet: every error, and where to download the marked-up copy."""
+    errors = [ImportError_(int(str(e["row"])), str(e["column"]), str(e["value"]), str(e["message"]))
+              for e in upload.errors.get("errors", [])]
+    exc = stocktake.SheetRejected(errors, upload.id)
+    exc.extra["error_copy_url"] = f"/api/v1/stocktakes/uploads/{upload.id}/errors.xlsx"
+    return exc
+
+
+def _audit(request: Request[Any, Any, Any], principal: Principal, target: str, ident: int, summary: str) -> AuditRecord:
+    return AuditRecord(user_id=principal.user_id, username=principal.username, role=principal.role,
+                       client_ip=request.client.host if request.client else "",
+                       action=str(request.route_handler.opt.get("action", "")), method=request.method,
+                       path=request.url.path, target_type=target, target_ids=str(ident), outcome="ok",
+                       status_code=200, summary=summary)
+
+
+class StocktakeController(Controller):
+    """Quarterly stocktakes."""
+
+    path = "/api/v1/stocktakes"
+    tags = ["stocktakes"]
+
+    @post("/", opt={"action": "stocktake.count"})
+    async def create(self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+                     data: StocktakeCreate, idempotency_key: IdempotencyKey = None) -> Response[StocktakeRead]:
+        """Open a stocktake and snapshot the book of the location and its bins."""
+
+        async def work(session: AsyncSession) -> StocktakeRead:
+            await require_scope(session, principal, data.location_id)
+            st = await stocktake.create_stocktake(session, data, actor=principal.username)
+            return await stocktake.stocktake_read(session, st)
+
+        return await run_write(request, db, principal, work)
+
+    @get("/", opt={"action": "read"})
+    async def list_stocktakes(self, db: Database, limit: Limit = 50, offset: Offset = 0,
+                              location_id: int | None = None) -> Page[StocktakeRead]:
+        """Stocktakes, newest first."""
+        async with db.read() as session:
+            stmt = select(Stocktake)
+            if location_id is not None:
+                stmt = stmt.where(Stocktake.location_id == location_id)
+            rows = list(await session.scalars(stmt.order_by(Stocktake.id.desc())))
+            items = [await stocktake.stocktake_read(session, st) for st in rows[offset:offset + limit]]
+            return Page(items, len(rows), limit, offset)
+
+    @get("/{stocktake_id:int}", opt={"action": "read"})
+    async def get_one(self, db: Database, stocktake_id: int) -> StocktakeRead:
+        """One stocktake."""
+        async with db.read() as session:
+            return await stocktake.stocktake_read(session, await stocktake.get_stocktake(session, stocktake_id))
+
+    @get("/{stocktake_id:int}/sheet.xlsx", opt={"action": "read"}, media_type=XLSX)
+    async def sheet(self, db: Database, stocktake_id: int) -> Response[bytes]:
+        """The counting sheet to print or fill in (Excel, WPS or LibreOffice)."""
+        async with db.read() as session:
+            data = await stocktake.counting_sheet(session, stocktake_id)
+        return Response(data, media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="stocktake-{stocktake_id}.xlsx"'})
+
+    @post("/{stocktake_id:int}/counts", opt={"action": "stocktake.count"}, request_max_body_size=MAX_UPLOAD,
+          status_code=200)
+    async def counts(self, request: Request[Any, Any, Any], db: Database, principal: Principal, stocktake_id: int,
+                     data: Annotated[SheetUpload, Body(media_type=RequestEncodingType.MULTI_PART)]) -> ImportResult:
+        """Import the counted sheet: refused as a whole with every error listed, or it replaces earlier counts."""
+        sheet, raw = await read_sheet(data.file)
+        async with db.write() as session:
+            st = await stocktake.get_stocktake(session, stocktake_id)
+            await require_scope(session, principal, st.location_id)
+            upload = await stocktake.import_counts(session, stocktake_id, sheet, raw, actor=principal.username)
+            if upload.accepted:
+                await record(session, _audit(request, principal, "stocktake", stocktake_id,
+                                             f"导入盘点表 {len(sheet.rows)} 行"))
+                read = await stocktake.stocktake_read(session, st)
+        if not upload.accepted:
+            raise rejected(upload)
+        return ImportResult(upload.id, len(sheet.rows), len(sheet.rows) - len(sheet.not_counted),
+                            len(sheet.not_counted), read)
+
+    @get("/uploads/{upload_id:int}/errors.xlsx", opt={"action": "read"}, media_type=XLSX)
+    async def error_copy(self, db: Database, upload_id: int) -> Response[bytes]:
+        """A refused sheet with an error column and the bad cells highlighted."""
+        async with db.read() as session:
+            upload = await session.get(StocktakeUpload, upload_id)
+        if upload is None or upload.error_copy is None:
+            raise NotFound(f"上传记录 {upload_id} 没有可下载的错误标注表")
+        return Response(upload.error_copy, media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="errors-{upload_id}.xlsx"'})
+
+    @get("/{stocktake_id:int}/variance", opt={"action": "read"})
+    async def variance(self, db: Database, stocktake_id: int) -> Variance:
+        """Book, counted, difference and reason per line, with totals; uncounted lines listed apart."""
+        async with db.read() as session:
+            return await stocktake.variance(session, stocktake_id)
+
+    @get("/{stocktake_id:int}/variance.xlsx", opt={"action": "read"}, media_type=XLSX)
+    async def variance_xlsx(self, db: Database, stocktake_id: int) -> Response[bytes]:
+        """The variance report as Excel."""
+        async with db.read() as session:
+            data = await stocktake.variance_sheet(session, stocktake_id)
+        return Response(data, media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="variance-{stocktake_id}.xlsx"'})
+
+    @post("/{stocktake_id:int}/approve", opt={"action": "stocktake.approve"})
+    async def approve(self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+                      stocktake_id: int, idempotency_key: IdempotencyKey = None) -> Response[StocktakeRead]:
+        """Post the 盘盈/盘亏 adjustment and close (by someone other than the importer); twice is a no-op."""
+
+        async def work(session: AsyncSession) -> StocktakeRead:
+            st = await stocktake.approve(session, stocktake_id, actor=principal.username)
+            return await stocktake.stocktake_read(session, st)
+
+        return await run_write(request, db, principal, work, status_code=200)
+
+
+class ImportController(Controller):
+    """Imports from Excel."""
+
+    path = "/api/v1/imports"
+    tags = ["stocktakes"]
+
+    @post("/opening-balances", opt={"action": "imports.opening"}, request_max_body_size=MAX_UPLOAD,
+          status_code=201)
+    async def opening_balances(
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal,
+        data: Annotated[OpeningUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> ImportResult:
+        """A new depot's existing stock, in the counting-sheet format, posted as receipt documents."""
+        sheet, raw = await read_sheet(data.file)
+        async with db.write() as session:
+            location = await get_location_by_code(session, data.location)
+            await require_scope(session, principal, location.id)
+            upload, docs = await import_opening_balances(session, location.id, sheet, raw, actor=principal.username)
+            if upload.accepted:
+                await record(session, _audit(request, principal, "location", location.id,
+                                             f"期初库存导入 {len(sheet.rows)} 行"))
+        if not upload.accepted:
+            raise rejected(upload)
+        return ImportResult(upload.id, len(sheet.rows), len(sheet.rows), 0, None, docs[0].id if docs else None)

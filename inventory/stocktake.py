@@ -1,0 +1,346 @@
+"""Quarterly stocktake (盘点): snapshot, counting sheet, counts in, variance, approval, adjustments.
+
+The rule for movements during a count: the variance compares what was counted with the book *as
+of the count*, taken to be the moment the counted sheet is imported. The book at the count is
+the snapshot's book plus every movement posted between the snapshot and the import; movements
+after the import (before approval) are real changes and are not touched by the adjustment.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from decimal import Decimal
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from importers.count_sheet import ParsedSheet, RowError
+from importers.error_copy import write_error_copy
+from importers.sheet_writer import SheetHeader, SheetRow, VarianceLine, write_count_sheet, write_variance
+from inventory.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from inventory.ledger import Posting, apply_change, insert_document, move_asset
+from inventory.locations import get_location
+from inventory.models import (
+    Asset,
+    Balance,
+    ItemType,
+    Location,
+    Lot,
+    Movement,
+    Stocktake,
+    StocktakeLine,
+    StocktakeUpload,
+    utcnow,
+)
+from inventory.refs import load_item, load_place
+from inventory.stocktake_schemas import ImportError_, StocktakeCreate, StocktakeRead, Variance, VarianceRow
+
+HELD = ("available", "reserved", "maintenance")
+RULE = ("差异 = 实盘数量 − 盘点时账面数量。盘点时账面数量 = 快照账面数量 + 快照之后至导入盘点表之间过账的出入库；"
+        "导入之后、审批之前的出入库是真实发生的变动，不计入差异。The variance compares the count with the book "
+        "as of the import of the counted sheet.")
+
+
+class SheetRejected(InvalidInput):
+    """An uploaded sheet with errors: nothing applied; the errors and a marked-up copy are kept."""
+
+    def __init__(self, errors: list[ImportError_], upload_id: int) -> None:
+        shown = "；".join(f"第 {e.row} 行「{e.column}」{e.value!r}：{e.message}" for e in errors[:5])
+        more = f"（另有 {len(errors) - 5} 处）" if len(errors) > 5 else ""
+        super().__init__(f"盘点表有 {len(errors)} 处错误，未导入任何数据：{shown}{more}", field="file",
+                         extra={"errors": [{"row": e.row, "column": e.column, "value": e.value,
+                                            "message": e.message} for e in errors],
+                                "upload_id": upload_id})
+
+
+def stocktake_number(st: Stocktake) -> str:
+    """The 盘点单号 printed on the sheet and checked when it comes back."""
+    return f"PD{st.period}-{st.id:06d}"
+
+
+async def stocktake_read(session: AsyncSession, st: Stocktake) -> StocktakeRead:
+    """The public view of a stocktake."""
+    lines = int(await session.scalar(select(func.count()).select_from(StocktakeLine)
+                                     .where(StocktakeLine.stocktake_id == st.id)) or 0)
+    return StocktakeRead(st.id, stocktake_number(st), st.location_id, st.period, st.status, st.counted_by,
+                         st.supervised_by, st.created_by, st.created_at, lines, st.imported_by, st.imported_at,
+                         st.approved_by, st.approved_at, st.adjustment_document_id)
+
+
+async def get_stocktake(session: AsyncSession, stocktake_id: int) -> Stocktake:
+    """The stocktake with this id, or NotFound."""
+    st = await session.get(Stocktake, stocktake_id)
+    if st is None:
+        raise NotFound(f"盘点单 id={stocktake_id} 不存在")
+    return st
+
+
+async def _subtree(session: AsyncSession, location_id: int) -> list[int]:
+    loc = await get_location(session, location_id, field="location_id")
+    return list(await session.scalars(select(Location.id).where(Location.path.startswith(loc.path))))
+
+
+async def create_stocktake(session: AsyncSession, data: StocktakeCreate, *, actor: str) -> Stocktake:
+    """Open a stocktake and snapshot the book: every lot with stock, every held asset."""
+    places = await _subtree(session, data.location_id)
+    st = Stocktake(location_id=data.location_id, period=data.period, status="open", counted_by=data.counted_by,
+                   supervised_by=data.supervised_by, created_by=actor, created_at=utcnow(),
+                   snapshot_movement_id=int(await session.scalar(select(func.max(Movement.id))) or 0))
+    session.add(st)
+    await session.flush()
+    serial = select(ItemType.id).where(ItemType.tracking == "serial")
+    rows: list[dict[str, object]] = [
+        {"stocktake_id": st.id, "location_id": b.location_id, "item_type_id": b.item_type_id, "lot_id": b.lot_id,
+         "asset_id": None, "book_at_snapshot": b.on_hand, "reason": ""}
+        for b in await session.scalars(select(Balance).where(
+            Balance.location_id.in_(places), Balance.on_hand > 0, Balance.item_type_id.not_in(serial)))
+    ]
+    rows += [
+        {"stocktake_id": st.id, "location_id": a.location_id, "item_type_id": a.item_type_id, "lot_id": None,
+         "asset_id": a.id, "book_at_snapshot": 1, "reason": ""}
+        for a in await session.scalars(select(Asset).where(Asset.location_id.in_(places), Asset.status.in_(HELD)))
+    ]
+    if rows:
+        await (await session.connection()).execute(_INSERT_LINE, rows)
+    return st
+
+
+_INSERT_LINE = insert(StocktakeLine)
+
+
+async def _line_details(session: AsyncSession, stocktake_id: int) -> list[tuple[StocktakeLine, ItemType, Location,
+                                                                              Lot | None, Asset | None]]:
+    return list((await session.execute(
+        select(StocktakeLine, ItemType, Location, Lot, Asset)
+        .join(ItemType, ItemType.id == StocktakeLine.item_type_id)
+        .join(Location, Location.id == StocktakeLine.location_id)
+        .outerjoin(Lot, Lot.id == StocktakeLine.lot_id).outerjoin(Asset, Asset.id == StocktakeLine.asset_id)
+        .where(StocktakeLine.stocktake_id == stocktake_id)
+        .order_by(ItemType.code, Location.path, Lot.expiry_date, Asset.serial_number, StocktakeLine.id))).tuples())
+
+
+async def counting_sheet(session: AsyncSession, stocktake_id: int) -> bytes:
+    """The counting sheet (xlsx) for this stocktake."""
+    st = await get_stocktake(session, stocktake_id)
+    loc = await get_location(session, st.location_id)
+    rows = [SheetRow(item_code=it.code, book_quantity=ln.book_at_snapshot, name=it.name, spec=it.spec,
+                     unit=it.unit, lot_number=lot.number if lot else "",
+                     production_date=lot.production_date if lot else None,
+                     expiry_date=lot.expiry_date if lot else None, place=place.name,
+                     serial_number=asset.serial_number if asset else "",
+                     label_code=(asset.label_code or "") if asset else "")
+            for ln, it, place, lot, asset in await _line_details(session, st.id)]
+    header = SheetHeader(place=loc.name, stocktake_id=stocktake_number(st), count_date=utcnow().date(),
+                         counter=st.counted_by, supervisor=st.supervised_by)
+    return write_count_sheet(header, rows)
+
+
+def row_error(row: int, column: str, value: object, message: str) -> ImportError_:
+    return ImportError_(row, column, "" if value is None else str(value), message)
+
+
+def whole_number(value: int | Decimal | None) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    return int(value) if value == value.to_integral_value() else None
+
+
+async def import_counts(session: AsyncSession, stocktake_id: int, sheet: ParsedSheet, original: bytes, *,
+                        actor: str, progress: Callable[[int], None] | None = None) -> StocktakeUpload:
+    """Match the counted rows to the snapshot; every error refuses the whole file (nothing applied)."""
+    st = await get_stocktake(session, stocktake_id)
+    if st.status == "approved":
+        raise Conflict(f"盘点单 {stocktake_number(st)} 已审批结案，不能再导入")
+    errors = [row_error(e.row, e.column, e.value, e.message) for e in sheet.errors]
+    number = stocktake_number(st)
+    if sheet.stocktake_id and sheet.stocktake_id.strip() != number:
+        errors.insert(0, row_error(sheet.header_row, "盘点单号", sheet.stocktake_id,
+                            f"这是另一份盘点单的表（{sheet.stocktake_id}），本盘点单是 {number}"))
+    details = await _line_details(session, st.id)
+    by_label = {a.label_code: ln for ln, _, _, _, a in details if a is not None and a.label_code}
+    by_serial = {(it.code, a.serial_number): ln for ln, it, _, _, a in details if a is not None}
+    by_lot: dict[tuple[str, str], list[tuple[StocktakeLine, str]]] = defaultdict(list)
+    for ln, it, place, lot, asset in details:
+        if asset is None:
+            by_lot[(it.code, lot.number if lot else "")].append((ln, place.name))
+    codes = {c: (i, t) for c, i, t in (await session.execute(select(ItemType.code, ItemType.id, ItemType.tracking)))}
+    matched: dict[int, tuple[int | None, str, int]] = {}
+    found: list[tuple[int, int, str, int]] = []  # new stock not on the book: item id, count, reason, row
+    for n, row in enumerate(sheet.rows, 1):
+        if progress and n % 1000 == 0:
+            progress(n)
+        line = None
+        if row.item_code not in codes:
+            errors.append(row_error(row.row, "物资编号", row.item_code, "物资编号不存在于物资目录"))
+            continue
+        item_id, item_tracking = codes[row.item_code]
+        if item_tracking == "serial":
+            line = by_label.get(row.label_code or "") or by_serial.get((row.item_code, row.serial_number or ""))
+            if line is None:
+                errors.append(row_error(row.row, "序列号", row.serial_number or row.label_code,
+                                 "这件装备不在本次盘点的账面快照中（请核对序列号或标签编码）"))
+                continue
+        else:
+            candidates = by_lot.get((row.item_code, row.lot_number or ""), [])
+            if len(candidates) > 1 and row.place:
+                candidates = [c for c in candidates if c[1] == row.place]
+            if len(candidates) > 1:
+                errors.append(row_error(row.row, "存放位置", row.place, "同一批次存放在多个库位，请填写存放位置"))
+                continue
+            if candidates:
+                line = candidates[0][0]
+            elif row.lot_number:
+                errors.append(row_error(row.row, "批号", row.lot_number, "该批号不在本次盘点的账面快照中"))
+                continue
+        counted = whole_number(row.counted)
+        if row.counted is not None and counted is None:
+            errors.append(row_error(row.row, "实盘数量", row.counted, "数量须为整数"))
+            continue
+        if item_tracking == "serial" and counted not in (None, 0, 1):
+            errors.append(row_error(row.row, "实盘数量", row.counted, "单件装备的实盘数量只能是 1（在）或 0（不在）"))
+            continue
+        if line is None:
+            if counted:
+                found.append((item_id, counted, row.reason or "", row.row))
+            continue
+        if line.id in matched:
+            errors.append(row_error(row.row, "物资编号", row.item_code, f"与第 {matched[line.id][2]} 行是同一盘点行"))
+            continue
+        matched[line.id] = (counted, row.reason or "", row.row)
+    if errors:
+        upload = StocktakeUpload(stocktake_id=st.id, kind="counts", uploaded_by=actor, uploaded_at=utcnow(),
+                                 accepted=False, errors={"errors": [msgspec_dict(e) for e in errors]},
+                                 error_copy=error_copy(original, errors))
+        session.add(upload)
+        await session.flush()
+        return upload
+    await _apply_counts(session, st, details, matched, found)
+    st.status, st.imported_by, st.imported_at = "counted", actor, utcnow()
+    upload = StocktakeUpload(stocktake_id=st.id, kind="counts", uploaded_by=actor, uploaded_at=utcnow(),
+                             accepted=True, errors={}, error_copy=None)
+    session.add(upload)
+    await session.flush()
+    return upload
+
+
+def msgspec_dict(e: ImportError_) -> dict[str, object]:
+    """An import error as a plain dict (stored with the upload)."""
+    return {"row": e.row, "column": e.column, "value": e.value, "message": e.message}
+
+
+def error_copy(original: bytes, errors: list[ImportError_]) -> bytes | None:
+    try:
+        return write_error_copy(original, [RowError(row=e.row, column=e.column, value=e.value, message=e.message)
+                                           for e in errors])
+    except Exception:  # a file that could not be read has no copy to mark up
+        return None
+
+
+_UPDATE_LINE = update(StocktakeLine).where(StocktakeLine.id == bindparam("b_id")).values(
+    counted=bindparam("b_counted"), book_at_count=bindparam("b_book"), reason=bindparam("b_reason"),
+    sheet_row=bindparam("b_row"))
+
+
+async def _apply_counts(session: AsyncSession, st: Stocktake, details: list[tuple[StocktakeLine, ItemType, Location,
+                                                                                  Lot | None, Asset | None]],
+                        matched: dict[int, tuple[int | None, str, int]],
+                        found: list[tuple[int, int, str, int]]) -> None:
+    """Replace any earlier counts with these, and record the book at the moment of this count."""
+    conn = await session.connection()
+    await conn.execute(delete(StocktakeLine).where(StocktakeLine.stocktake_id == st.id,
+                                                   StocktakeLine.book_at_snapshot == 0))
+    places = [ln.location_id for ln, *_ in details] or [st.location_id]
+    book = {(b.location_id, b.item_type_id, b.lot_key): b.on_hand for b in await session.scalars(
+        select(Balance).where(Balance.location_id.in_(set(places))))}
+    held = {a.id: a.location_id for a in await session.scalars(
+        select(Asset).where(Asset.id.in_([ln.asset_id for ln, *_ in details if ln.asset_id]),
+                            Asset.status.in_(HELD)))} if any(ln.asset_id for ln, *_ in details) else {}
+    params = []
+    for ln, *_ in details:
+        if ln.asset_id is not None:
+            now = 1 if held.get(ln.asset_id) == ln.location_id else 0
+        else:
+            now = book.get((ln.location_id, ln.item_type_id, ln.lot_id or 0), 0)
+        counted, reason, row = matched.get(ln.id, (None, "", None))
+        params.append({"b_id": ln.id, "b_counted": counted, "b_book": now, "b_reason": reason[:200], "b_row": row})
+    if params:
+        await conn.execute(_UPDATE_LINE, params)
+    if found:
+        await conn.execute(_INSERT_LINE, [
+            {"stocktake_id": st.id, "location_id": st.location_id, "item_type_id": item_id, "lot_id": None,
+             "asset_id": None, "book_at_snapshot": 0, "book_at_count": book.get((st.location_id, item_id, 0), 0),
+             "counted": counted, "reason": reason[:200], "sheet_row": row}
+            for item_id, counted, reason, row in found])
+
+
+async def variance(session: AsyncSession, stocktake_id: int) -> Variance:
+    """Book, counted, difference and reason per line; lines not counted are listed, never taken as zero."""
+    st = await get_stocktake(session, stocktake_id)
+    rows = []
+    for ln, it, place, lot, asset in await _line_details(session, st.id):
+        diff = None if ln.counted is None or ln.book_at_count is None else ln.counted - ln.book_at_count
+        rows.append(VarianceRow(ln.id, place.id, place.name, it.id, it.code, it.name, it.unit,
+                                lot.number if lot else None, asset.serial_number if asset else None,
+                                ln.book_at_snapshot, ln.book_at_count, ln.counted, diff, ln.reason))
+    counted = [r for r in rows if r.counted is not None]
+    return Variance(stocktake=await stocktake_read(session, st), lines=counted,
+                    not_counted=[r for r in rows if r.counted is None],
+                    gain=sum(r.difference for r in counted if r.difference and r.difference > 0),
+                    loss=-sum(r.difference for r in counted if r.difference and r.difference < 0),
+                    lines_with_difference=sum(1 for r in counted if r.difference), rule=RULE)
+
+
+async def variance_sheet(session: AsyncSession, stocktake_id: int) -> bytes:
+    """The variance report as xlsx."""
+    report = await variance(session, stocktake_id)
+    st = await get_stocktake(session, stocktake_id)
+    loc = await get_location(session, st.location_id)
+    lines = [VarianceLine(item_code=r.item_code, book_quantity=r.book_at_count if r.book_at_count is not None
+                          else r.book_at_snapshot, counted=r.counted, name=r.item_name, unit=r.unit,
+                          lot_number=r.lot_number or "", place=r.location_name, serial_number=r.serial_number or "",
+                          reason=r.reason) for r in [*report.lines, *report.not_counted]]
+    return write_variance(SheetHeader(place=loc.name, stocktake_id=stocktake_number(st), counter=st.counted_by,
+                                      supervisor=st.supervised_by), lines)
+
+
+async def approve(session: AsyncSession, stocktake_id: int, *, actor: str) -> Stocktake:
+    """Post one 盘盈/盘亏 adjustment for every difference and close; approving twice changes nothing."""
+    st = await get_stocktake(session, stocktake_id)
+    if st.status == "approved":
+        return st
+    if st.status != "counted":
+        raise Conflict(f"盘点单 {stocktake_number(st)} 尚未导入盘点表，不能审批")
+    if st.imported_by == actor:
+        raise PermissionDenied("审批人不能是导入盘点表的人（须由另一名指挥人员或管理员审批）")
+    lines = [ln for ln in await session.scalars(select(StocktakeLine).where(StocktakeLine.stocktake_id == st.id))
+             if ln.counted is not None and ln.book_at_count is not None and ln.counted != ln.book_at_count]
+    if lines:
+        doc = await insert_document(session, kind="adjustment", location_id=st.location_id, actor=actor,
+                                    approver=actor, occurred_at=utcnow(),
+                                    reason=f"盘点调整（盘盈/盘亏）{stocktake_number(st)}",
+                                    reference=stocktake_number(st))
+        posting = Posting(doc.id)
+        for ln in lines:
+            diff = (ln.counted or 0) - (ln.book_at_count or 0)
+            place = await load_place(session, ln.location_id)
+            item = await load_item(session, ln.item_type_id)
+            move = None
+            if ln.asset_id is not None:
+                asset = await session.get(Asset, ln.asset_id)
+                assert asset is not None
+                if diff < 0:
+                    move = await move_asset(session, asset, expect_status=("available", "maintenance"),
+                                            expect_location=ln.location_id, status="lost", location_id=None,
+                                            field=f"lines.{ln.id}")
+                else:
+                    move = await move_asset(session, asset, expect_status=("lost",), expect_location=None,
+                                            status="available", location_id=ln.location_id,
+                                            field=f"lines.{ln.id}")
+            await apply_change(session, posting, place, item, ln.lot_id, "on_hand", diff, asset_id=ln.asset_id,
+                               move=move, field=f"lines.{ln.id}")
+        await posting.write(session)
+        st.adjustment_document_id = doc.id
+    st.status, st.approved_by, st.approved_at = "approved", actor, utcnow()
+    await session.flush()
+    return st

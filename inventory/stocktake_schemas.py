@@ -1,0 +1,90 @@
+"""msgspec structs for stocktakes (盘点)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+
+from inventory.schemas import Strict
+
+
+class StocktakeCreate(Strict):
+    """Start a stocktake of a location (its bins included) for a period such as 2026Q4."""
+
+    location_id: int
+    period: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}(Q[1-4]|-[0-9]{2}|H[12])?$")]
+    counted_by: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    supervised_by: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+class StocktakeRead(msgspec.Struct):
+    """A stocktake and where it stands."""
+
+    id: int
+    number: str
+    location_id: int
+    period: str
+    status: str
+    counted_by: str
+    supervised_by: str
+    created_by: str
+    created_at: dt.datetime
+    lines: int
+    imported_by: str | None
+    imported_at: dt.datetime | None
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    adjustment_document_id: int | None
+
+
+class ImportError_(msgspec.Struct):
+    """One problem in an uploaded sheet: row, column header, the value, and what is wrong (Chinese)."""
+
+    row: int
+    column: str
+    value: str
+    message: str
+
+
+class ImportResult(msgspec.Struct):
+    """What an accepted upload did."""
+
+    upload_id: int
+    rows: int
+    counted: int
+    not_counted: int
+    stocktake: StocktakeRead | None = None
+    document_id: int | None = None
+
+
+class VarianceRow(msgspec.Struct):
+    """Book (at the snapshot and at the count), counted, difference and reason of one line."""
+
+    line_id: int
+    location_id: int
+    location_name: str
+    item_type_id: int
+    item_code: str
+    item_name: str
+    unit: str
+    lot_number: str | None
+    serial_number: str | None
+    book_at_snapshot: int
+    book_at_count: int | None
+    counted: int | None
+    difference: int | None
+    reason: str
+
+
+class Variance(msgspec.Struct):
+    """The variance report: every line, lines not counted listed apart, totals."""
+
+    stocktake: StocktakeRead
+    lines: list[VarianceRow]
+    not_counted: list[VarianceRow]
+    gain: int
+    loss: int
+    lines_with_difference: int
+    rule: str

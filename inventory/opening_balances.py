@@ -13,7 +13,7 @@ from inventory.ledger import post_document
 from inventory.ledger_schemas import LotSpec, MovementCreate, MovementLine
 from inventory.models import Asset, Document, ItemType, StocktakeUpload, utcnow
 from inventory.schemas import AssetCreate
-from inventory.stocktake import error_copy, msgspec_dict, row_error, whole_number
+from inventory.stocktake import column_letters, error_copy, msgspec_dict, row_error, whole_number
 from inventory.stocktake_schemas import ImportError_
 
 MAX_LINES_PER_DOCUMENT = 500
@@ -64,7 +64,7 @@ async def import_opening_balances(
     if errors:
         upload = StocktakeUpload(stocktake_id=None, kind="opening", uploaded_by=actor, uploaded_at=utcnow(),
                                  accepted=False, errors={"errors": [msgspec_dict(e) for e in errors]},
-                                 error_copy=error_copy(original, errors))
+                                 error_copy=error_copy(original, errors, column_letters(sheet)))
         session.add(upload)
         await session.flush()
         return upload, []

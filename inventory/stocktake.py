@@ -9,10 +9,11 @@ after the import (before approval) are real changes and are not touched by the a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from importers.count_sheet import ParsedSheet, RowError
@@ -109,28 +110,36 @@ async def create_stocktake(session: AsyncSession, data: StocktakeCreate, *, acto
 _INSERT_LINE = insert(StocktakeLine)
 
 
-async def _line_details(session: AsyncSession, stocktake_id: int) -> list[tuple[StocktakeLine, ItemType, Location,
-                                                                              Lot | None, Asset | None]]:
-    return list((await session.execute(
-        select(StocktakeLine, ItemType, Location, Lot, Asset)
+_LINE_COLUMNS = (
+    StocktakeLine.id, StocktakeLine.location_id, StocktakeLine.item_type_id, StocktakeLine.lot_id,
+    StocktakeLine.asset_id, StocktakeLine.book_at_snapshot, StocktakeLine.book_at_count, StocktakeLine.counted,
+    StocktakeLine.reason, ItemType.code.label("item_code"), ItemType.name.label("item_name"), ItemType.spec,
+    ItemType.unit, Location.name.label("place"), Lot.number.label("lot_number"), Lot.production_date,
+    Lot.expiry_date, Asset.serial_number, Asset.label_code,
+)
+
+
+async def _line_details(session: AsyncSession, stocktake_id: int) -> list[Row[Any]]:
+    """Every line with what the sheet and the report show of it, as plain rows (no ORM objects: 100,000 lines)."""
+    rows: Sequence[Any] = (await session.execute(
+        select(*_LINE_COLUMNS)
         .join(ItemType, ItemType.id == StocktakeLine.item_type_id)
         .join(Location, Location.id == StocktakeLine.location_id)
         .outerjoin(Lot, Lot.id == StocktakeLine.lot_id).outerjoin(Asset, Asset.id == StocktakeLine.asset_id)
         .where(StocktakeLine.stocktake_id == stocktake_id)
-        .order_by(ItemType.code, Location.path, Lot.expiry_date, Asset.serial_number, StocktakeLine.id))).tuples())
+        .order_by(ItemType.code, Location.path, Lot.expiry_date, Asset.serial_number, StocktakeLine.id))).all()
+    return list(rows)
 
 
 async def counting_sheet(session: AsyncSession, stocktake_id: int) -> bytes:
     """The counting sheet (xlsx) for this stocktake."""
     st = await get_stocktake(session, stocktake_id)
     loc = await get_location(session, st.location_id)
-    rows = [SheetRow(item_code=it.code, book_quantity=ln.book_at_snapshot, name=it.name, spec=it.spec,
-                     unit=it.unit, lot_number=lot.number if lot else "",
-                     production_date=lot.production_date if lot else None,
-                     expiry_date=lot.expiry_date if lot else None, place=place.name,
-                     serial_number=asset.serial_number if asset else "",
-                     label_code=(asset.label_code or "") if asset else "")
-            for ln, it, place, lot, asset in await _line_details(session, st.id)]
+    rows = [SheetRow(item_code=ln.item_code, book_quantity=ln.book_at_snapshot, name=ln.item_name, spec=ln.spec,
+                     unit=ln.unit, lot_number=ln.lot_number or "", production_date=ln.production_date,
+                     expiry_date=ln.expiry_date, place=ln.place, serial_number=ln.serial_number or "",
+                     label_code=ln.label_code or "")
+            for ln in await _line_details(session, st.id)]
     header = SheetHeader(place=loc.name, stocktake_id=stocktake_number(st), count_date=utcnow().date(),
                          counter=st.counted_by, supervisor=st.supervised_by)
     return write_count_sheet(header, rows)
@@ -158,12 +167,12 @@ async def import_counts(session: AsyncSession, stocktake_id: int, sheet: ParsedS
         errors.insert(0, row_error(sheet.header_row, "盘点单号", sheet.stocktake_id,
                             f"这是另一份盘点单的表（{sheet.stocktake_id}），本盘点单是 {number}"))
     details = await _line_details(session, st.id)
-    by_label = {a.label_code: ln for ln, _, _, _, a in details if a is not None and a.label_code}
-    by_serial = {(it.code, a.serial_number): ln for ln, it, _, _, a in details if a is not None}
-    by_lot: dict[tuple[str, str], list[tuple[StocktakeLine, str]]] = defaultdict(list)
-    for ln, it, place, lot, asset in details:
-        if asset is None:
-            by_lot[(it.code, lot.number if lot else "")].append((ln, place.name))
+    by_label = {ln.label_code: ln for ln in details if ln.asset_id is not None and ln.label_code}
+    by_serial = {(ln.item_code, ln.serial_number): ln for ln in details if ln.asset_id is not None}
+    by_lot: dict[tuple[str, str], list[tuple[Row[Any], str]]] = defaultdict(list)
+    for ln in details:
+        if ln.asset_id is None:
+            by_lot[(ln.item_code, ln.lot_number or "")].append((ln, ln.place))
     codes = {c: (i, t) for c, i, t in (await session.execute(select(ItemType.code, ItemType.id, ItemType.tracking)))}
     matched: dict[int, tuple[int | None, str, int]] = {}
     found: list[tuple[int, int, str, int]] = []  # new stock not on the book: item id, count, reason, row
@@ -211,7 +220,7 @@ async def import_counts(session: AsyncSession, stocktake_id: int, sheet: ParsedS
     if errors:
         upload = StocktakeUpload(stocktake_id=st.id, kind="counts", uploaded_by=actor, uploaded_at=utcnow(),
                                  accepted=False, errors={"errors": [msgspec_dict(e) for e in errors]},
-                                 error_copy=error_copy(original, errors))
+                                 error_copy=error_copy(original, errors, column_letters(sheet)))
         session.add(upload)
         await session.flush()
         return upload
@@ -229,10 +238,16 @@ def msgspec_dict(e: ImportError_) -> dict[str, object]:
     return {"row": e.row, "column": e.column, "value": e.value, "message": e.message}
 
 
-def error_copy(original: bytes, errors: list[ImportError_]) -> bytes | None:
+def column_letters(sheet: ParsedSheet) -> dict[str, str]:
+    """Column header (canonical, and as written where the parser saw it) → letter, to mark the bad cells."""
+    return {**sheet.columns, **{e.column: e.letter for e in sheet.errors if e.letter}}
+
+
+def error_copy(original: bytes, errors: list[ImportError_], letters: dict[str, str] | None = None) -> bytes | None:
+    letters = letters or {}
     try:
-        return write_error_copy(original, [RowError(row=e.row, column=e.column, value=e.value, message=e.message)
-                                           for e in errors])
+        return write_error_copy(original, [RowError(row=e.row, column=e.column, value=e.value, message=e.message,
+                                                    letter=letters.get(e.column, "")) for e in errors])
     except Exception:  # a file that could not be read has no copy to mark up
         return None
 
@@ -242,22 +257,22 @@ _UPDATE_LINE = update(StocktakeLine).where(StocktakeLine.id == bindparam("b_id")
     sheet_row=bindparam("b_row"))
 
 
-async def _apply_counts(session: AsyncSession, st: Stocktake, details: list[tuple[StocktakeLine, ItemType, Location,
-                                                                                  Lot | None, Asset | None]],
+async def _apply_counts(session: AsyncSession, st: Stocktake, details: list[Row[Any]],
                         matched: dict[int, tuple[int | None, str, int]],
                         found: list[tuple[int, int, str, int]]) -> None:
     """Replace any earlier counts with these, and record the book at the moment of this count."""
     conn = await session.connection()
     await conn.execute(delete(StocktakeLine).where(StocktakeLine.stocktake_id == st.id,
                                                    StocktakeLine.book_at_snapshot == 0))
-    places = [ln.location_id for ln, *_ in details] or [st.location_id]
-    book = {(b.location_id, b.item_type_id, b.lot_key): b.on_hand for b in await session.scalars(
-        select(Balance).where(Balance.location_id.in_(set(places))))}
-    held = {a.id: a.location_id for a in await session.scalars(
-        select(Asset).where(Asset.id.in_([ln.asset_id for ln, *_ in details if ln.asset_id]),
-                            Asset.status.in_(HELD)))} if any(ln.asset_id for ln, *_ in details) else {}
+    places = {ln.location_id for ln in details} or {st.location_id}
+    book = {(loc, item, lot): qty for loc, item, lot, qty in await session.execute(
+        select(Balance.location_id, Balance.item_type_id, Balance.lot_key, Balance.on_hand)
+        .where(Balance.location_id.in_(places)))}
+    # an asset is still on the book at the count if it is held where the snapshot had it
+    held = {row.id: row.location_id for row in await session.execute(
+        select(Asset.id, Asset.location_id).where(Asset.location_id.in_(places), Asset.status.in_(HELD)))}
     params = []
-    for ln, *_ in details:
+    for ln in details:
         if ln.asset_id is not None:
             now = 1 if held.get(ln.asset_id) == ln.location_id else 0
         else:
@@ -278,11 +293,11 @@ async def variance(session: AsyncSession, stocktake_id: int) -> Variance:
     """Book, counted, difference and reason per line; lines not counted are listed, never taken as zero."""
     st = await get_stocktake(session, stocktake_id)
     rows = []
-    for ln, it, place, lot, asset in await _line_details(session, st.id):
+    for ln in await _line_details(session, st.id):
         diff = None if ln.counted is None or ln.book_at_count is None else ln.counted - ln.book_at_count
-        rows.append(VarianceRow(ln.id, place.id, place.name, it.id, it.code, it.name, it.unit,
-                                lot.number if lot else None, asset.serial_number if asset else None,
-                                ln.book_at_snapshot, ln.book_at_count, ln.counted, diff, ln.reason))
+        rows.append(VarianceRow(ln.id, ln.location_id, ln.place, ln.item_type_id, ln.item_code, ln.item_name,
+                                ln.unit, ln.lot_number, ln.serial_number, ln.book_at_snapshot, ln.book_at_count,
+                                ln.counted, diff, ln.reason))
     counted = [r for r in rows if r.counted is not None]
     return Variance(stocktake=await stocktake_read(session, st), lines=counted,
                     not_counted=[r for r in rows if r.counted is None],

@@ -1,0 +1,181 @@
+"""Parse a quarterly counting sheet (盘点表) into typed rows and row-level errors, streaming the workbook.
+
+The sheet may come from Excel, WPS or LibreOffice and is filled by hand: the table is found by its
+column names (with aliases) in the first 20 rows, the labelled values above it become the header,
+blank, subtotal (合计/小计/总计) and signature rows are skipped, and every bad cell becomes a
+:class:`RowError` in Chinese. A row with any error is left out of ``rows``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any, BinaryIO
+from xml.etree.ElementTree import ParseError
+
+import msgspec
+import openpyxl
+from openpyxl.utils import get_column_letter
+
+from importers.columns import (
+    COLUMN_ALIASES,
+    HEADER_SEARCH_ROWS,
+    HeaderMatch,
+    find_header,
+    read_header_block,
+    sheets_in_order,
+)
+from importers.count_rows import CountRow, Quantity, RowError, RowReader
+
+__all__ = ["CountRow", "ParsedSheet", "Quantity", "RowError", "SheetUnreadable", "parse_count_sheet"]
+PROGRESS_EVERY = 1000
+
+NOT_XLSX = "文件不是有效的 Excel (.xlsx) 文件，请在 Excel 或 WPS 中“另存为” .xlsx 格式后再上传"
+OLD_OR_ENCRYPTED = (
+    "文件是旧版 Excel 97-2003 (.xls) 格式或设置了打开密码，请取消密码并“另存为” .xlsx 格式后再上传"
+)
+EMPTY_FILE = "文件是空的"
+NO_HEADER = (
+    f"没有找到盘点表的表头：前 {HEADER_SEARCH_ROWS} 行中没有一行写着以下列名中的至少两个："
+    + "、".join(f"「{name}」" for name in COLUMN_ALIASES)
+    + "（其中「物资编号」和「实盘数量」两列必须有）"
+)
+DAMAGED = "文件已损坏，无法读取表格内容，请在 Excel 或 WPS 中打开后重新保存再上传"
+# What openpyxl and zipfile raise on a workbook whose parts are truncated or not well-formed XML.
+_DAMAGE = (zipfile.BadZipFile, ParseError, zlib.error, EOFError, IndexError, KeyError)
+
+
+class SheetUnreadable(Exception):
+    """The upload is not a counting sheet we can read; ``detail`` says why, in Chinese."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ParsedSheet(msgspec.Struct, kw_only=True):
+    """A parsed counting sheet: header block, columns found (name → letter), clean rows and errors."""
+
+    sheet_name: str
+    header_row: int
+    header: dict[str, str]
+    columns: dict[str, str]
+    rows: list[CountRow]
+    errors: list[RowError]
+
+    @property
+    def stocktake_id(self) -> str | None:
+        """The 盘点单号 written in the header block, if any."""
+        return self.header.get("盘点单号")
+
+    @property
+    def not_counted(self) -> list[CountRow]:
+        """Rows whose count cell was left empty."""
+        return [row for row in self.rows if row.counted is None]
+
+
+def parse_count_sheet(
+    source: bytes | BinaryIO | str | Path, *, progress: Callable[[int], None] | None = None
+) -> ParsedSheet:
+    """Read a counting sheet; ``progress`` gets the number of sheet rows read, every 1,000 rows and at the end."""
+    workbook = _load(source)
+    try:
+        sheet, head, match, rest = _locate(workbook)
+        try:
+            return _parse(sheet.title, head, match, rest, workbook.epoch, progress)
+        finally:
+            rest.close()
+    except _DAMAGE as exc:
+        raise SheetUnreadable(DAMAGED) from exc
+    finally:
+        workbook.close()
+
+
+def _load(source: bytes | BinaryIO | str | Path) -> Any:
+    if isinstance(source, bytes | bytearray | memoryview):
+        _check_signature(bytes(source[:8]))
+        stream: Any = io.BytesIO(source)
+    elif isinstance(source, str | Path):
+        with open(source, "rb") as file:
+            _check_signature(file.read(8))
+        stream = source
+    else:
+        stream = source if source.seekable() else io.BytesIO(source.read())
+        start = stream.tell()
+        _check_signature(stream.read(8))
+        stream.seek(start)
+    try:
+        return openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # openpyxl raises anything from KeyError to TypeError on a foreign zip
+        raise SheetUnreadable(NOT_XLSX) from exc
+
+
+def _check_signature(head: bytes) -> None:
+    if not head:
+        raise SheetUnreadable(EMPTY_FILE)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise SheetUnreadable(OLD_OR_ENCRYPTED)
+    if not head.startswith(b"PK\x03\x04"):
+        raise SheetUnreadable(NOT_XLSX)
+
+
+def _locate(workbook: Any) -> tuple[Any, list[tuple[object, ...]], HeaderMatch, Any]:
+    """The sheet holding the table (active sheet first), its first rows, its header and the rows after."""
+    fallback = None
+    for sheet in sheets_in_order(workbook):
+        sheet.reset_dimensions()  # a wrong <dimension> in the file must not cut rows off
+        rest = sheet.iter_rows(values_only=True)
+        head = list(islice(rest, HEADER_SEARCH_ROWS))
+        match = find_header(head)
+        if match is not None and not match.missing:
+            if fallback is not None:
+                fallback[3].close()
+            return sheet, head, match, rest
+        if match is not None and fallback is None:
+            fallback = (sheet, head, match, rest)
+        else:
+            rest.close()
+    if fallback is not None:
+        return fallback
+    raise SheetUnreadable(NO_HEADER)
+
+
+def _parse(
+    title: str,
+    head: list[tuple[object, ...]],
+    match: HeaderMatch,
+    rest: Iterator[tuple[object, ...]],
+    epoch: dt.datetime,
+    progress: Callable[[int], None] | None,
+) -> ParsedSheet:
+    header_row = match.index + 1
+    parsed = ParsedSheet(
+        sheet_name=title,
+        header_row=header_row,
+        header=read_header_block(head[: match.index]),
+        columns={name: get_column_letter(column.index + 1) for name, column in match.columns.items()},
+        rows=[],
+        errors=[],
+    )
+    if match.missing:
+        for name in match.missing:
+            aliases = "、".join(COLUMN_ALIASES[name])
+            parsed.errors.append(RowError(
+                row=header_row, column=name, value=None,
+                message=f"表头缺少必需的列「{name}」（也可写作：{aliases}）",
+            ))
+        return parsed
+    reader = RowReader(match.columns, epoch)
+    number = header_row
+    for number, values in enumerate(chain(head[header_row:], rest), start=header_row + 1):
+        reader.read(number, values, parsed.rows, parsed.errors)
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(number)
+    if progress is not None:
+        progress(number)
+    return parsed

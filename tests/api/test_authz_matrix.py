@@ -64,6 +64,7 @@ class Call:
     form: dict[str, str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     fresh_token: bool = False
+    files: dict[str, Any] | None = None
 
 
 Builder = Callable[[Site, str], "Call | Awaitable[Call]"]
@@ -108,6 +109,7 @@ async def reissue_a_fresh_label(s: Site, target: str) -> Call:
     return Call({"code": unit["label_code"]})
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INCIDENT_POINT = {"in": (28.5457, 115.944), "out": (28.68, 115.90)}
 
 
@@ -150,6 +152,66 @@ async def return_to(s: Site, target: str) -> Call:
     """A delivered dispatch coming back to the target's depot."""
     return Call({"dispatch_id": await a_dispatch(s, target, steps=("execute", "deliver"))},
                 json={"to_location_id": s.depot[target]})
+
+
+async def a_stocktake(s: Site, target: str) -> int:
+    """A stocktake of the target's depot, opened by the admin."""
+    body = {"location_id": s.depot[target], "period": "2026Q4"}
+    stocktake_id: int = (await created(s.admin, "/api/v1/stocktakes", body))["id"]
+    return stocktake_id
+
+
+async def counted_sheet(s: Site, target: str) -> Call:
+    """The target's counting sheet, downloaded and filled in with counts equal to the book."""
+    import io
+
+    import openpyxl
+
+    stocktake_id = await a_stocktake(s, target)
+    raw = (await s.admin.get(f"/api/v1/stocktakes/{stocktake_id}/sheet.xlsx")).content
+    book = openpyxl.load_workbook(io.BytesIO(raw))
+    sheet = book.active
+    header = next(r for r in range(1, 21) if "实盘数量" in [c.value for c in sheet[r]])
+    names = [c.value for c in sheet[header]]
+    count, book_col = names.index("实盘数量") + 1, names.index("账面数量") + 1
+    for r in range(header + 1, sheet.max_row + 1):
+        if sheet.cell(r, book_col).value is not None:
+            sheet.cell(r, count).value = sheet.cell(r, book_col).value
+    out = io.BytesIO()
+    book.save(out)
+    return Call({"stocktake_id": stocktake_id}, files={"file": ("count.xlsx", out.getvalue(), XLSX)})
+
+
+async def approvable(s: Site, target: str) -> Call:
+    """A stocktake counted by another admin (the approver may not be the importer)."""
+    call = await counted_sheet(s, target)
+    name = s.unique("importer-")
+    await created(s.admin, "/api/v1/users", {"username": name, "password": "long-enough-1", "role": "admin"})
+    token = (await created(s.admin, "/api/v1/auth/token", {"username": name, "password": "long-enough-1"}))["token"]
+    r = await s.admin.post(f"/api/v1/stocktakes/{call.params['stocktake_id']}/counts", files=call.files,
+                           headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, f"setup counts: {r.text}"
+    return Call(call.params)
+
+
+async def refused_upload(s: Site, target: str) -> Call:
+    """A refused opening-balance upload (unknown item code), whose marked-up copy can be downloaded."""
+    from importers.sheet_writer import SheetHeader, SheetRow, write_count_sheet
+
+    raw = write_count_sheet(SheetHeader(place="期初"), [SheetRow(item_code="NO-SUCH-ITEM", book_quantity=1)])
+    r = await s.admin.post("/api/v1/imports/opening-balances", data={"location": "D-IN"},
+                           files={"file": ("bad.xlsx", raw, XLSX)})
+    assert r.status_code == 422, f"setup refused upload: {r.text}"
+    return Call({"upload_id": r.json()["upload_id"]})
+
+
+async def opening_sheet(s: Site, target: str) -> Call:
+    """An opening-balance sheet for the target's depot (one tent)."""
+    from importers.sheet_writer import SheetHeader, SheetRow, write_count_sheet
+
+    raw = write_count_sheet(SheetHeader(place="期初"), [SheetRow(item_code="TENT-12", book_quantity=2)])
+    codes = {"in": "D-IN", "out": "D-OUT"}
+    return Call(form={"location": codes[target]}, files={"file": ("opening.xlsx", raw, XLSX)})
 
 
 def new_location(s: Site, target: str) -> Call:
@@ -227,6 +289,17 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/api/v1/availability/nearest"): lambda s, t: Call(query={"lat": 28.55, "lon": 115.94,
                                                                         "category": "shelter", "quantity": 2}),
     ("GET", "/api/v1/availability/summary"): lambda s, t: Call(query={"region": "3601", "category": "shelter"}),
+    ("POST", "/api/v1/stocktakes"): lambda s, t: Call(json={"location_id": s.depot[t], "period": "2026Q4"}),
+    ("GET", "/api/v1/stocktakes"): lambda s, t: Call(query={"location_id": s.depot[t]}),
+    ("GET", "/api/v1/stocktakes/{stocktake_id}"): lambda s, t: _call(a_stocktake(s, t), "stocktake_id"),
+    ("GET", "/api/v1/stocktakes/{stocktake_id}/sheet.xlsx"): lambda s, t: _call(a_stocktake(s, t), "stocktake_id"),
+    ("GET", "/api/v1/stocktakes/{stocktake_id}/variance"): lambda s, t: _call(a_stocktake(s, t), "stocktake_id"),
+    ("GET", "/api/v1/stocktakes/{stocktake_id}/variance.xlsx"): lambda s, t: _call(a_stocktake(s, t),
+                                                                                    "stocktake_id"),
+    ("POST", "/api/v1/stocktakes/{stocktake_id}/counts"): counted_sheet,
+    ("POST", "/api/v1/stocktakes/{stocktake_id}/approve"): approvable,
+    ("GET", "/api/v1/stocktakes/uploads/{upload_id}/errors.xlsx"): refused_upload,
+    ("POST", "/api/v1/imports/opening-balances"): opening_sheet,
     ("POST", "/api/v1/incidents"): new_incident,
     ("GET", "/api/v1/incidents"): lambda s, t: Call(query={"status": "open"}),
     ("GET", "/api/v1/incidents/{incident_id}"): lambda s, t: _call(an_incident(s, t), "incident_id"),
@@ -394,7 +467,8 @@ async def test_every_route_answers_every_role_as_the_permission_table_says(
             if call.fresh_token and role is not None:
                 headers["Authorization"] = f"Bearer {await fresh_token(db, role)}"
             r = await clients[role].request(route.method, route.path.format(**call.params), params=call.query,
-                                            json=call.json, data=call.form, headers={**call.headers, **headers})
+                                            json=call.json, data=call.form, files=call.files,
+                                            headers={**call.headers, **headers})
             clients[role].cookies.clear()  # a page sign-in must not turn the next anonymous request into a session
             want = expected(route.action, role, target)
             why = verdict(want, r)

@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -34,11 +33,12 @@ from api.controllers.ledger import LedgerController, StockController, TransferCo
 from api.controllers.locations import LocationController
 from api.controllers.regions import RegionController
 from api.controllers.scan import ScanController
+from api.controllers.stocktakes import ImportController, StocktakeController
 from api.controllers.users import UserController
 from api.deps import provide_db, provide_settings
 from api.errors import EXCEPTION_HANDLERS
-from api.headers import add_security_headers
-from api.openapi import document_problems
+from api.headers import add_security_headers, complete_allow_header
+from api.openapi import ProblemJsonRenderPlugin, document_problems
 from api.pages import PAGE_HANDLERS
 from inventory.config import Settings, load_settings
 from inventory.db import Database
@@ -49,7 +49,8 @@ PUBLIC_STATIC = {"action": "public", "exclude_from_auth": True}
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health, ready, AuthController, UserController, AuditController, RegionController, LocationController,
     ItemTypeController, AssetController, LedgerController, TransferController, StockController, ScanController,
-    LabelController, IncidentController, DispatchController, AvailabilityController,
+    LabelController, IncidentController, DispatchController, StocktakeController, ImportController,
+    AvailabilityController,
     *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             "principal": Provide(provide_principal, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),
         },
-        before_send=[add_security_headers],
+        before_send=[add_security_headers, complete_allow_header],
         middleware=[
             AuditFailuresMiddleware,
             DefineMiddleware(TokenAuthMiddleware, exclude=UNAUTHENTICATED),
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         state=State({"db": database, "settings": settings, "eta": load_eta_config()}),
         openapi_config=OpenAPIConfig(
             title="应急物资装备管理 Emergency Inventory API", version="1.0.0", path="/schema",
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=[ProblemJsonRenderPlugin()],
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
         ),

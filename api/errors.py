@@ -73,6 +73,7 @@ _TRANSLATIONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"Expected `(?P<t>[^`]+)` (?P<c>.+)"), "取值应为 {t} 且 {c}"),
     (re.compile(r"Expected `(?P<t>[^`]+)`$"), "类型应为 {t}"),
     (re.compile(r"Invalid enum value '?(?P<v>[^']*)'?"), "取值 {v} 不在允许范围内"),
+    (re.compile(r"Time `(?P<f>[^`]+)` out of range \((?P<r>[^)]*)\)"), "时间 {f} 超出范围，应在 {r} 年之间"),
 ]
 
 

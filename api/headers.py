@@ -22,3 +22,21 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         for name, value in HEADERS.items():
             if name not in headers:
                 headers[name] = value
+
+
+async def complete_allow_header(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: ``OPTIONS`` lists every method of the path, not only those of the first handler.
+
+    Litestar 2 builds the automatic OPTIONS answer when the first handler of a path is registered and
+    does not update it for the handlers added later (litestar-org/litestar#4169, fixed in 3.0), so
+    ``OPTIONS /api/v1/assets`` answered ``Allow: OPTIONS, POST`` without GET.
+    """
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    template = scope.get("path_template")
+    if "allow" not in headers or not template:
+        return
+    methods = {m for route in scope["app"].routes if route.path_format == template for m in route.methods}
+    if methods:
+        headers["allow"] = ", ".join(sorted(methods))

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Sequence
+from typing import Annotated
 
 import msgspec
 from argon2 import PasswordHasher
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from inventory.models import AuthToken, Location, LoginFailure, User, utcnow
 from inventory.permissions import ROLE_ZH, ROLES
+from inventory.schemas import Id
 
 TOKEN_TTL = dt.timedelta(hours=12)
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
@@ -39,26 +41,31 @@ class Principal(msgspec.Struct, frozen=True):
     token_id: int
 
 
+# As long as the columns (longer text was a 500 on PostgreSQL, which enforces VARCHAR lengths).
+DisplayName = Annotated[str, msgspec.Meta(max_length=64)]
+PhoneText = Annotated[str, msgspec.Meta(max_length=30)]
+
+
 class UserCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A new user; the password is only ever taken, never returned."""
 
     username: str
     password: str
     role: str
-    display_name: str = ""
-    phone: str = ""
+    display_name: DisplayName = ""
+    phone: PhoneText = ""
     scope_regions: list[str] = msgspec.field(default_factory=list)
-    scope_locations: list[int] = msgspec.field(default_factory=list)
+    scope_locations: list[Id] = msgspec.field(default_factory=list)
 
 
 class UserUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A partial change of a user."""
 
-    display_name: str | msgspec.UnsetType = msgspec.UNSET
-    phone: str | msgspec.UnsetType = msgspec.UNSET
+    display_name: DisplayName | msgspec.UnsetType = msgspec.UNSET
+    phone: PhoneText | msgspec.UnsetType = msgspec.UNSET
     role: str | msgspec.UnsetType = msgspec.UNSET
     scope_regions: list[str] | msgspec.UnsetType = msgspec.UNSET
-    scope_locations: list[int] | msgspec.UnsetType = msgspec.UNSET
+    scope_locations: list[Id] | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
     password: str | msgspec.UnsetType = msgspec.UNSET
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import msgspec
-from sqlalchemy import func, insert, select
+from sqlalchemy import String, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.models import AuditEntry, utcnow
@@ -38,15 +38,26 @@ class AuditRead(AuditRecord, kw_only=True):
 
 
 _INSERT = insert(AuditEntry)
+_LENGTHS: dict[str, int] = {c.name: c.type.length for c in AuditEntry.__table__.columns
+                            if isinstance(c.type, String) and c.type.length}
+
+
+def _fit(name: str, value: object) -> object:
+    """Text as the column can hold it: NUL spelled out (PostgreSQL refuses it), cut to the column's length."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("\x00", "\\x00")[: _LENGTHS.get(name)]
 
 
 async def record(session: AsyncSession, entry: AuditRecord) -> None:
-    """Append one entry (in the caller's transaction, so it commits with the change it describes)."""
-    values = msgspec.structs.asdict(entry)
+    """Append one entry (in the caller's transaction, so it commits with the change it describes).
+
+    A refused request is recorded with what it sent, which can be anything: every text is made to fit
+    its column, so that an over-long ``Idempotency-Key`` or a NUL in an unknown field's name does not
+    lose the entry (on PostgreSQL both made the insert fail).
+    """
+    values = {name: _fit(name, value) for name, value in msgspec.structs.asdict(entry).items()}
     values["at"] = utcnow()
-    values["path"] = values["path"][:300]
-    values["summary"] = values["summary"][:500]
-    values["target_ids"] = values["target_ids"][:300]
     await (await session.connection()).execute(_INSERT, values)
 
 

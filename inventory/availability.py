@@ -33,9 +33,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -49,7 +49,7 @@ from inventory.availability_schemas import (
     SourceLocation,
 )
 from inventory.availability_search import Candidate, Query, search_sources
-from inventory.catalog import find_item_type, item_type_conditions
+from inventory.catalog import item_type_conditions
 from inventory.errors import InvalidInput
 from inventory.eta import EtaConfig, agreement_lead_minutes
 from inventory.geo import Crs, to_wgs84, validate_point
@@ -79,21 +79,36 @@ def site_kinds(include_agreement: bool) -> list[str]:
     return [k for k in SITE_KINDS if include_agreement or k != "vendor"]
 
 
+_BRIEF = (ItemType.id, ItemType.code, ItemType.name, ItemType.unit, ItemType.tracking, ItemType.category)
+
+
+def _brief(row: Sequence[Any]) -> ItemTypeBrief:
+    return ItemTypeBrief(id=row[0], code=row[1], name=row[2], unit=row[3], tracking=row[4], category=row[5])
+
+
 async def matching_item_types(
     session: AsyncSession, *, item_type: str | None = None, category: str | None = None, tag: str | None = None,
     attrs: Sequence[str] = (),
 ) -> list[ItemTypeBrief]:
-    """The catalogue entries that satisfy every filter given (item type by id or code, category, tag, attrs)."""
+    """The catalogue entries that satisfy every filter given (item type by id or code, category, tag, attrs).
+
+    ``item_type`` is looked up as :func:`inventory.catalog.find_item_type` does: by id first, then by code.
+    """
     if not (item_type or category or tag or attrs):
         raise InvalidInput("请说明需要什么物资：item_type（id 或物资编号）、category、tag 或 attr 至少填一项。",
                            field="item_type")
     conditions: list[ColumnElement[bool]] = item_type_conditions(tag=tag, category=category, attrs=attrs)
-    if item_type:
-        conditions.append(ItemType.id == (await find_item_type(session, item_type)).id)
-    rows = await session.execute(
-        select(ItemType.id, ItemType.code, ItemType.name, ItemType.unit, ItemType.tracking, ItemType.category)
-        .where(*conditions).order_by(ItemType.id))
-    return [ItemTypeBrief(id=r[0], code=r[1], name=r[2], unit=r[3], tracking=r[4], category=r[5]) for r in rows]
+    if not item_type:
+        return [_brief(r) for r in await session.execute(select(*_BRIEF).where(*conditions).order_by(ItemType.id))]
+    by_id = ItemType.id == int(item_type) if item_type.isdigit() and len(item_type) < 10 else false()
+    found = {r[0]: r for r in await session.execute(select(*_BRIEF).where(by_id | (ItemType.code == item_type)))}
+    named = next((r for r in found.values() if item_type.isdigit() and r[0] == int(item_type)), None) or next(
+        (r for r in found.values() if r[1] == item_type), None)
+    if named is None:
+        raise InvalidInput(f"物资品目 {item_type} 不存在（可填 id 或物资编号）", field="item_type")
+    if conditions and not await session.scalar(select(ItemType.id).where(ItemType.id == named[0], *conditions)):
+        return []
+    return [_brief(named)]
 
 
 def _source(c: Candidate, types: dict[int, ItemTypeBrief], cumulative: int, eta: EtaConfig) -> Source:

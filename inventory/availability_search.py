@@ -1,11 +1,17 @@
-"""The outward search behind ``nearest_available``: growing boxes until nothing farther could change the answer.
+"""The outward search behind ``nearest_available``: a growing arrival horizon until nothing unseen could matter.
 
-No source at great-circle distance d can arrive sooner than min mobilisation + d × (fewest travel
-minutes per km anywhere). So once the sources inside radius R are enough (``limit`` reached or
-``quantity`` covered) and the last one listed arrives no later than that bound at R, every source
-outside R would rank after it: the answer is exact. Otherwise the radius grows — doubling, or straight
-to the radius the bound needs — and beyond ``SITE_PLAN_MAX_KM`` one last query starts from the stock of
-the wanted item types instead of from the sites (see :mod:`inventory.availability_sql`).
+A site of kind k at great-circle distance d cannot arrive sooner than mobilisation(k) + d × m, where m is
+the fewest travel minutes per km anywhere (a vendor's lead time only adds). So every source arriving
+within a horizon of T minutes lies within (T − mobilisation(k)) / m of the origin: reading, for each
+kind, the sites inside a box of that radius finds all of them. If the sources arriving within T are
+enough (``limit`` reached or ``quantity`` covered), nothing unseen can come before the last one listed
+and the answer is exact. Otherwise T grows — to where the sources seen so far would be enough, or so
+that the fastest kind's radius doubles — until every kind's radius covers ``max_km`` (or the earth).
+
+Each round reads the boxes with one of two plans (:mod:`inventory.availability_sql`): site-first, whose
+cost grows with the area, or stock-first, whose cost is the wanted item types' stock wherever it is.
+Small boxes are read site-first; once the fastest kind's radius passes ``SITE_FIRST_KM``, a capped count
+of the wanted item types' stock rows decides: below ``RARE_STOCK_ROWS`` the rest is read stock-first.
 """
 
 from __future__ import annotations
@@ -18,17 +24,23 @@ from typing import Any, Final
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.availability_sql import Plan, candidates_statement
+from inventory.availability_sql import SITE_KINDS, Plan, bucket, candidates_statement, stock_rows_statement
 from inventory.db import dialect_name
 from inventory.eta import EtaConfig
 from inventory.geo import bbox_around, haversine_km
 
-INITIAL_RADIUS_KM: Final = 12.0
-"""First search radius: a county seat's surroundings."""
-SITE_PLAN_MAX_KM: Final = 60.0
-"""Above this radius a box holds too many sites to visit one by one; start from the stock instead."""
-GROWTH_MIN: Final = 1.25
-_WORLD: Final = (-90.0, 90.0, -180.0, 180.0)
+INITIAL_RADIUS_KM: Final = 8.0
+"""How far the fastest kind of site is looked for in the first round."""
+SITE_FIRST_KM: Final = 20.0
+"""Up to this radius (for the fastest kind) boxes are read site-first whatever the item types."""
+RARE_STOCK_ROWS: Final = 2000
+"""Below this many stock rows of the wanted item types, wider boxes are read stock-first."""
+SITE_GROWTH: Final = 2.0
+ITEM_GROWTH: Final = 4.0
+WORLD_KM: Final = 20_100.0
+"""Farther than any two points on earth: a box this big holds everything."""
+_EMPTY: Final = (1.0, 0.0, 1.0, 0.0)  # min > max: no site lies inside
+_EDGES: Final = ("min_lat", "max_lat", "min_lon", "max_lon")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,52 +85,77 @@ class Query:
     kinds: list[str]
     today: dt.date
 
+    def ids(self) -> dict[str, Any]:
+        """The item type bind parameters."""
+        return ({"bulk_ids": self.bulk_ids} if self.bulk_ids else {}) | (
+            {"serial_ids": self.serial_ids} if self.serial_ids else {})
+
+
+def kind_radii(q: Query, eta: EtaConfig, horizon: float, limit_km: float) -> dict[str, float | None]:
+    """How far a site of each kind can be and still arrive within ``horizon`` minutes (None: it cannot)."""
+    radii: dict[str, float | None] = {}
+    for kind in SITE_KINDS:
+        spare = horizon - eta.mobilisation(kind)
+        radii[kind] = min(spare / eta.min_minutes_per_km, limit_km) if kind in q.kinds and spare >= 0 else None
+    return radii
+
+
+def _box_params(origin: tuple[float, float], radii: dict[str, float | None]) -> dict[str, float]:
+    """Bind parameters: a box per kind, and the outer box around them all."""
+    boxes = {kind: _EMPTY if radius is None else bbox_around(*origin, radius) for kind, radius in radii.items()}
+    used = [box for kind, box in boxes.items() if radii[kind] is not None]
+    outer = (min(b[0] for b in used), max(b[1] for b in used), min(b[2] for b in used),
+             max(b[3] for b in used)) if used else _EMPTY
+    params = {f"{kind}_{name}": box[i] for kind, box in boxes.items() for i, name in enumerate(_EDGES)}
+    return params | dict(zip(_EDGES, outer, strict=True))
+
 
 async def _candidates(
-    session: AsyncSession, q: Query, plan: Plan, box: tuple[float, float, float, float], eta: EtaConfig,
+    session: AsyncSession, q: Query, plan: Plan, radii: dict[str, float | None], eta: EtaConfig,
 ) -> list[Candidate]:
-    """Every (site, item type) with stock available inside ``box`` (and within ``max_km``), ranked."""
-    stmt = candidates_statement(dialect_name(session), plan, bool(q.bulk_ids), bool(q.serial_ids))
-    params: dict[str, Any] = {"min_lat": box[0], "max_lat": box[1], "min_lon": box[2], "max_lon": box[3],
-                              "kinds": q.kinds, "today": q.today}
-    if q.bulk_ids:
-        params["bulk_ids"] = q.bulk_ids
-    if q.serial_ids:
-        params["serial_ids"] = q.serial_ids
+    """Every (site, item type) with stock available inside its kind's box (and within ``max_km``), ranked."""
+    stmt = candidates_statement(dialect_name(session), plan, bucket(len(q.bulk_ids)), bucket(len(q.serial_ids)))
+    params: dict[str, Any] = {**_box_params(q.origin, radii), "today": q.today, **q.ids()}
     lat, lon = q.origin
     found = []
+    sites: dict[int, tuple[float, float]] = {}  # every item type at a site shares its distance and eta
     for row in await session.execute(stmt, params):
-        d = haversine_km(lat, lon, row.lat, row.lon)
-        if q.max_km is not None and d > q.max_km:
-            continue
-        minutes = eta.eta_minutes(row.kind, row.region_code, d, row.agreement_lead_hours)
-        found.append(Candidate(minutes, d, row.site_id, row.item_type_id, int(row.available), row))
+        site = sites.get(row.site_id)
+        if site is None:
+            d = haversine_km(lat, lon, row.lat, row.lon)
+            site = sites[row.site_id] = (eta.eta_minutes(row.kind, row.region_code, d, row.agreement_lead_hours), d)
+        if q.max_km is None or site[1] <= q.max_km:
+            found.append(Candidate(site[0], site[1], row.site_id, row.item_type_id, int(row.available), row))
     found.sort(key=rank_key)
     return found
 
 
+async def _is_rare(session: AsyncSession, q: Query) -> bool:
+    """True when the wanted item types have fewer than RARE_STOCK_ROWS stock rows in all (counted with a cap)."""
+    stmt = stock_rows_statement(bool(q.bulk_ids), bool(q.serial_ids), RARE_STOCK_ROWS)
+    return int(await session.scalar(stmt, q.ids()) or 0) < RARE_STOCK_ROWS
+
+
 async def search_sources(session: AsyncSession, q: Query, eta: EtaConfig) -> list[Candidate]:
-    """The sources of the answer, in order, searching outward until nothing farther could change them."""
-    min_mobilisation = min(eta.mobilisation(k) for k in q.kinds)
-    radius = INITIAL_RADIUS_KM if q.max_km is None else min(INITIAL_RADIUS_KM, q.max_km)
+    """The sources of the answer, in order, widening the arrival horizon until nothing unseen could change them."""
+    fastest = min(eta.mobilisation(k) for k in q.kinds)
+    limit_km = WORLD_KM if q.max_km is None else min(q.max_km, WORLD_KM)
+    horizon = fastest + min(INITIAL_RADIUS_KM, limit_km) * eta.min_minutes_per_km
+    everything = max(eta.mobilisation(k) for k in q.kinds) + limit_km * eta.min_minutes_per_km
+    plan: Plan = "site"
+    decided = False
     while True:
-        final = radius > SITE_PLAN_MAX_KM or (q.max_km is not None and radius >= q.max_km)
-        if radius > SITE_PLAN_MAX_KM:
-            found = await _candidates(session, q, "item",
-                                      _WORLD if q.max_km is None else bbox_around(*q.origin, q.max_km), eta)
-        else:
-            found = await _candidates(session, q, "site", bbox_around(*q.origin, radius), eta)
-        # Inside the radius every site has been seen; in the corners of the box, not necessarily.
-        certain = found
-        taken, stopped = take_sources(certain, q.quantity, q.limit)
-        if final:
-            return taken
+        found = await _candidates(session, q, plan, kind_radii(q, eta, horizon, limit_km), eta)
+        if horizon >= everything:
+            return take_sources(found, q.quantity, q.limit)[0]
+        # Every source arriving within the horizon has been seen; later ones, not necessarily.
+        taken, stopped = take_sources([c for c in found if c.eta <= horizon], q.quantity, q.limit)
         if stopped:
-            if taken[-1].eta <= eta.lower_bound(min_mobilisation, radius):
-                return taken
-            # A site up to this radius could still arrive before the last source taken: look that far.
-            radius = max(radius * GROWTH_MIN, (taken[-1].eta - min_mobilisation) / eta.min_minutes_per_km)
-        else:
-            radius *= 2
-        if q.max_km is not None:
-            radius = min(radius, q.max_km)
+            return taken
+        seen, enough = take_sources(found, q.quantity, q.limit)
+        # The stock-first plan costs the same whatever the boxes: widen faster.
+        wider = fastest + (ITEM_GROWTH if plan == "item" else SITE_GROWTH) * (horizon - fastest)
+        horizon = min(max(seen[-1].eta, horizon + 1) if enough else wider, everything)
+        if not decided and (horizon - fastest) / eta.min_minutes_per_km > SITE_FIRST_KM:
+            decided = True
+            plan = "item" if await _is_rare(session, q) else "site"

@@ -1,81 +1,130 @@
-"""The candidate query of ``nearest_available``: available stock per (site, item type) inside a lat/lon box.
+"""The queries of ``nearest_available``: available stock per (site, item type) inside a lat/lon box.
 
 Written as SQL text because the join order is the whole point. Two plans answer the same question:
 
+A site must lie inside the box of its own kind: a kind that takes longer to mobilise has less time to
+travel within the same arrival horizon, so its box is smaller (see :mod:`inventory.availability_search`).
+
 * ``site`` — sites inside the box first (``ix_locations_lat_lon``), then their locations (bins roll up
-  through ``ix_locations_site_id``), then balances (``uq_balances_key``) and serial units
-  (``ix_assets_location_item_status``) of the wanted item types. Cheap while the box is small.
+  through ``ix_locations_site_id``), then the balances (``uq_balances_key``) and serial units
+  (``ix_assets_location_id``) of those locations. Cheap while the box is small.
 * ``item`` — stock of the wanted item types first (``ix_balances_item_type_id``, ``ix_assets_item_status``),
   then its location and site by primary key, keeping those inside the box. Cheap for rare items,
   which are the ones that need a large box.
 
-SQLite has no statistics to choose between them, so its text pins the order with ``CROSS JOIN``
-(SQLite never reorders the tables of a CROSS JOIN) and keeps ``kind`` off its index with a unary
-``+``. PostgreSQL gets plain joins and plans them itself from its statistics.
+SQLite has no statistics to choose between them, so its text pins the table order with ``CROSS JOIN``
+(SQLite never reorders the tables of a CROSS JOIN), keeps ``kind`` off its index with a unary ``+``,
+and in the site plan names the index for serial units (``INDEXED BY``): with a single item type it would
+otherwise prefer (item type, status) and read every ready unit of that type for every location. With
+many item types (``many``), a location's few balance rows are read and filtered rather than probed
+once per item type. PostgreSQL gets plain joins and plans them itself from its statistics.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Date, Float, String, TextClause, bindparam, text
+from sqlalchemy import BindParameter, Date, Float, TextClause, bindparam, text
 
 Plan = Literal["site", "item"]
+SITE_KINDS = ("depot", "reserve_point", "vendor", "vehicle", "staging")
+"""Kinds of location that hold stock for dispatch (a bin's stock counts at its site)."""
+MANY_ITEM_TYPES = 8
+"""From this many item types on, the site plan reads a location's balances instead of probing each type."""
 
 _SITE_COLUMNS = ("S.id AS site_id, S.code, S.name, S.kind, S.region_code, S.lat, S.lon, S.contact_name, "
                  "S.contact_phone, S.agreement_lead_hours")
-_BOX = "S.lat BETWEEN :min_lat AND :max_lat AND S.lon BETWEEN :min_lon AND :max_lon"
 
 
-def _from(dialect: str, plan: Plan, stock: str) -> str:
+def _boxes(sqlite: bool) -> str:
+    """The site inside the outer box, and inside the box of its own kind (an empty box leaves a kind out)."""
+    kind = "+S.kind" if sqlite else "S.kind"
+    per_kind = " OR ".join(
+        f"({kind} = '{k}' AND S.lat BETWEEN :{k}_min_lat AND :{k}_max_lat "
+        f"AND S.lon BETWEEN :{k}_min_lon AND :{k}_max_lon)" for k in SITE_KINDS)
+    return f"S.lat BETWEEN :min_lat AND :max_lat AND S.lon BETWEEN :min_lon AND :max_lon AND ({per_kind})"
+
+
+def _from(sqlite: bool, plan: Plan, stock: str) -> str:
     """The FROM clause joining a stock table (``balances B`` or ``assets A``) to its location L and site S."""
     alias = stock.split()[-1]
-    if dialect == "sqlite":
-        order = ["locations S", "locations L", stock] if plan == "site" else [stock, "locations L", "locations S"]
-        return " CROSS JOIN ".join(order)
-    return f"{stock} JOIN locations L ON {alias}.location_id = L.id JOIN locations S ON L.site_id = S.id"
+    if not sqlite:
+        return f"{stock} JOIN locations L ON {alias}.location_id = L.id JOIN locations S ON L.site_id = S.id"
+    if plan == "item":
+        return f"{stock} CROSS JOIN locations L CROSS JOIN locations S"
+    if alias == "A":
+        stock += " INDEXED BY ix_assets_location_id"
+    return f"locations S CROSS JOIN locations L CROSS JOIN {stock}"
 
 
-def _sites(dialect: str, stock_alias: str) -> str:
-    """Conditions on the site and the holding location shared by both stock kinds."""
-    kind = "+S.kind" if dialect == "sqlite" else "S.kind"
-    return (f"{_BOX} AND S.active AND {kind} IN :kinds AND L.site_id = S.id AND L.active "
-            f"AND {stock_alias}.location_id = L.id")
+def _where(sqlite: bool, plan: Plan, many: bool, alias: str, ids: str) -> str:
+    """Conditions on the site, the holding location and the item type, shared by both stock kinds."""
+    item = f"+{alias}.item_type_id" if sqlite and plan == "site" and many else f"{alias}.item_type_id"
+    return (f"{_boxes(sqlite)} AND S.active AND L.site_id = S.id AND L.active "
+            f"AND {alias}.location_id = L.id AND {item} IN :{ids}")
 
 
-def _bulk(dialect: str, plan: Plan) -> str:
+def _bulk(sqlite: bool, plan: Plan, many: bool) -> str:
     return (
         f"SELECT {_SITE_COLUMNS}, B.item_type_id, SUM(B.on_hand - B.reserved) AS available "
-        f"FROM {_from(dialect, plan, 'balances B')} LEFT JOIN lots T ON T.id = B.lot_id "
-        f"WHERE {_sites(dialect, 'B')} AND B.item_type_id IN :bulk_ids AND B.on_hand > B.reserved "
+        f"FROM {_from(sqlite, plan, 'balances B')} LEFT JOIN lots T ON T.id = B.lot_id "
+        f"WHERE {_where(sqlite, plan, many, 'B', 'bulk_ids')} AND B.on_hand > B.reserved "
         "AND (T.expiry_date IS NULL OR T.expiry_date >= :today) "
         "GROUP BY S.id, B.item_type_id"
     )
 
 
-def _serial(dialect: str, plan: Plan) -> str:
+def _serial(sqlite: bool, plan: Plan) -> str:
     return (
         f"SELECT {_SITE_COLUMNS}, A.item_type_id, COUNT(*) AS available "
-        f"FROM {_from(dialect, plan, 'assets A')} "
-        f"WHERE {_sites(dialect, 'A')} AND A.item_type_id IN :serial_ids AND A.status = 'available' "
+        f"FROM {_from(sqlite, plan, 'assets A')} "
+        f"WHERE {_where(sqlite, plan, False, 'A', 'serial_ids')} AND A.status = 'available' "
         "AND A.readiness <> 'fault' AND (A.next_inspection_due IS NULL OR A.next_inspection_due >= :today) "
         "GROUP BY S.id, A.item_type_id"
     )
 
 
 @cache
-def candidates_statement(dialect: str, plan: Plan, bulk: bool, serial: bool) -> TextClause:
+def candidates_statement(dialect: str, plan: Plan, bulk: int, serial: int) -> TextClause:
     """Rows (site columns…, item_type_id, available) of every wanted item type available at a site in the box.
 
-    Binds ``min_lat``, ``max_lat``, ``min_lon``, ``max_lon``, ``kinds``, ``today`` and ``bulk_ids`` /
-    ``serial_ids``. Built once per variant: the statement text is what the database caches plans by.
+    ``bulk`` and ``serial`` are how many item types of each tracking are wanted (only 0, 1 and "many" make
+    a difference). Binds the outer box ``min_lat``, ``max_lat``, ``min_lon``, ``max_lon``, a box per kind
+    (``depot_min_lat``…), ``today`` and ``bulk_ids`` / ``serial_ids``.
     """
-    parts = ([_bulk(dialect, plan)] if bulk else []) + ([_serial(dialect, plan)] if serial else [])
-    params = [bindparam(name, type_=Float) for name in ("min_lat", "max_lat", "min_lon", "max_lon")]
-    params += [bindparam("kinds", expanding=True, type_=String), bindparam("today", type_=Date)]
+    sqlite = dialect == "sqlite"
+    parts = ([_bulk(sqlite, plan, bulk >= MANY_ITEM_TYPES)] if bulk else []) + (
+        [_serial(sqlite, plan)] if serial else [])
+    params = [bindparam(f"{prefix}{name}", type_=Float) for prefix in ("", *(f"{k}_" for k in SITE_KINDS))
+              for name in ("min_lat", "max_lat", "min_lon", "max_lon")]
+    params.append(bindparam("today", type_=Date))
     if bulk:
         params.append(bindparam("bulk_ids", expanding=True))
     if serial:
         params.append(bindparam("serial_ids", expanding=True))
     return text(" UNION ALL ".join(parts)).bindparams(*params)
+
+
+@cache
+def stock_rows_statement(bulk: bool, serial: bool, cap: int) -> TextClause:
+    """How many balance rows and ready-status units the wanted item types have, counting no further than ``cap``.
+
+    Cheap whatever the answer (an index range read at most ``cap`` entries long): it tells a rare item,
+    for which the item plan is the fast one, from a common one.
+    """
+    parts: list[str] = []
+    params: list[BindParameter[Any]] = []
+    if bulk:
+        parts.append(f"(SELECT COUNT(*) FROM (SELECT 1 FROM balances WHERE item_type_id IN :bulk_ids LIMIT {cap}) b)")
+        params.append(bindparam("bulk_ids", expanding=True))
+    if serial:
+        parts.append(f"(SELECT COUNT(*) FROM (SELECT 1 FROM assets WHERE item_type_id IN :serial_ids "
+                     f"AND status = 'available' LIMIT {cap}) a)")
+        params.append(bindparam("serial_ids", expanding=True))
+    return text("SELECT " + " + ".join(parts)).bindparams(*params)
+
+
+def bucket(count: int) -> int:
+    """0, 1 or MANY_ITEM_TYPES: the only item-type counts that change the statement's text."""
+    return min(count, 1) if count < MANY_ITEM_TYPES else MANY_ITEM_TYPES

@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from inventory.errors import InvalidInput
 from inventory.sqlite_inline import inline_creator
 
 
@@ -38,6 +39,30 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul_text(engine: AsyncEngine) -> None:
+    """A NUL character in a bound value is a 422, on both databases, wherever the text came from.
+
+    PostgreSQL cannot store or compare text containing NUL (``invalid byte sequence for encoding
+    "UTF8": 0x00``), which made a name, a search term or a path segment with ``\\u0000``/``%00``
+    a 500 there, while SQLite silently stored it.
+    """
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _check(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if _has_nul(parameters):
+            raise InvalidInput("文本中不能含有空字符 NUL（\\x00），请删除后重试 (text must not contain NUL)")
+
+
 class Database:
     """One engine per process. Writes on SQLite are serialised in-process (one writer at a time)."""
 
@@ -55,6 +80,9 @@ class Database:
                 url, echo=echo, pool_size=1, max_overflow=0, async_creator=inline_creator(sqlite_path(url)))
             _configure_sqlite(self.engine, immediate=False)
             _configure_sqlite(self.write_engine, immediate=True)
+        _refuse_nul_text(self.engine)
+        if self.write_engine is not self.engine:
+            _refuse_nul_text(self.write_engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.write_sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from inventory.schemas import Crs, Strict
+from inventory.schemas import Crs, Id, Strict
 
 IncidentKind = Literal["flood", "waterlogging", "typhoon", "landslide", "forest_fire", "earthquake", "other"]
 DispatchStatus = Literal["reserved", "executing", "in_transit", "delivered", "returned", "cancelled"]
@@ -46,7 +46,7 @@ class DispatchLineRequest(Strict):
 
     item_type: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
-    from_location_id: int | None = None
+    from_location_id: Id | None = None
 
 
 class Approval(Strict):
@@ -97,13 +97,13 @@ class DispatchRead(msgspec.Struct):
 class ExecuteRequest(Strict):
     """Execute the lines of one source (default: every source in the keeper's scope)."""
 
-    from_location_id: int | None = None
+    from_location_id: Id | None = None
 
 
 class ReturnRequest(Strict):
     """Bring what was delivered back to a depot through the ledger."""
 
-    to_location_id: int
+    to_location_id: Id
     reason: Annotated[str, msgspec.Meta(max_length=200)] = "事件结束归还"
 
 

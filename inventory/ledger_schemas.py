@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from inventory.schemas import Strict
+from inventory.schemas import Id, Strict
 
 DocumentKind = Literal["receipt", "issue", "transfer", "adjustment", "write_off", "return"]
 Quantity = Annotated[int, msgspec.Meta(ge=-1_000_000_000, le=1_000_000_000)]
@@ -26,20 +26,20 @@ class LotSpec(Strict):
 class MovementLine(Strict):
     """One line of a document: a quantity of a bulk item (optionally a lot) or named serial units."""
 
-    item_type_id: int
+    item_type_id: Id
     quantity: Quantity
-    lot_id: int | None = None
+    lot_id: Id | None = None
     lot: LotSpec | None = None
-    asset_ids: list[int] = msgspec.field(default_factory=list)
+    asset_ids: list[Id] = msgspec.field(default_factory=list)
 
 
 class MovementCreate(Strict):
     """A document to post: receipt, issue, transfer, adjustment, write-off or return."""
 
     kind: DocumentKind
-    location_id: int
+    location_id: Id
     lines: Annotated[list[MovementLine], msgspec.Meta(min_length=1, max_length=500)]
-    to_location_id: int | None = None
+    to_location_id: Id | None = None
     reason: Text200 = ""
     reference: Annotated[str, msgspec.Meta(max_length=100)] = ""
     counterparty: Annotated[str, msgspec.Meta(max_length=100)] = ""
@@ -56,10 +56,10 @@ class ReverseRequest(Strict):
 class ReceiveLine(Strict):
     """What arrived of one transfer line."""
 
-    item_type_id: int
+    item_type_id: Id
     quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000)]
-    lot_id: int | None = None
-    asset_ids: list[int] = msgspec.field(default_factory=list)
+    lot_id: Id | None = None
+    asset_ids: list[Id] = msgspec.field(default_factory=list)
 
 
 class TransferReceive(Strict):

@@ -27,11 +27,32 @@ Phone = Annotated[str, msgspec.Meta(max_length=30, pattern=r"^[0-9+\-() ]*$")]
 NonNegative = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)]
 PositiveDays = Annotated[int, msgspec.Meta(ge=1, le=36500)]
 Percent = Annotated[int, msgspec.Meta(ge=0, le=100)]
+# Row ids are 32-bit INTEGER columns in PostgreSQL; a larger (or a 64-bit-overflowing) number is refused as
+# input instead of reaching the database driver.
+MAX_ID = 2_147_483_647
+Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 AttrValue = float | str
 
 
+# Years a time in a request may name. Outside them, moving a time across zones (a naive time read as
+# 北京时间, an offset converted to UTC) can leave the range of ``datetime``: year 1 or 9999 was a 500.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+def time_in_range(value: dt.datetime) -> bool:
+    """True when ``value`` lies within the years a request may name."""
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base for request bodies: unknown fields are an error, not silently dropped."""
+    """Base for request bodies: unknown fields are an error, not silently dropped; times are kept in range."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, dt.datetime) and not time_in_range(value):
+                # msgspec reports this as a validation error (422); api/errors.py renders it in Chinese.
+                raise ValueError(f"Time `{name}` out of range ({EARLIEST_YEAR}–{LATEST_YEAR})")
 
 
 class Page(msgspec.Struct, Generic[T]):
@@ -60,7 +81,7 @@ class LocationCreate(Strict):
     name: Name
     kind: LocationKind
     region_code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")]
-    parent_id: int | None = None
+    parent_id: Id | None = None
     address: Short = ""
     contact_name: Annotated[str, msgspec.Meta(max_length=50)] = ""
     contact_phone: Phone = ""
@@ -77,7 +98,7 @@ class LocationUpdate(Strict):
     name: Name | UnsetType = UNSET
     kind: LocationKind | UnsetType = UNSET
     region_code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,12}$")] | UnsetType = UNSET
-    parent_id: int | UnsetType | None = UNSET
+    parent_id: Id | UnsetType | None = UNSET
     address: Short | UnsetType = UNSET
     contact_name: Annotated[str, msgspec.Meta(max_length=50)] | UnsetType = UNSET
     contact_phone: Phone | UnsetType = UNSET
@@ -184,9 +205,9 @@ class LotRead(msgspec.Struct):
 class AssetCreate(Strict):
     """A new serial unit."""
 
-    item_type_id: int
+    item_type_id: Id
     serial_number: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
-    location_id: int | None = None
+    location_id: Id | None = None
     status: AssetStatus = "available"
     ownership: Ownership = "owned"
     readiness: Readiness = "unknown"

@@ -7,13 +7,13 @@ from typing import Annotated
 
 import msgspec
 
-from inventory.schemas import Strict
+from inventory.schemas import Id, Strict
 
 
 class StocktakeCreate(Strict):
     """Start a stocktake of a location (its bins included) for a period such as 2026Q4."""
 
-    location_id: int
+    location_id: Id
     period: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}(Q[1-4]|-[0-9]{2}|H[12])?$")]
     counted_by: Annotated[str, msgspec.Meta(max_length=64)] = ""
     supervised_by: Annotated[str, msgspec.Meta(max_length=64)] = ""

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import IdempotencyKey, Limit, Offset
+from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
 from inventory import assets
 from inventory.accounts import Principal, require_scope
@@ -39,7 +39,7 @@ class AssetController(Controller):
     @get("/", opt={"action": "read"})
     async def list_assets(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
-        item_type_id: int | None = None, location_id: int | None = None, status: AssetStatus | None = None,
+        item_type_id: OptionalId = None, location_id: OptionalId = None, status: AssetStatus | None = None,
         serial: Annotated[str | None, Parameter(max_length=60)] = None,
     ) -> Page[AssetRead]:
         """Assets by item type, location, status or serial number."""
@@ -50,7 +50,7 @@ class AssetController(Controller):
             )
 
     @get("/{asset_id:int}", opt={"action": "read"})
-    async def get_asset(self, db: Database, asset_id: int) -> AssetRead:
+    async def get_asset(self, db: Database, asset_id: IdParam) -> AssetRead:
         """One asset."""
         async with db.read() as session:
             return assets.asset_read(await assets.get_asset(session, asset_id))
@@ -58,7 +58,7 @@ class AssetController(Controller):
     @patch("/{asset_id:int}", opt={"action": "assets.write"})
     async def update_asset(
         self, request: Request[Any, Any, Any], db: Database, principal: Principal,
-        asset_id: int, data: AssetUpdate,
+        asset_id: IdParam, data: AssetUpdate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[AssetRead]:
         """Change readiness and descriptive fields (moves go through the ledger)."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from api.deps import Limit, Offset
+from api.deps import Limit, Offset, QueryTime, parse_time
 from inventory.audit import AuditRead, list_audit
 from inventory.db import Database
 from inventory.schemas import Page
@@ -27,9 +26,10 @@ class AuditController(Controller):
         target: Annotated[str | None, Parameter(max_length=60, description="目标，如 document:12 或 12")] = None,
         action: Annotated[str | None, Parameter(max_length=64)] = None,
         outcome: Annotated[str | None, Parameter(pattern="^(ok|denied|rejected|error|replayed)$")] = None,
-        since: dt.datetime | None = None, until: dt.datetime | None = None,
+        since: QueryTime = None, until: QueryTime = None,
     ) -> Page[AuditRead]:
         """Entries newest first."""
         async with db.read() as session:
             return await list_audit(session, username=user, target=target, action=action, outcome=outcome,
-                                    since=since, until=until, limit=limit, offset=offset)
+                                    since=parse_time(since, "since"), until=parse_time(until, "until"),
+                                    limit=limit, offset=offset)

@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from api.audit_trail import client_ip
 from api.auth import PUBLIC
 from api.errors import problem
+from api.openapi import problem_responses
 from inventory import accounts
 from inventory.accounts import Principal, UserRead
 from inventory.db import Database
@@ -38,7 +39,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/token", opt=PUBLIC, status_code=201)
+    @post("/token", opt=PUBLIC, status_code=201, responses=problem_responses(401, 429))
     async def sign_in(self, request: Request[Any, Any, Any], db: Database, data: TokenRequest) -> Response[Any]:
         """Exchange username and password for a token; five failures in 15 minutes → 429."""
         username = data.username.strip()[:64]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from litestar import Controller, get
 from litestar.datastructures import State
@@ -12,6 +12,7 @@ from litestar.params import Parameter
 from inventory import availability
 from inventory.availability_schemas import AvailabilitySummary, NearestAvailability
 from inventory.db import Database
+from inventory.errors import InvalidInput
 from inventory.eta import EtaConfig
 from inventory.schemas import Crs, Tag
 
@@ -21,6 +22,16 @@ Attrs = Annotated[
     list[str] | None,
     Parameter(description="属性比较，可重复，如 flow_m3h>=300、fuel=diesel (attribute comparisons)", max_length=80),
 ]
+CrsParam = Annotated[Crs, Parameter(description="坐标系 wgs84（GPS）、gcj02（高德/腾讯/微信）、bd09（百度）")]
+RegionCode = Annotated[str | None, Parameter(pattern=r"^[0-9]{2,12}$", description="行政区划代码，如 3601（必填）")]
+T = TypeVar("T")
+
+
+def required(value: T | None, field: str, label: str) -> T:
+    """A required query parameter; its absence is answered as a 422 naming it (like any other bad input)."""
+    if value is None:
+        raise InvalidInput(f"缺少必填参数 {field}（{label}）。Missing required query parameter {field!r}.", field=field)
+    return value
 
 
 def provide_eta_config(state: State) -> EtaConfig:
@@ -39,9 +50,9 @@ class AvailabilityController(Controller):
     @get("/nearest", opt={"action": "read"})
     async def nearest(
         self, db: Database, eta: EtaConfig,
-        lat: Annotated[float, Parameter(description="纬度 latitude of the incident")],
-        lon: Annotated[float, Parameter(description="经度 longitude of the incident")],
-        crs: Annotated[Crs, Parameter(description="坐标系 wgs84（GPS）、gcj02（高德/腾讯/微信）、bd09（百度）")] = "wgs84",
+        lat: Annotated[float | None, Parameter(description="纬度 latitude of the incident (required 必填)")] = None,
+        lon: Annotated[float | None, Parameter(description="经度 longitude of the incident (required 必填)")] = None,
+        crs: CrsParam = "wgs84",
         item_type: ItemTypeRef = None,
         category: Category = None,
         tag: Tag | None = None,
@@ -61,15 +72,15 @@ class AvailabilityController(Controller):
         """
         async with db.read() as session:
             return await availability.nearest_available(
-                session, lat=lat, lon=lon, crs=crs, item_type=item_type, category=category, tag=tag,
-                attrs=attr or [], quantity=quantity, limit=limit, max_km=max_km,
-                include_agreement=include_agreement, eta=eta,
+                session, lat=required(lat, "lat", "纬度"), lon=required(lon, "lon", "经度"), crs=crs,
+                item_type=item_type, category=category, tag=tag, attrs=attr or [], quantity=quantity, limit=limit,
+                max_km=max_km, include_agreement=include_agreement, eta=eta,
             )
 
     @get("/summary", opt={"action": "read"})
     async def summary(
         self, db: Database,
-        region: Annotated[str, Parameter(pattern=r"^[0-9]{2,12}$", description="行政区划代码，如 3601")],
+        region: RegionCode = None,
         item_type: ItemTypeRef = None,
         category: Category = None,
         tag: Tag | None = None,
@@ -79,6 +90,6 @@ class AvailabilityController(Controller):
         """On hand, reserved, available and in transit per child region, so the whole city shows at a glance."""
         async with db.read() as session:
             return await availability.availability_summary(
-                session, region=region, item_type=item_type, category=category, tag=tag, attrs=attr or [],
-                include_agreement=include_agreement,
+                session, region=required(region, "region", "行政区划代码"), item_type=item_type, category=category,
+                tag=tag, attrs=attr or [], include_agreement=include_agreement,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from api.auth import PUBLIC
 from inventory.db import Database
@@ -14,7 +15,9 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/ready", tags=["health"], summary="Database is reachable", opt=PUBLIC)
+@get("/ready", tags=["health"], summary="Database is reachable", opt=PUBLIC,
+     responses={503: ResponseSpec(dict[str, str], description="数据库不可用 (database unreachable)",
+                                  generate_examples=False)})
 async def ready(db: Database) -> Response[dict[str, str]]:
     """200 when the database answers, 503 otherwise."""
     try:

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import IdempotencyKey, Limit, Offset
+from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
 from inventory import dispatch, incidents
 from inventory.accounts import Principal
@@ -55,14 +55,14 @@ class IncidentController(Controller):
             return await incidents.list_incidents(session, status=status, limit=limit, offset=offset)
 
     @get("/{incident_id:int}", opt={"action": "read"})
-    async def get_incident(self, db: Database, incident_id: int) -> IncidentRead:
+    async def get_incident(self, db: Database, incident_id: IdParam) -> IncidentRead:
         """One incident."""
         async with db.read() as session:
             return incidents.incident_read(await incidents.get_incident(session, incident_id))
 
-    @post("/{incident_id:int}/close", opt={"action": "incidents.write"})
+    @post("/{incident_id:int}/close", opt={"action": "incidents.write"}, status_code=200)
     async def close_incident(
-        self, request: Request[Any, Any, Any], db: Database, principal: Principal, incident_id: int,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal, incident_id: IdParam,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[IncidentRead]:
         """Close an incident."""
@@ -74,7 +74,7 @@ class IncidentController(Controller):
 
     @post("/{incident_id:int}/dispatches", opt={"action": "dispatch.order"})
     async def create_dispatch(
-        self, request: Request[Any, Any, Any], db: Database, principal: Principal, incident_id: int,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal, incident_id: IdParam,
         data: DispatchCreate, idempotency_key: IdempotencyKey = None,
     ) -> Response[DispatchRead]:
         """Order a dispatch: every line reserved at once (nearest sources by ETA when none is named) or 409."""
@@ -95,8 +95,8 @@ class DispatchController(Controller):
 
     @get("/", opt={"action": "read"})
     async def list_dispatches(
-        self, db: Database, limit: Limit = 50, offset: Offset = 0, incident: int | None = None,
-        status: DispatchStatus | None = None, source: int | None = None,
+        self, db: Database, limit: Limit = 50, offset: Offset = 0, incident: OptionalId = None,
+        status: DispatchStatus | None = None, source: OptionalId = None,
         paperwork: Annotated[str | None, Parameter(pattern="^(overdue|missing)$",
                                                    description="overdue: 口头批准超过 48 小时仍未补办书面手续")] = None,
     ) -> Page[DispatchRead]:
@@ -106,7 +106,7 @@ class DispatchController(Controller):
                                                   paperwork=paperwork, limit=limit, offset=offset)
 
     @get("/{dispatch_id:int}", opt={"action": "read"})
-    async def get_dispatch(self, db: Database, dispatch_id: int) -> DispatchRead:
+    async def get_dispatch(self, db: Database, dispatch_id: IdParam) -> DispatchRead:
         """One dispatch order."""
         async with db.read() as session:
             return await dispatch.dispatch_read(session, await dispatch.get_dispatch(session, dispatch_id))
@@ -118,37 +118,37 @@ class DispatchController(Controller):
 
         return await run_write(request, db, principal, work, status_code=200)
 
-    @post("/{dispatch_id:int}/paperwork", opt={"action": "dispatch.order"})
-    async def paperwork(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: int,
+    @post("/{dispatch_id:int}/paperwork", opt={"action": "dispatch.order"}, status_code=200)
+    async def paperwork(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: IdParam,
                         data: PaperworkRequest, idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
         """Record the written order that follows an oral approval."""
         return await self._write(request, db, principal,
                                  lambda s: dispatch.record_paperwork(s, dispatch_id, data.document_no))
 
-    @post("/{dispatch_id:int}/execute", opt={"action": "dispatch.execute"})
-    async def execute(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: int,
+    @post("/{dispatch_id:int}/execute", opt={"action": "dispatch.execute"}, status_code=200)
+    async def execute(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: IdParam,
                       data: ExecuteRequest | None = None,
                       idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
         """The keeper at the source issues the reserved stock toward the incident (in transit)."""
         return await self._write(request, db, principal, lambda s: dispatch.execute_dispatch(
             s, dispatch_id, data or ExecuteRequest(), principal))
 
-    @post("/{dispatch_id:int}/deliver", opt={"action": "dispatch.execute"})
-    async def deliver(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: int,
+    @post("/{dispatch_id:int}/deliver", opt={"action": "dispatch.execute"}, status_code=200)
+    async def deliver(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: IdParam,
                       idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
         """Sign for what arrived at the incident."""
         return await self._write(request, db, principal,
                                  lambda s: dispatch.deliver_dispatch(s, dispatch_id, principal))
 
-    @post("/{dispatch_id:int}/return", opt={"action": "dispatch.execute"})
-    async def return_(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: int,
+    @post("/{dispatch_id:int}/return", opt={"action": "dispatch.execute"}, status_code=200)
+    async def return_(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: IdParam,
                       data: ReturnRequest, idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
         """Bring back what is left at the incident to a depot."""
         return await self._write(request, db, principal,
                                  lambda s: dispatch.return_dispatch(s, dispatch_id, data, principal))
 
-    @post("/{dispatch_id:int}/cancel", opt={"action": "dispatch.order"})
-    async def cancel(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: int,
+    @post("/{dispatch_id:int}/cancel", opt={"action": "dispatch.order"}, status_code=200)
+    async def cancel(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: IdParam,
                      idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
         """Release whatever is still reserved."""
         return await self._write(request, db, principal,

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import IdempotencyKey, Limit, Offset
+from api.deps import IdempotencyKey, IdParam, Limit, Offset
 from api.writes import run_write
 from inventory import catalog
 from inventory.accounts import Principal
@@ -55,7 +55,7 @@ class ItemTypeController(Controller):
             )
 
     @get("/{item_type_id:int}", opt={"action": "read"})
-    async def get_item_type(self, db: Database, item_type_id: int) -> ItemTypeRead:
+    async def get_item_type(self, db: Database, item_type_id: IdParam) -> ItemTypeRead:
         """One catalogue entry."""
         async with db.read() as session:
             return catalog.item_type_read(await catalog.get_item_type(session, item_type_id))
@@ -63,7 +63,7 @@ class ItemTypeController(Controller):
     @patch("/{item_type_id:int}", opt={"action": "catalog.write"})
     async def update_item_type(
         self, request: Request[Any, Any, Any], db: Database, principal: Principal,
-        item_type_id: int, data: ItemTypeUpdate,
+        item_type_id: IdParam, data: ItemTypeUpdate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ItemTypeRead]:
         """Change some fields of a catalogue entry."""

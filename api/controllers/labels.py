@@ -18,6 +18,7 @@ from inventory.errors import InvalidInput
 from inventory.label_codes import reissue_label, resolve
 from inventory.label_data import content_for_code, sheet_contents
 from inventory.models import Asset
+from inventory.schemas import Id
 from labels.codes import InvalidCode
 from labels.render import render_png, render_svg
 from labels.sheets import TEMPLATES, render_sheet
@@ -28,8 +29,8 @@ class SheetRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     template: str = "a4-3x8"
     codes: list[str] = msgspec.field(default_factory=list)
-    location_id: int | None = None
-    item_type_id: int | None = None
+    location_id: Id | None = None
+    item_type_id: Id | None = None
 
 
 class Reissued(msgspec.Struct):
@@ -51,7 +52,7 @@ class LabelController(Controller):
     path = "/api/v1/labels"
     tags = ["labels"]
 
-    @get("/{filename:str}", opt={"action": "read"})
+    @get("/{filename:str}", opt={"action": "read"}, media_type="image/*")  # image/png or image/svg+xml
     async def label(self, db: Database, settings: Settings, filename: str) -> Response[bytes]:
         """``{code}.png`` (300 dpi, 70×37 mm) or ``{code}.svg`` (text as outlines): one label."""
         code, _, ext = filename.rpartition(".")
@@ -68,7 +69,7 @@ class LabelController(Controller):
         svg = await asyncio.to_thread(render_svg, content)
         return Response(svg.encode(), media_type="image/svg+xml")
 
-    @post("/sheets", opt={"action": "read"}, status_code=200)
+    @post("/sheets", opt={"action": "read"}, status_code=200, media_type="application/pdf")
     async def sheet(self, db: Database, settings: Settings, data: SheetRequest) -> Response[bytes]:
         """A PDF sheet: by list of codes, or everything at a location and/or of an item type."""
         if data.template not in TEMPLATES:

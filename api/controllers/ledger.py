@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import IdempotencyKey, Limit, Offset
+from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId, QueryTime, parse_time
+from api.openapi import problem_responses
 from api.writes import run_write
 from inventory import ledger, stock, transfers
 from inventory.accounts import Principal, require_scope
@@ -53,19 +53,19 @@ class LedgerController(Controller):
 
     @get("/movements", opt={"action": "read"})
     async def list_movements(
-        self, db: Database, limit: Limit = 50, offset: Offset = 0, location_id: int | None = None,
-        item_type_id: int | None = None, kind: MovementKind | None = None, document_id: int | None = None,
-        since: dt.datetime | None = None, until: dt.datetime | None = None,
+        self, db: Database, limit: Limit = 50, offset: Offset = 0, location_id: OptionalId = None,
+        item_type_id: OptionalId = None, kind: MovementKind | None = None, document_id: OptionalId = None,
+        since: QueryTime = None, until: QueryTime = None,
     ) -> Page[MovementRead]:
         """Movements, newest first."""
         async with db.read() as session:
             return await stock.list_movements(
                 session, location_id=location_id, item_type_id=item_type_id, kind=kind, document_id=document_id,
-                since=since, until=until, limit=limit, offset=offset,
+                since=parse_time(since, "since"), until=parse_time(until, "until"), limit=limit, offset=offset,
             )
 
     @get("/documents/{document_id:int}", opt={"action": "read"})
-    async def get_document(self, db: Database, document_id: int) -> DocumentRead:
+    async def get_document(self, db: Database, document_id: IdParam) -> DocumentRead:
         """One document with its movements."""
         async with db.read() as session:
             return await stock.read_document(session, document_id)
@@ -73,7 +73,7 @@ class LedgerController(Controller):
     @post("/documents/{document_id:int}/reverse", opt={"action": "documents.reverse"})
     async def reverse_document(
         self, request: Request[Any, Any, Any], db: Database, principal: Principal,
-        document_id: int, data: ReverseRequest,
+        document_id: IdParam, data: ReverseRequest,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentRead]:
         """Post a reversing document (冲销) that undoes this one; the original stays as it was."""
@@ -96,7 +96,7 @@ class TransferController(Controller):
     async def list_transfers(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
         status: Annotated[str | None, Parameter(pattern="^(in_transit|received|cancelled)$")] = None,
-        location_id: int | None = None,
+        location_id: OptionalId = None,
     ) -> Page[TransferRead]:
         """Transfers with what is still in transit."""
         async with db.read() as session:
@@ -104,7 +104,7 @@ class TransferController(Controller):
                                                   offset=offset)
 
     @get("/{transfer_id:int}", opt={"action": "read"})
-    async def get_transfer(self, db: Database, transfer_id: int) -> TransferRead:
+    async def get_transfer(self, db: Database, transfer_id: IdParam) -> TransferRead:
         """One transfer."""
         async with db.read() as session:
             return await transfers.transfer_read(session, await transfers.get_transfer(session, transfer_id))
@@ -112,7 +112,7 @@ class TransferController(Controller):
     @post("/{transfer_id:int}/receive", opt={"action": "transfers.receive"})
     async def receive(
         self, request: Request[Any, Any, Any], db: Database, principal: Principal,
-        transfer_id: int, data: TransferReceive,
+        transfer_id: IdParam, data: TransferReceive,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[DocumentRead]:
         """Receive a transfer in full or in part; ``close_short`` records the rest as lost."""
@@ -132,10 +132,10 @@ class StockController(Controller):
     path = "/api/v1/stock"
     tags = ["stock"]
 
-    @get("/", opt={"action": "read"})
+    @get("/", opt={"action": "read"}, responses=problem_responses(404))  # the location named does not exist
     async def list_stock(
-        self, db: Database, limit: Limit = 50, offset: Offset = 0, location_id: int | None = None,
-        item_type_id: int | None = None,
+        self, db: Database, limit: Limit = 50, offset: Offset = 0, location_id: OptionalId = None,
+        item_type_id: OptionalId = None,
         region: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,12}$")] = None,
         include_children: bool = False,
     ) -> Page[StockRow]:
@@ -146,12 +146,13 @@ class StockController(Controller):
                 include_children=include_children, limit=limit, offset=offset,
             )
 
-    @get("/card", opt={"action": "read"})
+    @get("/card", opt={"action": "read"}, responses=problem_responses(404))
     async def stock_card(
-        self, db: Database, location_id: int, item_type_id: int, include_children: bool = False,
-        since: dt.datetime | None = None, until: dt.datetime | None = None,
+        self, db: Database, location_id: IdParam, item_type_id: IdParam, include_children: bool = False,
+        since: QueryTime = None, until: QueryTime = None,
     ) -> StockCard:
         """Each movement with its running balance."""
         async with db.read() as session:
             return await stock.stock_card(session, location_id=location_id, item_type_id=item_type_id,
-                                          include_children=include_children, since=since, until=until)
+                                          include_children=include_children, since=parse_time(since, "since"),
+                                          until=parse_time(until, "until"))

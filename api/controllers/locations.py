@@ -8,12 +8,12 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import IdempotencyKey, Limit, Offset
+from api.deps import IdempotencyKey, IdParam, Limit, Offset
 from api.writes import run_write
 from inventory import locations
 from inventory.accounts import Principal
 from inventory.db import Database
-from inventory.schemas import LocationCreate, LocationKind, LocationRead, LocationUpdate, Page
+from inventory.schemas import MAX_ID, LocationCreate, LocationKind, LocationRead, LocationUpdate, Page
 
 
 class LocationController(Controller):
@@ -40,7 +40,7 @@ class LocationController(Controller):
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
         kind: LocationKind | None = None,
         region: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,12}$", description="行政区划代码前缀")] = None,
-        parent: Annotated[int | None, Parameter(description="上级地点 id")] = None,
+        parent: Annotated[int | None, Parameter(ge=1, le=MAX_ID, description="上级地点 id")] = None,
         q: Annotated[str | None, Parameter(max_length=50)] = None,
     ) -> Page[LocationRead]:
         """Locations by kind, region prefix, parent or text."""
@@ -50,7 +50,7 @@ class LocationController(Controller):
             )
 
     @get("/{location_id:int}", opt={"action": "read"})
-    async def get_location(self, db: Database, location_id: int) -> LocationRead:
+    async def get_location(self, db: Database, location_id: IdParam) -> LocationRead:
         """One location."""
         async with db.read() as session:
             return locations.location_read(await locations.get_location(session, location_id))
@@ -58,7 +58,7 @@ class LocationController(Controller):
     @patch("/{location_id:int}", opt={"action": "locations.write"})
     async def update_location(
         self, request: Request[Any, Any, Any], db: Database, principal: Principal,
-        location_id: int, data: LocationUpdate,
+        location_id: IdParam, data: LocationUpdate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[LocationRead]:
         """Change some fields of a location."""

@@ -8,6 +8,7 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from api.deps import Limit, Offset
+from api.openapi import problem_responses
 from inventory import regions
 from inventory.db import Database
 from inventory.schemas import Page, RegionRead
@@ -19,7 +20,7 @@ class RegionController(Controller):
     path = "/api/v1/regions"
     tags = ["regions"]
 
-    @get("/", opt={"action": "read"})
+    @get("/", opt={"action": "read"}, responses=problem_responses(404))  # the parent does not exist
     async def list_regions(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
         parent: Annotated[str | None, Parameter(pattern=r"^[0-9]{2,12}$", description="上级代码")] = None,

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Response, get
 
 from api.errors import problem
+from api.openapi import problem_responses
 from inventory.accounts import Principal
 from inventory.db import Database
 from inventory.errors import InvalidInput
@@ -20,7 +21,7 @@ class ScanController(Controller):
     path = "/api/v1/scan"
     tags = ["labels"]
 
-    @get("/{code:str}", opt={"action": "read"})
+    @get("/{code:str}", opt={"action": "read"}, responses=problem_responses(410))
     async def scan(self, db: Database, principal: Principal, code: str) -> Response[Any]:
         """The thing a label names, its state, and the actions this user may take.
 

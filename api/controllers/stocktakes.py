@@ -13,7 +13,7 @@ from litestar.params import Body
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import IdempotencyKey, Limit, Offset
+from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
 from importers.count_sheet import ParsedSheet, SheetUnreadable, parse_count_sheet
 from inventory import stocktake
@@ -92,7 +92,7 @@ class StocktakeController(Controller):
 
     @get("/", opt={"action": "read"})
     async def list_stocktakes(self, db: Database, limit: Limit = 50, offset: Offset = 0,
-                              location_id: int | None = None) -> Page[StocktakeRead]:
+                              location_id: OptionalId = None) -> Page[StocktakeRead]:
         """Stocktakes, newest first."""
         async with db.read() as session:
             stmt = select(Stocktake)
@@ -103,13 +103,13 @@ class StocktakeController(Controller):
             return Page(items, len(rows), limit, offset)
 
     @get("/{stocktake_id:int}", opt={"action": "read"})
-    async def get_one(self, db: Database, stocktake_id: int) -> StocktakeRead:
+    async def get_one(self, db: Database, stocktake_id: IdParam) -> StocktakeRead:
         """One stocktake."""
         async with db.read() as session:
             return await stocktake.stocktake_read(session, await stocktake.get_stocktake(session, stocktake_id))
 
     @get("/{stocktake_id:int}/sheet.xlsx", opt={"action": "read"}, media_type=XLSX)
-    async def sheet(self, db: Database, stocktake_id: int) -> Response[bytes]:
+    async def sheet(self, db: Database, stocktake_id: IdParam) -> Response[bytes]:
         """The counting sheet to print or fill in (Excel, WPS or LibreOffice)."""
         async with db.read() as session:
             data = await stocktake.counting_sheet(session, stocktake_id)
@@ -118,7 +118,7 @@ class StocktakeController(Controller):
 
     @post("/{stocktake_id:int}/counts", opt={"action": "stocktake.count"}, request_max_body_size=MAX_UPLOAD,
           status_code=200)
-    async def counts(self, request: Request[Any, Any, Any], db: Database, principal: Principal, stocktake_id: int,
+    async def counts(self, request: Request[Any, Any, Any], db: Database, principal: Principal, stocktake_id: IdParam,
                      data: Annotated[SheetUpload, Body(media_type=RequestEncodingType.MULTI_PART)]) -> ImportResult:
         """Import the counted sheet: refused as a whole with every error listed, or it replaces earlier counts."""
         sheet, raw = await read_sheet(data.file)
@@ -136,7 +136,7 @@ class StocktakeController(Controller):
                             len(sheet.not_counted), read)
 
     @get("/uploads/{upload_id:int}/errors.xlsx", opt={"action": "read"}, media_type=XLSX)
-    async def error_copy(self, db: Database, upload_id: int) -> Response[bytes]:
+    async def error_copy(self, db: Database, upload_id: IdParam) -> Response[bytes]:
         """A refused sheet with an error column and the bad cells highlighted."""
         async with db.read() as session:
             upload = await session.get(StocktakeUpload, upload_id)
@@ -146,22 +146,22 @@ class StocktakeController(Controller):
             "Content-Disposition": f'attachment; filename="errors-{upload_id}.xlsx"'})
 
     @get("/{stocktake_id:int}/variance", opt={"action": "read"})
-    async def variance(self, db: Database, stocktake_id: int) -> Variance:
+    async def variance(self, db: Database, stocktake_id: IdParam) -> Variance:
         """Book, counted, difference and reason per line, with totals; uncounted lines listed apart."""
         async with db.read() as session:
             return await stocktake.variance(session, stocktake_id)
 
     @get("/{stocktake_id:int}/variance.xlsx", opt={"action": "read"}, media_type=XLSX)
-    async def variance_xlsx(self, db: Database, stocktake_id: int) -> Response[bytes]:
+    async def variance_xlsx(self, db: Database, stocktake_id: IdParam) -> Response[bytes]:
         """The variance report as Excel."""
         async with db.read() as session:
             data = await stocktake.variance_sheet(session, stocktake_id)
         return Response(data, media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="variance-{stocktake_id}.xlsx"'})
 
-    @post("/{stocktake_id:int}/approve", opt={"action": "stocktake.approve"})
+    @post("/{stocktake_id:int}/approve", opt={"action": "stocktake.approve"}, status_code=200)
     async def approve(self, request: Request[Any, Any, Any], db: Database, principal: Principal,
-                      stocktake_id: int, idempotency_key: IdempotencyKey = None) -> Response[StocktakeRead]:
+                      stocktake_id: IdParam, idempotency_key: IdempotencyKey = None) -> Response[StocktakeRead]:
         """Post the 盘盈/盘亏 adjustment and close (by someone other than the importer); twice is a no-op."""
 
         async def work(session: AsyncSession) -> StocktakeRead:

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import IdempotencyKey
+from api.deps import IdempotencyKey, IdParam
 from api.writes import run_write
 from inventory import accounts
 from inventory.accounts import Principal, UserCreate, UserRead, UserUpdate
@@ -27,7 +27,7 @@ class UserController(Controller):
             return [accounts.user_read(u) for u in await accounts.list_users(session)]
 
     @get("/{user_id:int}", opt={"action": "users.read"})
-    async def get_user(self, db: Database, user_id: int) -> UserRead:
+    async def get_user(self, db: Database, user_id: IdParam) -> UserRead:
         """One user."""
         async with db.read() as session:
             return accounts.user_read(await accounts.get_user(session, user_id))
@@ -46,7 +46,7 @@ class UserController(Controller):
 
     @patch("/{user_id:int}", opt={"action": "users.manage"})
     async def update_user(
-        self, request: Request[Any, Any, Any], db: Database, principal: Principal, user_id: int,
+        self, request: Request[Any, Any, Any], db: Database, principal: Principal, user_id: IdParam,
         data: UserUpdate, idempotency_key: IdempotencyKey = None,
     ) -> Response[UserRead]:
         """Change role, scope, password or disable; disabling revokes the user's tokens."""

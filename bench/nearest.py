@@ -1,0 +1,191 @@
+"""Benchmark ``nearest`` availability at province scale (issue: nearest pumps to a levee breach).
+
+Builds a Jiangxi-sized database (bench/province.py: 20,000 locations, 200 item types, 1,000,000 units of
+bulk stock over balances, 100,000 serial units; schema by the migrations, rows by Core executemany), then
+times ``nearest_available`` for random origins and item filters:
+
+* in process — the service call with its own read session, one at a time: p50 and p99;
+* over HTTP — ``GET /api/v1/availability/nearest`` on ``inventory serve`` with a bearer token, and in the
+  same run ``GET /health`` with the same clients: p50 and p99 of each, and the ratio of the p50s.
+
+Targets on SQLite: in-process p99 under 10 ms; HTTP p50 of nearest at most 10× the health p50.
+
+    python bench/nearest.py                    # SQLite in a temporary directory
+    python bench/nearest.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.httpload import Result, run_load
+from bench.movements import bench_credentials, free_port, start_server, token_for
+from bench.province import Province, build_province
+from inventory.availability import nearest_available
+from inventory.db import Database
+from inventory.migrate import upgrade
+
+JIANGXI = (24.5, 30.0, 113.6, 118.4)  # lat and lon ranges of the province's bounding box
+PUMP_FLOWS = (100, 300, 500, 1000)
+
+
+def random_queries(province: Province, count: int, seed: int) -> list[dict[str, Any]]:
+    """Origins near places people live (and some anywhere in the province's box); varied item filters."""
+    rng = random.Random(seed)
+    queries = []
+    for _ in range(count):
+        if rng.random() < 0.8:
+            lat, lon = rng.choice(province.points)
+            lat, lon = lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05)
+        else:
+            lat, lon = rng.uniform(*JIANGXI[:2]), rng.uniform(*JIANGXI[2:])
+        roll = rng.random()
+        q: dict[str, Any]
+        if roll < 0.4:
+            q = {"item_type": rng.choice(province.item_codes)}
+        elif roll < 0.65:
+            q = {"category": rng.choice(province.categories)}
+        elif roll < 0.8:
+            q = {"category": "pump", "attr": [f"flow_m3h>={rng.choice(PUMP_FLOWS)}"]}
+        elif roll < 0.9:
+            q = {"tag": rng.choice(["small", "fast", "light", "smart"])}
+        else:
+            q = {"tag": rng.choice(["fast", "light"]), "category": rng.choice(province.categories)}
+        q |= {"lat": round(lat, 6), "lon": round(lon, 6), "quantity": rng.choice([1, 2, 6, 10, 20, 50, 200]),
+              "limit": rng.choice([10, 10, 10, 20]), "include_agreement": rng.random() < 0.8}
+        if rng.random() < 0.1:
+            q["max_km"] = rng.choice([20, 50, 100])
+        queries.append(q)
+    return queries
+
+
+def pct(values: list[float], p: float) -> float:
+    """Percentile in milliseconds."""
+    q = statistics.quantiles(values, n=1000, method="inclusive")
+    return q[min(len(q) - 1, int(p * 10) - 1)] * 1000
+
+
+async def in_process(db: Database, queries: list[dict[str, Any]]) -> tuple[list[float], dict[str, float]]:
+    """Latency of each service call (read session included), and what the answers looked like."""
+    latencies, sources, fulfilled = [], 0, 0
+    for q in queries:
+        kw = {k: v for k, v in q.items() if k != "attr"} | {"attrs": q.get("attr", [])}
+        t0 = time.perf_counter()
+        async with db.read() as session:
+            answer = await nearest_available(session, **kw)
+        latencies.append(time.perf_counter() - t0)
+        sources += len(answer.sources)
+        fulfilled += answer.fulfilled
+    return latencies, {"sources per answer": sources / len(queries), "fulfilled": fulfilled / len(queries)}
+
+
+def http_phase(port: int, token: str | None, queries: list[dict[str, Any]], clients: int,
+               seconds: float) -> tuple[Result, Result]:
+    """Nearest requests (cycling through the queries), then /health, with the same clients and duration."""
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    paths = [f"/api/v1/availability/nearest?{urlencode(q, doseq=True)}".replace("True", "true")
+             .replace("False", "false") for q in queries]
+
+    def nearest(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
+        return "GET", paths[(client * 7919 + n) % len(paths)], b"", auth
+
+    def health(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
+        return "GET", "/health", b"", {}
+
+    asyncio.run(run_load("127.0.0.1", port, nearest, clients, 2.0))  # warm-up
+    asyncio.run(run_load("127.0.0.1", port, health, clients, 1.0))
+    found = asyncio.run(run_load("127.0.0.1", port, nearest, clients, seconds))
+    probe = asyncio.run(run_load("127.0.0.1", port, health, clients, seconds))
+    return found, probe
+
+
+def fresh_postgres(url: str, name: str) -> str:
+    """Recreate database ``name`` beside the one in ``url``; its URL."""
+    import asyncpg
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            await conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            await conn.close()
+
+    asyncio.run(recreate())
+    return f"{url.rpartition('/')[0]}/{name}"
+
+
+def main() -> None:
+    """Build the province, time the service, then time HTTP; print the figures and the targets."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", metavar="URL", help="benchmark PostgreSQL: a database inventory_bench_nearest "
+                        "is (re)created beside the one in URL")
+    parser.add_argument("--queries", type=int, default=3000, help="in-process calls timed (after 300 warm-up)")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="HTTP concurrency levels")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per HTTP phase")
+    args = parser.parse_args()
+    tmp = tempfile.TemporaryDirectory()
+    url = (fresh_postgres(args.postgres, "inventory_bench_nearest") if args.postgres
+           else f"sqlite+aiosqlite:///{Path(tmp.name) / 'province.db'}")
+    label = "PostgreSQL" if args.postgres else "SQLite"
+    t0 = time.perf_counter()
+    upgrade(url)
+    print(f"migrated {label} database in {time.perf_counter() - t0:.1f} s")
+
+    async def build_and_time() -> tuple[Province, list[float], dict[str, float]]:
+        db = Database(url)
+        try:
+            province = await build_province(db, print)
+            queries = random_queries(province, args.queries + 300, seed=1)
+            await in_process(db, queries[:300])
+            latencies, shape = await in_process(db, queries[300:])
+            return province, latencies, shape
+        finally:
+            await db.dispose()
+
+    province, latencies, shape = asyncio.run(build_and_time())
+    env, _ = bench_credentials()
+    port = free_port()
+    proc = start_server(url, port, env)
+    runs: list[tuple[int, Result, Result]] = []
+    try:
+        token = token_for(f"http://127.0.0.1:{port}", env)
+        http_queries = random_queries(province, 2000, seed=2)
+        for clients in args.clients:
+            runs.append((clients, *http_phase(port, token, http_queries, clients, args.seconds)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        tmp.cleanup()
+
+    print(f"\nbench/nearest.py — {label}, {os.cpu_count()} CPUs; locations {province.counts}")
+    print(f"in process: {len(latencies)} calls   p50 {pct(latencies, 50):.2f} ms   p99 {pct(latencies, 99):.2f} ms   "
+          f"max {max(latencies) * 1000:.1f} ms   ({shape['sources per answer']:.1f} sources per answer, "
+          f"{shape['fulfilled']:.0%} fulfilled)")
+    ratios = []
+    for clients, found, probe in runs:
+        ratio = found.pct(50) / probe.pct(50)
+        ratios.append(ratio)
+        print(f"HTTP, {clients} client(s):")
+        print("  " + found.line("GET /availability/nearest"))
+        print("  " + probe.line("GET /health (same run)"))
+        print(f"  ratio of p50s nearest / health: {ratio:.1f}")
+    if not args.postgres:
+        ok = pct(latencies, 99) < 10 and all(r <= 10 for r in ratios)
+        print(f"targets (SQLite): in-process p99 < 10 ms, HTTP p50 ≤ 10× health p50: {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""HTTP behaviour of availability: the commander's question on the 南昌 demo, the summary, and input errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from inventory.db import Database
+from inventory.demo import load_demo
+from inventory.geo import wgs84_to_gcj02
+
+PROBLEM = "application/problem+json"
+NEAREST = "/api/v1/availability/nearest"
+SUMMARY = "/api/v1/availability/summary"
+BREACH = {"lat": 28.55, "lon": 115.94}  # a levee breach in 南昌县
+PUMPS_300 = {**BREACH, "category": "pump", "attr": "flow_m3h>=300", "quantity": 6}
+
+
+def assert_problem(r: Any, field: str) -> None:
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    assert field in [e["field"] for e in r.json().get("errors", [])], r.json()
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"lon": 115.94, "category": "pump"}, "lat"),
+    ({**BREACH, "lat": "north", "category": "pump"}, "lat"),
+    ({**BREACH, "lat": 95, "category": "pump"}, "lat"),
+    ({**BREACH, "lon": 190, "category": "pump"}, "lon"),
+    ({**BREACH, "lat": 0, "lon": 0, "category": "pump"}, "lat"),
+    ({**BREACH, "crs": "utm", "category": "pump"}, "crs"),
+    ({**BREACH, "quantity": 0, "category": "pump"}, "quantity"),
+    ({**BREACH, "quantity": "six", "category": "pump"}, "quantity"),
+    ({**BREACH, "limit": 0, "category": "pump"}, "limit"),
+    ({**BREACH, "max_km": -5, "category": "pump"}, "max_km"),
+    ({**BREACH, "attr": "flow_m3h>>300"}, "attr"),
+    ({**BREACH, "attr": "flow_m3h>=many"}, "attr"),
+    ({**BREACH, "tag": "huge"}, "tag"),
+    ({**BREACH, "item_type": "NO-SUCH-ITEM"}, "item_type"),
+    (BREACH, "item_type"),
+])
+async def test_a_bad_nearest_request_is_422_naming_the_field(client: Any, params: dict[str, Any], field: str) -> None:
+    assert_problem(await client.get(NEAREST, params=params), field)
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"category": "pump"}, "region"), ({"region": "36ab", "category": "pump"}, "region"),
+    ({"region": "3699", "category": "pump"}, "region"), ({"region": "3601"}, "item_type"),
+    ({"region": "3601", "attr": "flow"}, "attr"),
+])
+async def test_a_bad_summary_request_is_422_naming_the_field(client: Any, params: dict[str, Any], field: str) -> None:
+    assert_problem(await client.get(SUMMARY, params=params), field)
+
+
+async def test_every_signed_in_role_may_ask(client_as: Any) -> None:
+    for role in ("commander", "keeper", "auditor"):
+        c = await client_as(role, f"{role}-1", **({"scope_regions": ["360102"]} if role == "keeper" else {}))
+        r = await c.get(NEAREST, params={**BREACH, "category": "pump"})
+        assert r.status_code == 200, r.text
+        assert r.json()["sources"] == []
+
+
+async def test_the_nearest_six_pumps_of_300_m3h_to_a_breach_in_nanchang_county(client: Any, db: Database) -> None:
+    async with db.write() as session:
+        await load_demo(session)
+    flows = {it["id"]: it["attributes"].get("flow_m3h") for it in
+             (await client.get("/api/v1/item-types", params={"category": "pump", "limit": 100})).json()["items"]}
+
+    r = await client.get(NEAREST, params=PUMPS_300)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["origin"] == {"lat": 28.55, "lon": 115.94, "crs": "wgs84", "input_lat": 28.55, "input_lon": 115.94}
+    sources = body["sources"]
+    assert sources, body
+    assert all(flows[s["item_type"]["id"]] >= 300 for s in sources)
+    assert all(s["item_type"]["tracking"] == "serial" and s["item_type"]["unit"] == "台" for s in sources)
+    etas = [s["eta_minutes"] for s in sources]
+    assert etas == sorted(etas)
+    assert [s["cumulative"] for s in sources] == [sum(x["available"] for x in sources[: i + 1])
+                                                  for i in range(len(sources))]
+    assert sources[-1]["cumulative"] >= 6 > sources[-1]["cumulative"] - sources[-1]["available"]
+    assert (body["fulfilled"], body["shortfall"]) == (True, 0)
+    # The 南昌县 depot is a couple of km from the breach; everything listed is within the city's reach.
+    first = sources[0]
+    assert first["location"]["region_code"].startswith("360121")
+    assert first["distance_km"] < 5
+    assert all(s["distance_km"] < 80 for s in sources)
+    assert all(s["location"]["contact_name"] and s["location"]["contact_phone"] for s in sources)
+    for s in sources:
+        loc = s["location"]
+        assert s["eta_minutes"] == pytest.approx(
+            s["mobilisation_minutes"] + s["travel_minutes"] + s["agreement_lead_minutes"], abs=0.11)
+        assert loc["kind"] != "bin"
+    assert "直线距离" in body["eta_basis"]
+
+    # The same point as a phone map (GCJ-02) reports it gives the same answer.
+    glon, glat = wgs84_to_gcj02(115.94, 28.55)
+    same = (await client.get(NEAREST, params={**PUMPS_300, "lat": glat, "lon": glon, "crs": "gcj02"})).json()
+    assert [(s["location"]["id"], s["item_type"]["id"]) for s in same["sources"]] == [
+        (s["location"]["id"], s["item_type"]["id"]) for s in sources]
+
+    # Asking for more than the nearby depots hold reaches the pump vendor's agreement reserve (协议储备),
+    # six hours away; without agreement reserves it does not.
+    many = (await client.get(NEAREST, params={**PUMPS_300, "quantity": 200, "limit": 100})).json()
+    assert "vendor" in {s["location"]["kind"] for s in many["sources"]}
+    vendor = next(s for s in many["sources"] if s["location"]["kind"] == "vendor")
+    assert vendor["agreement_lead_minutes"] == vendor["location"]["agreement_lead_hours"] * 60 > 0
+    own = (await client.get(NEAREST, params={**PUMPS_300, "quantity": 200, "limit": 100,
+                                             "include_agreement": "false"})).json()
+    assert "vendor" not in {s["location"]["kind"] for s in own["sources"]}
+    assert own["shortfall"] > 0
+
+    near = (await client.get(NEAREST, params={**PUMPS_300, "quantity": 200, "max_km": 10})).json()
+    assert near["sources"]
+    assert all(s["distance_km"] <= 10 for s in near["sources"])
+
+    summary = (await client.get(SUMMARY, params={"region": "3601", "category": "pump",
+                                                 "attr": "flow_m3h>=300"})).json()
+    regions = {r["region_code"]: r for r in summary["regions"]}
+    assert len(regions) == 9
+    assert regions["360121"]["available"] > 0
+    assert summary["own"]["region_code"] == "3601"
+    assert summary["own"]["available"] > 0  # the city depot
+    total = summary["total"]
+    assert total["available"] == sum(r["available"] for r in summary["regions"]) + summary["own"]["available"]
+    assert total["on_hand"] >= total["available"] > 0
+    assert total["available"] >= many["sources"][-1]["cumulative"]
+
+
+async def test_the_routes_are_in_the_openapi_document(client: Any) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    assert {"/api/v1/availability/nearest", "/api/v1/availability/summary"} <= set(paths)

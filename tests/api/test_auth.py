@@ -378,3 +378,28 @@ async def test_a_keeper_scoped_to_a_depot_may_work_in_its_bins_only(db: Database
         r = await keeper.post(MOVEMENTS, json=doc("receipt", location, depots.tent, 1))
         assert r.status_code == 201, r.text
     assert_problem(await keeper.post(MOVEMENTS, json=doc("receipt", depots.outside, depots.tent, 1)), 403)
+
+
+async def test_a_page_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    anonymous: Any, sign_in: Any, db: Any
+) -> None:
+    from sqlalchemy import func, select
+
+    from inventory.models import AuthToken
+
+    await sign_in("keeper", "csrf-keeper", scope_regions=["360121"])
+    async with db.read() as session:
+        before = await session.scalar(select(func.count()).select_from(AuthToken))
+    form = {"username": "csrf-keeper", "password": "test-password-123", "next": "/"}
+    refused = await anonymous.post("/login", data=form)
+    assert refused.status_code == 403
+    assert "csrf" in refused.text.lower()
+    assert "inv_session" not in refused.cookies
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(AuthToken)) == before
+    page = await anonymous.get("/login")
+    token = page.cookies["inv_csrf"]
+    accepted = await anonymous.post("/login", data={**form, "_csrf_token": token},
+                                    headers={"cookie": f"inv_csrf={token}"})
+    assert accepted.status_code == 303
+    assert "inv_session" in accepted.cookies

@@ -37,20 +37,16 @@ from inventory.availability import nearest_available
 from inventory.db import Database
 from inventory.migrate import upgrade
 
-JIANGXI = (24.5, 30.0, 113.6, 118.4)  # lat and lon ranges of the province's bounding box
 PUMP_FLOWS = (100, 300, 500, 1000)
 
 
 def random_queries(province: Province, count: int, seed: int) -> list[dict[str, Any]]:
-    """Origins near places people live (and some anywhere in the province's box); varied item filters."""
+    """Origins anywhere people live in the province (within ~10 km of a random location); varied item filters."""
     rng = random.Random(seed)
     queries = []
     for _ in range(count):
-        if rng.random() < 0.8:
-            lat, lon = rng.choice(province.points)
-            lat, lon = lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05)
-        else:
-            lat, lon = rng.uniform(*JIANGXI[:2]), rng.uniform(*JIANGXI[2:])
+        lat, lon = rng.choice(province.points)
+        lat, lon = lat + rng.uniform(-0.09, 0.09), lon + rng.uniform(-0.09, 0.09)
         roll = rng.random()
         q: dict[str, Any]
         if roll < 0.4:

@@ -9,36 +9,49 @@ and the answer is exact. Otherwise T grows — to where the sources seen so far 
 that the fastest kind's radius doubles — until every kind's radius covers ``max_km`` (or the earth).
 
 Each round reads the boxes with one of two plans (:mod:`inventory.availability_sql`): site-first, whose
-cost grows with the area, or stock-first, whose cost is the wanted item types' stock wherever it is.
-Small boxes are read site-first; once the fastest kind's radius passes ``SITE_FIRST_KM``, a capped count
-of the wanted item types' stock rows decides: below ``RARE_STOCK_ROWS`` the rest is read stock-first.
+cost grows with the number of locations in the boxes, or stock-first, whose cost is the wanted item
+types' stock wherever it is. The first round is site-first. If it does not settle the answer, the wanted
+stock (up to ``STOCK_ROWS_CAP`` rows) and the locations in the next boxes are counted, both index reads,
+and the smaller picks the plan; while reading site-first, it is chosen again whenever the boxes have
+doubled in reach since.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Row
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.availability_sql import SITE_KINDS, Plan, bucket, candidates_statement, stock_rows_statement
+from inventory.availability_sql import (
+    SITE_KINDS,
+    Plan,
+    bucket,
+    candidates_statement,
+    stock_rows_statement,
+)
 from inventory.db import dialect_name
 from inventory.eta import EtaConfig
 from inventory.geo import bbox_around, haversine_km
 
-INITIAL_RADIUS_KM: Final = 8.0
+INITIAL_RADIUS_KM: Final = 10.0
 """How far the fastest kind of site is looked for in the first round."""
-SITE_FIRST_KM: Final = 20.0
-"""Up to this radius (for the fastest kind) boxes are read site-first whatever the item types."""
-RARE_STOCK_ROWS: Final = 2000
-"""Below this many stock rows of the wanted item types, wider boxes are read stock-first."""
+STOCK_ROWS_CAP: Final = 5000
+"""Stock rows of the wanted item types are counted up to this many; with more, boxes are always read site-first."""
+LOOKAHEAD: Final = 4
+"""The plan is chosen for the rounds to come: the next boxes, and (×4 the area) the ones after."""
+ITEM_START_KM: Final = 64.0
+"""The fastest kind's radius when a search turns to reading stock first."""
 SITE_GROWTH: Final = 2.0
 ITEM_GROWTH: Final = 4.0
 WORLD_KM: Final = 20_100.0
 """Farther than any two points on earth: a box this big holds everything."""
+_CUSTOM_PLANS: Final = text("SET LOCAL plan_cache_mode = force_custom_plan")
+_DEFAULT_PLANS: Final = text("SET LOCAL plan_cache_mode TO DEFAULT")
 _EMPTY: Final = (1.0, 0.0, 1.0, 0.0)  # min > max: no site lies inside
 _EDGES: Final = ("min_lat", "max_lat", "min_lon", "max_lon")
 
@@ -111,11 +124,11 @@ def _box_params(origin: tuple[float, float], radii: dict[str, float | None]) -> 
 
 
 async def _candidates(
-    session: AsyncSession, q: Query, plan: Plan, radii: dict[str, float | None], eta: EtaConfig,
+    session: AsyncSession, q: Query, plan: Plan, boxes: dict[str, float], eta: EtaConfig,
 ) -> list[Candidate]:
     """Every (site, item type) with stock available inside its kind's box (and within ``max_km``), ranked."""
     stmt = candidates_statement(dialect_name(session), plan, bucket(len(q.bulk_ids)), bucket(len(q.serial_ids)))
-    params: dict[str, Any] = {**_box_params(q.origin, radii), "today": q.today, **q.ids()}
+    params: dict[str, Any] = {**boxes, "today": q.today, **q.ids()}
     lat, lon = q.origin
     found = []
     sites: dict[int, tuple[float, float]] = {}  # every item type at a site shares its distance and eta
@@ -130,32 +143,74 @@ async def _candidates(
     return found
 
 
-async def _is_rare(session: AsyncSession, q: Query) -> bool:
-    """True when the wanted item types have fewer than RARE_STOCK_ROWS stock rows in all (counted with a cap)."""
-    stmt = stock_rows_statement(bool(q.bulk_ids), bool(q.serial_ids), RARE_STOCK_ROWS)
-    return int(await session.scalar(stmt, q.ids()) or 0) < RARE_STOCK_ROWS
+async def _choose_plan(session: AsyncSession, q: Query, boxes: dict[str, float]) -> Plan:
+    """Stock-first when the wanted stock (counted up to STOCK_ROWS_CAP rows) is smaller than the locations the
+    boxes of the next rounds would hold, site-first otherwise; counted in one cheap statement (index reads)."""
+    stmt = stock_rows_statement(bool(q.bulk_ids), bool(q.serial_ids), STOCK_ROWS_CAP)
+    row = (await session.execute(stmt, {**q.ids(), **{edge: boxes[edge] for edge in _EDGES}})).one()
+    return "item" if int(row[0]) < LOOKAHEAD * int(row[1]) else "site"
+
+
+def _growth(q: Query, found: Sequence[Candidate], plan: Plan) -> float:
+    """How much farther to look next: double with nothing seen, less when what was seen is nearly enough.
+
+    The stock-first plan costs the same whatever the boxes, so it widens faster.
+    """
+    if plan == "item":
+        return ITEM_GROWTH
+    if not found:
+        return SITE_GROWTH
+    per_source = max(1.0, sum(c.available for c in found) / len(found))
+    wanted = min(q.limit, math.ceil(q.quantity / per_source))
+    return min(SITE_GROWTH, max(1.25, 1.2 * math.sqrt(wanted / len(found))))
 
 
 async def search_sources(session: AsyncSession, q: Query, eta: EtaConfig) -> list[Candidate]:
     """The sources of the answer, in order, widening the arrival horizon until nothing unseen could change them."""
+    if dialect_name(session) != "postgresql":
+        return await _search(session, q, eta)
+    # A prepared statement's generic plan knows neither the boxes nor the item types: after a few runs
+    # PostgreSQL would keep one that reads every location (hundreds of ms). Plan each run for its values.
+    await session.execute(_CUSTOM_PLANS)
+    try:
+        return await _search(session, q, eta)
+    finally:
+        await session.execute(_DEFAULT_PLANS)
+
+
+async def _search(session: AsyncSession, q: Query, eta: EtaConfig) -> list[Candidate]:
     fastest = min(eta.mobilisation(k) for k in q.kinds)
     limit_km = WORLD_KM if q.max_km is None else min(q.max_km, WORLD_KM)
     horizon = fastest + min(INITIAL_RADIUS_KM, limit_km) * eta.min_minutes_per_km
     everything = max(eta.mobilisation(k) for k in q.kinds) + limit_km * eta.min_minutes_per_km
     plan: Plan = "site"
-    decided = False
+    chosen_at = 0.0  # the fastest kind's radius when the plan was last chosen (the first box: site-first)
+    boxes = _box_params(q.origin, kind_radii(q, eta, horizon, limit_km))
     while True:
-        found = await _candidates(session, q, plan, kind_radii(q, eta, horizon, limit_km), eta)
+        found = await _candidates(session, q, plan, boxes, eta)
         if horizon >= everything:
             return take_sources(found, q.quantity, q.limit)[0]
         # Every source arriving within the horizon has been seen; later ones, not necessarily.
         taken, stopped = take_sources([c for c in found if c.eta <= horizon], q.quantity, q.limit)
         if stopped:
             return taken
+        # If the sources seen would do, look as far as the last of them could come from; else widen.
         seen, enough = take_sources(found, q.quantity, q.limit)
-        # The stock-first plan costs the same whatever the boxes: widen faster.
-        wider = fastest + (ITEM_GROWTH if plan == "item" else SITE_GROWTH) * (horizon - fastest)
-        horizon = min(max(seen[-1].eta, horizon + 1) if enough else wider, everything)
-        if not decided and (horizon - fastest) / eta.min_minutes_per_km > SITE_FIRST_KM:
-            decided = True
-            plan = "item" if await _is_rare(session, q) else "site"
+        wider = fastest + _growth(q, found, plan) * (horizon - fastest)
+        horizon = _capped(max(seen[-1].eta, horizon + 1) if enough else wider, fastest, limit_km, everything, eta)
+        boxes = _box_params(q.origin, kind_radii(q, eta, horizon, limit_km))
+        reach = (horizon - fastest) / eta.min_minutes_per_km
+        if plan == "site" and reach > 2 * chosen_at:  # choose (again) once the boxes have grown a lot
+            chosen_at = reach
+            plan = await _choose_plan(session, q, boxes)
+            if plan == "item":  # reading stock first costs the same whatever the boxes: start wide
+                horizon = _capped(max(horizon, fastest + ITEM_START_KM * eta.min_minutes_per_km), fastest,
+                                  limit_km, everything, eta)
+                boxes = _box_params(q.origin, kind_radii(q, eta, horizon, limit_km))
+
+
+def _capped(horizon: float, fastest: float, limit_km: float, everything: float, eta: EtaConfig) -> float:
+    """Once the fastest kind's radius reaches the limit, read every kind that far (the last round)."""
+    if (horizon - fastest) / eta.min_minutes_per_km >= limit_km:
+        return everything
+    return min(horizon, everything)

@@ -6,18 +6,18 @@ A site must lie inside the box of its own kind: a kind that takes longer to mobi
 travel within the same arrival horizon, so its box is smaller (see :mod:`inventory.availability_search`).
 
 * ``site`` — sites inside the box first (``ix_locations_lat_lon``), then their locations (bins roll up
-  through ``ix_locations_site_id``), then the balances (``uq_balances_key``) and serial units
-  (``ix_assets_location_id``) of those locations. Cheap while the box is small.
-* ``item`` — stock of the wanted item types first (``ix_balances_item_type_id``, ``ix_assets_item_status``),
-  then its location and site by primary key, keeping those inside the box. Cheap for rare items,
-  which are the ones that need a large box.
+  through ``ix_locations_site_id``), then the balances (``uq_balances_key``) and ready serial units
+  (``ix_assets_location_item_status``) of those locations. Cheap while the box holds few locations.
+* ``item`` — stock of the wanted item types first (``ix_balances_item_type_id``, ``ix_assets_item_status``;
+  units counted per location first), then its location and site by primary key, keeping those inside
+  the boxes. Its cost is the wanted stock wherever it is: cheap for rare items, which need large boxes.
 
 SQLite has no statistics to choose between them, so its text pins the table order with ``CROSS JOIN``
 (SQLite never reorders the tables of a CROSS JOIN), keeps ``kind`` off its index with a unary ``+``,
 and in the site plan names the index for serial units (``INDEXED BY``): with a single item type it would
 otherwise prefer (item type, status) and read every ready unit of that type for every location. With
-many item types (``many``), a location's few balance rows are read and filtered rather than probed
-once per item type. PostgreSQL gets plain joins and plans them itself from its statistics.
+many item types (``many``), a location's few balance rows and units are read and filtered rather than
+probed once per item type. PostgreSQL gets plain joins and plans them itself from its statistics.
 """
 
 from __future__ import annotations
@@ -33,17 +33,22 @@ SITE_KINDS = ("depot", "reserve_point", "vendor", "vehicle", "staging")
 MANY_ITEM_TYPES = 8
 """From this many item types on, the site plan reads a location's balances instead of probing each type."""
 
+_EDGES = ("min_lat", "max_lat", "min_lon", "max_lon")
 _SITE_COLUMNS = ("S.id AS site_id, S.code, S.name, S.kind, S.region_code, S.lat, S.lon, S.contact_name, "
                  "S.contact_phone, S.agreement_lead_hours")
 
 
 def _boxes(sqlite: bool) -> str:
-    """The site inside the outer box, and inside the box of its own kind (an empty box leaves a kind out)."""
+    """The site inside the outer box, and inside the box of its own kind (an empty box leaves a kind out).
+
+    A CASE rather than an OR of per-kind boxes: nothing for a planner to try to split into index scans.
+    """
     kind = "+S.kind" if sqlite else "S.kind"
-    per_kind = " OR ".join(
-        f"({kind} = '{k}' AND S.lat BETWEEN :{k}_min_lat AND :{k}_max_lat "
-        f"AND S.lon BETWEEN :{k}_min_lon AND :{k}_max_lon)" for k in SITE_KINDS)
-    return f"S.lat BETWEEN :min_lat AND :max_lat AND S.lon BETWEEN :min_lon AND :max_lon AND ({per_kind})"
+    per_kind = " ".join(
+        f"WHEN '{k}' THEN S.lat BETWEEN :{k}_min_lat AND :{k}_max_lat AND S.lon BETWEEN :{k}_min_lon AND :{k}_max_lon"
+        for k in SITE_KINDS)
+    return (f"S.lat BETWEEN :min_lat AND :max_lat AND S.lon BETWEEN :min_lon AND :max_lon "
+            f"AND CASE {kind} {per_kind} ELSE false END")
 
 
 def _from(sqlite: bool, plan: Plan, stock: str) -> str:
@@ -54,15 +59,15 @@ def _from(sqlite: bool, plan: Plan, stock: str) -> str:
     if plan == "item":
         return f"{stock} CROSS JOIN locations L CROSS JOIN locations S"
     if alias == "A":
-        stock += " INDEXED BY ix_assets_location_id"
+        stock += " INDEXED BY ix_assets_location_item_status"
     return f"locations S CROSS JOIN locations L CROSS JOIN {stock}"
 
 
-def _where(sqlite: bool, plan: Plan, many: bool, alias: str, ids: str) -> str:
-    """Conditions on the site, the holding location and the item type, shared by both stock kinds."""
+def _where(sqlite: bool, plan: Plan, many: bool, alias: str, ids: str | None) -> str:
+    """Conditions on the site, the holding location and (unless ``ids`` is None) the item type."""
     item = f"+{alias}.item_type_id" if sqlite and plan == "site" and many else f"{alias}.item_type_id"
-    return (f"{_boxes(sqlite)} AND S.active AND L.site_id = S.id AND L.active "
-            f"AND {alias}.location_id = L.id AND {item} IN :{ids}")
+    return (f"{_boxes(sqlite)} AND S.active AND L.site_id = S.id AND L.active AND {alias}.location_id = L.id"
+            + (f" AND {item} IN :{ids}" if ids else ""))
 
 
 def _bulk(sqlite: bool, plan: Plan, many: bool) -> str:
@@ -75,12 +80,25 @@ def _bulk(sqlite: bool, plan: Plan, many: bool) -> str:
     )
 
 
-def _serial(sqlite: bool, plan: Plan) -> str:
+def _ready(alias: str) -> str:
+    return (f"{alias}status = 'available' AND {alias}readiness <> 'fault' "
+            f"AND ({alias}next_inspection_due IS NULL OR {alias}next_inspection_due >= :today)")
+
+
+def _serial(sqlite: bool, plan: Plan, many: bool) -> str:
+    if plan == "site":
+        return (
+            f"SELECT {_SITE_COLUMNS}, A.item_type_id, COUNT(*) AS available "
+            f"FROM {_from(sqlite, plan, 'assets A')} "
+            f"WHERE {_where(sqlite, plan, many, 'A', 'serial_ids')} AND {_ready('A.')} "
+            "GROUP BY S.id, A.item_type_id"
+        )
+    # Stock first: count the ready units per location before looking up each location (once, not per unit).
+    units = (f"(SELECT location_id, item_type_id, COUNT(*) AS units FROM assets WHERE item_type_id IN :serial_ids "
+             f"AND {_ready('')} GROUP BY location_id, item_type_id) A")
     return (
-        f"SELECT {_SITE_COLUMNS}, A.item_type_id, COUNT(*) AS available "
-        f"FROM {_from(sqlite, plan, 'assets A')} "
-        f"WHERE {_where(sqlite, plan, False, 'A', 'serial_ids')} AND A.status = 'available' "
-        "AND A.readiness <> 'fault' AND (A.next_inspection_due IS NULL OR A.next_inspection_due >= :today) "
+        f"SELECT {_SITE_COLUMNS}, A.item_type_id, SUM(A.units) AS available "
+        f"FROM {_from(sqlite, plan, units)} WHERE {_where(sqlite, plan, False, 'A', None)} "
         "GROUP BY S.id, A.item_type_id"
     )
 
@@ -95,7 +113,7 @@ def candidates_statement(dialect: str, plan: Plan, bulk: int, serial: int) -> Te
     """
     sqlite = dialect == "sqlite"
     parts = ([_bulk(sqlite, plan, bulk >= MANY_ITEM_TYPES)] if bulk else []) + (
-        [_serial(sqlite, plan)] if serial else [])
+        [_serial(sqlite, plan, serial >= MANY_ITEM_TYPES)] if serial else [])
     params = [bindparam(f"{prefix}{name}", type_=Float) for prefix in ("", *(f"{k}_" for k in SITE_KINDS))
               for name in ("min_lat", "max_lat", "min_lon", "max_lon")]
     params.append(bindparam("today", type_=Date))
@@ -108,13 +126,13 @@ def candidates_statement(dialect: str, plan: Plan, bulk: int, serial: int) -> Te
 
 @cache
 def stock_rows_statement(bulk: bool, serial: bool, cap: int) -> TextClause:
-    """How many balance rows and ready-status units the wanted item types have, counting no further than ``cap``.
+    """(stock rows of the wanted item types counted up to ``cap``, locations inside the outer box).
 
-    Cheap whatever the answer (an index range read at most ``cap`` entries long): it tells a rare item,
-    for which the item plan is the fast one, from a common one.
+    Cheap whatever the answers (index reads, the first at most ``cap`` entries long): the first is what
+    reading stock first would visit, the second what reading sites first would.
     """
     parts: list[str] = []
-    params: list[BindParameter[Any]] = []
+    params: list[BindParameter[Any]] = [bindparam(edge, type_=Float) for edge in _EDGES]
     if bulk:
         parts.append(f"(SELECT COUNT(*) FROM (SELECT 1 FROM balances WHERE item_type_id IN :bulk_ids LIMIT {cap}) b)")
         params.append(bindparam("bulk_ids", expanding=True))
@@ -122,7 +140,9 @@ def stock_rows_statement(bulk: bool, serial: bool, cap: int) -> TextClause:
         parts.append(f"(SELECT COUNT(*) FROM (SELECT 1 FROM assets WHERE item_type_id IN :serial_ids "
                      f"AND status = 'available' LIMIT {cap}) a)")
         params.append(bindparam("serial_ids", expanding=True))
-    return text("SELECT " + " + ".join(parts)).bindparams(*params)
+    sites = ("(SELECT COUNT(*) FROM locations WHERE lat BETWEEN :min_lat AND :max_lat "
+             "AND lon BETWEEN :min_lon AND :max_lon)")
+    return text(f"SELECT {' + '.join(parts)}, {sites}").bindparams(*params)
 
 
 def bucket(count: int) -> int:

@@ -177,6 +177,7 @@ class Asset(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     __table_args__ = (
         Index("ix_assets_item_status", "item_type_id", "status"),
+        Index("ix_assets_location_item_status", "location_id", "item_type_id", "status"),  # availability, site-first
         UniqueConstraint("item_type_id", "serial_number", name="uq_assets_item_type_serial"),
         CheckConstraint("battery_pct IS NULL OR (battery_pct BETWEEN 0 AND 100)", name="battery"),
         CheckConstraint("fuel_pct IS NULL OR (fuel_pct BETWEEN 0 AND 100)", name="fuel"),

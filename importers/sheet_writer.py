@@ -18,7 +18,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from importers.error_copy import write_error_copy
-from importers.xlsx_rows import Formula, RowStream, Value
+from importers.xlsx_rows import ILLEGAL_CHARACTERS, Formula, RowStream, Value
 
 __all__ = ["SheetHeader", "SheetRow", "VarianceLine", "write_count_sheet", "write_error_copy", "write_variance"]
 
@@ -184,10 +184,11 @@ def _start(
     date = _cell(sheet, header.count_date)
     date.number_format = "yyyy-mm-dd"
     date.alignment = Alignment(horizontal="left")
-    sheet.append([_label(sheet, "盘点单号"), header.stocktake_id, None, None, None, _label(sheet, "盘点日期"), date])
+    sheet.append([_label(sheet, "盘点单号"), _text(header.stocktake_id), None, None, None, _label(sheet, "盘点日期"),
+                  date])
     sheet.append([
-        _label(sheet, "地点"), header.place, None, None, None, _label(sheet, "盘点人"), header.counter,
-        None, _label(sheet, "监盘人"), header.supervisor,
+        _label(sheet, "地点"), _text(header.place), None, None, None, _label(sheet, "盘点人"), _text(header.counter),
+        None, _label(sheet, "监盘人"), _text(header.supervisor),
     ])
     sheet.append([note or None])
     sheet.append([])
@@ -200,9 +201,14 @@ def _start(
     return workbook, sheet
 
 
+def _text(value: str) -> str:
+    """Text that Excel can hold: control characters (a name typed with one) are dropped, not a crash."""
+    return ILLEGAL_CHARACTERS.sub("", value)
+
+
 def _cell(sheet: Any, value: Value, font: Font | None = None, alignment: Alignment | None = None,
           fill: PatternFill | None = None) -> Any:
-    cell = WriteOnlyCell(sheet, value)
+    cell = WriteOnlyCell(sheet, _text(value) if isinstance(value, str) else value)
     if font is not None:
         cell.font = font
     if alignment is not None:

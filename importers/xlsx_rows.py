@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 
 SHEET_PATH = "xl/worksheets/sheet1.xml"
 _CHUNK = 4096
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
@@ -64,7 +64,7 @@ class RowStream:
         if isinstance(value, Formula):
             return f"<c r=\"{ref}\"><f>{escape(value, quote=False)}</f></c>"
         if isinstance(value, str):
-            text = escape(_ILLEGAL.sub("", value), quote=False)
+            text = escape(ILLEGAL_CHARACTERS.sub("", value), quote=False)
             return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
         if isinstance(value, bool):
             return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'

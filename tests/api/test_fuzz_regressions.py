@@ -145,3 +145,16 @@ async def test_the_openapi_document_declares_the_problem_answers(client: Any) ->
     assert paths["/health"]["get"]["security"] == [{}]
     assert "image/*" in paths["/api/v1/labels/{filename}"]["get"]["responses"]["200"]["content"]
     assert "application/pdf" in paths["/api/v1/labels/sheets"]["post"]["responses"]["200"]["content"]
+
+
+async def test_sheets_for_a_location_whose_name_has_a_control_character_download(client: Any) -> None:
+    """Found by the fuzzer: a name with \\x0b made variance.xlsx (and sheet.xlsx) answer 500."""
+    from tests.api.helpers import location_body
+
+    loc = (await client.post("/api/v1/locations", json=location_body("D-CTRL", name="库\x0b房"))).json()
+    st = (await client.post("/api/v1/stocktakes", json={"location_id": loc["id"], "period": "2026Q4",
+                                                         "counted_by": "张\x01三"})).json()
+    for suffix in ("sheet.xlsx", "variance.xlsx"):
+        r = await client.get(f"/api/v1/stocktakes/{st['id']}/{suffix}")
+        assert r.status_code == 200, r.text
+        assert r.content[:2] == b"PK"

@@ -21,11 +21,13 @@ Sources (``nearest_available``)
 
 ETA
     ``eta_minutes`` = mobilisation minutes for the site's kind + great-circle distance × road factor
-    ÷ speed of the site's region (:mod:`inventory.eta`) + for a vendor, its contractual lead time
-    (``agreement_lead_hours``). It is an estimate from straight-line distance, not a route: good
-    for ranking, to be confirmed with the source by phone.
+    ÷ speed of the site's region (:mod:`inventory.eta`; the longest configured region-code prefix
+    wins) + for a vendor with ``agreement_lead_hours``, that contractual lead time. It is an
+    estimate from straight-line distance, not a route: good for ranking, to be confirmed with the
+    source by phone. Each source also shows the three parts.
 
-The search itself (outward boxes, exact stop) is :mod:`inventory.availability_search`.
+The search itself (a growing arrival horizon, exact once enough arrives within it) is
+:mod:`inventory.availability_search`; its SQL is :mod:`inventory.availability_sql`.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, distinct, false, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -49,6 +51,7 @@ from inventory.availability_schemas import (
     SourceLocation,
 )
 from inventory.availability_search import Candidate, Query, search_sources
+from inventory.availability_sql import SITE_KINDS
 from inventory.catalog import item_type_conditions
 from inventory.errors import InvalidInput
 from inventory.eta import EtaConfig, agreement_lead_minutes
@@ -56,7 +59,6 @@ from inventory.geo import Crs, to_wgs84, validate_point
 from inventory.models import Asset, Balance, ItemType, Location, Lot, Region
 from inventory.regions import require_region
 
-SITE_KINDS: Final = ("depot", "reserve_point", "vendor", "vehicle", "staging")
 MAX_LIMIT: Final = 500
 MAX_QUANTITY: Final = 1_000_000_000
 ETA_BASIS: Final = ("预计到达时间为估算值：出动准备时间 + 直线距离 × 道路系数 ÷ 车速（协议储备另加约定供货时间），"
@@ -100,10 +102,10 @@ async def matching_item_types(
     conditions: list[ColumnElement[bool]] = item_type_conditions(tag=tag, category=category, attrs=attrs)
     if not item_type:
         return [_brief(r) for r in await session.execute(select(*_BRIEF).where(*conditions).order_by(ItemType.id))]
-    by_id = ItemType.id == int(item_type) if item_type.isdigit() and len(item_type) < 10 else false()
+    item_id = int(item_type) if item_type.isascii() and item_type.isdigit() and len(item_type) < 10 else None
+    by_id = false() if item_id is None else ItemType.id == item_id
     found = {r[0]: r for r in await session.execute(select(*_BRIEF).where(by_id | (ItemType.code == item_type)))}
-    named = next((r for r in found.values() if item_type.isdigit() and r[0] == int(item_type)), None) or next(
-        (r for r in found.values() if r[1] == item_type), None)
+    named = found.get(item_id or 0) or next((r for r in found.values() if r[1] == item_type), None)
     if named is None:
         raise InvalidInput(f"物资品目 {item_type} 不存在（可填 id 或物资编号）", field="item_type")
     if conditions and not await session.scalar(select(ItemType.id).where(ItemType.id == named[0], *conditions)):
@@ -157,36 +159,40 @@ async def nearest_available(
     )
 
 
-async def _site_figures(
+async def _region_figures(
     session: AsyncSession, region: str, types: list[ItemTypeBrief], kinds: list[str], today: dt.date,
-) -> dict[tuple[int, str], list[int]]:
-    """[on hand, reserved, available, in transit] per (site id, site region code) of sites under ``region``."""
+) -> dict[str, list[int]]:
+    """[on hand, reserved, available, in transit, sites with some available] per site region code under ``region``.
+
+    Book figures come from the balances (serial units included); available follows the rule of the module
+    doc: unreserved bulk stock in unexpired lots, plus ready serial units.
+    """
     site, held_at = aliased(Location), aliased(Location)
     places = [held_at.site_id == site.id, site.active, held_at.active, site.kind.in_(kinds),
               site.region_code.startswith(region, autoescape=True)]
     bulk = [t.id for t in types if t.tracking == "bulk"]
     serial = [t.id for t in types if t.tracking == "serial"]
     fresh = or_(Lot.expiry_date.is_(None), Lot.expiry_date >= today)
-    bulk_available = (func.sum(case((and_(Balance.item_type_id.in_(bulk), fresh), Balance.on_hand - Balance.reserved),
-                                    else_=0)) if bulk else literal(0))
-    book = (select(site.id, site.region_code, func.sum(Balance.on_hand), func.sum(Balance.reserved), bulk_available,
-                   func.sum(Balance.in_transit))
-            .join(held_at, held_at.id == Balance.location_id).join(site, held_at.site_id == site.id)
-            .outerjoin(Lot, Lot.id == Balance.lot_id)
-            .where(*places, Balance.item_type_id.in_([t.id for t in types])).group_by(site.id, site.region_code))
-    figures: dict[tuple[int, str], list[int]] = {}
-    for site_id, code, on_hand, reserved, available, in_transit in await session.execute(book):
-        figures[(site_id, code)] = [int(on_hand or 0), int(reserved or 0), int(available or 0), int(in_transit or 0)]
+    bulk_available = case((and_(Balance.item_type_id.in_(bulk), fresh), Balance.on_hand - Balance.reserved),
+                          else_=0) if bulk else literal(0)
+    parts = [select(site.id.label("site_id"), site.region_code.label("code"), Balance.on_hand.label("on_hand"),
+                    Balance.reserved.label("reserved"), bulk_available.label("available"),
+                    Balance.in_transit.label("in_transit"))
+             .select_from(Balance).join(held_at, held_at.id == Balance.location_id)
+             .join(site, held_at.site_id == site.id).outerjoin(Lot, Lot.id == Balance.lot_id)
+             .where(*places, Balance.item_type_id.in_([t.id for t in types]))]
     if serial:
-        ready = (select(site.id, site.region_code, func.count(Asset.id))
-                 .join(held_at, held_at.id == Asset.location_id).join(site, held_at.site_id == site.id)
-                 .where(*places, Asset.item_type_id.in_(serial), Asset.status == "available",
-                        Asset.readiness != "fault",
-                        or_(Asset.next_inspection_due.is_(None), Asset.next_inspection_due >= today))
-                 .group_by(site.id, site.region_code))
-        for site_id, code, units in await session.execute(ready):
-            figures.setdefault((site_id, code), [0, 0, 0, 0])[2] += int(units)
-    return figures
+        parts.append(select(site.id, site.region_code, literal(0), literal(0), literal(1), literal(0))
+                     .select_from(Asset).join(held_at, held_at.id == Asset.location_id)
+                     .join(site, held_at.site_id == site.id)
+                     .where(*places, Asset.item_type_id.in_(serial), Asset.status == "available",
+                            Asset.readiness != "fault",
+                            or_(Asset.next_inspection_due.is_(None), Asset.next_inspection_due >= today)))
+    stock = union_all(*parts).subquery()
+    per_region = select(stock.c.code, func.sum(stock.c.on_hand), func.sum(stock.c.reserved),
+                        func.sum(stock.c.available), func.sum(stock.c.in_transit),
+                        func.count(distinct(case((stock.c.available > 0, stock.c.site_id))))).group_by(stock.c.code)
+    return {code: [int(v or 0) for v in values] for code, *values in await session.execute(per_region)}
 
 
 def _add(target: RegionFigures, values: list[int]) -> None:
@@ -194,7 +200,7 @@ def _add(target: RegionFigures, values: list[int]) -> None:
     target.reserved += values[1]
     target.available += values[2]
     target.in_transit += values[3]
-    target.sites += values[2] > 0
+    target.sites += values[4]
 
 
 async def availability_summary(
@@ -215,10 +221,10 @@ async def availability_summary(
     own = RegionFigures(region_code=parent.code, region_name=parent.name)
     total = RegionFigures(region_code=parent.code, region_name=parent.name)
     if types:
-        figures = await _site_figures(session, parent.code, types, site_kinds(include_agreement),
-                                      today or dt.date.today())
+        figures = await _region_figures(session, parent.code, types, site_kinds(include_agreement),
+                                        today or dt.date.today())
         lengths = sorted({len(code) for code in rows}, reverse=True)
-        for (_, code), values in figures.items():
+        for code, values in figures.items():
             child = next((rows[code[:n]] for n in lengths if code[:n] in rows), own)
             _add(child, values)
             _add(total, values)

@@ -127,12 +127,23 @@ async def _candidates(
     session: AsyncSession, q: Query, plan: Plan, boxes: dict[str, float], eta: EtaConfig,
 ) -> list[Candidate]:
     """Every (site, item type) with stock available inside its kind's box (and within ``max_km``), ranked."""
-    stmt = candidates_statement(dialect_name(session), plan, bucket(len(q.bulk_ids)), bucket(len(q.serial_ids)))
+    dialect = dialect_name(session)
+    stmt = candidates_statement(dialect, plan, bucket(len(q.bulk_ids)), bucket(len(q.serial_ids)))
     params: dict[str, Any] = {**boxes, "today": q.today, **q.ids()}
+    if plan == "item" and dialect == "postgresql":
+        # A prepared statement's generic plan knows neither the item types nor the boxes: for the stock-first
+        # plan PostgreSQL would soon keep one that reads every location. Plan this run for its values.
+        await session.execute(_CUSTOM_PLANS)
+        try:
+            rows = (await session.execute(stmt, params)).all()
+        finally:
+            await session.execute(_DEFAULT_PLANS)
+    else:
+        rows = (await session.execute(stmt, params)).all()
     lat, lon = q.origin
     found = []
     sites: dict[int, tuple[float, float]] = {}  # every item type at a site shares its distance and eta
-    for row in await session.execute(stmt, params):
+    for row in rows:
         site = sites.get(row.site_id)
         if site is None:
             d = haversine_km(lat, lon, row.lat, row.lon)
@@ -167,18 +178,6 @@ def _growth(q: Query, found: Sequence[Candidate], plan: Plan) -> float:
 
 async def search_sources(session: AsyncSession, q: Query, eta: EtaConfig) -> list[Candidate]:
     """The sources of the answer, in order, widening the arrival horizon until nothing unseen could change them."""
-    if dialect_name(session) != "postgresql":
-        return await _search(session, q, eta)
-    # A prepared statement's generic plan knows neither the boxes nor the item types: after a few runs
-    # PostgreSQL would keep one that reads every location (hundreds of ms). Plan each run for its values.
-    await session.execute(_CUSTOM_PLANS)
-    try:
-        return await _search(session, q, eta)
-    finally:
-        await session.execute(_DEFAULT_PLANS)
-
-
-async def _search(session: AsyncSession, q: Query, eta: EtaConfig) -> list[Candidate]:
     fastest = min(eta.mobilisation(k) for k in q.kinds)
     limit_km = WORLD_KM if q.max_km is None else min(q.max_km, WORLD_KM)
     horizon = fastest + min(INITIAL_RADIUS_KM, limit_km) * eta.min_minutes_per_km

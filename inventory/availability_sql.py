@@ -1,13 +1,13 @@
-"""The queries of ``nearest_available``: available stock per (site, item type) inside a lat/lon box.
-
-Written as SQL text because the join order is the whole point. Two plans answer the same question:
+"""The queries of ``nearest_available``: available stock per (site, item type) inside per-kind lat/lon boxes.
 
 A site must lie inside the box of its own kind: a kind that takes longer to mobilise has less time to
 travel within the same arrival horizon, so its box is smaller (see :mod:`inventory.availability_search`).
+Written as SQL text because the join order is the whole point. Two plans answer the same question:
 
-* ``site`` — sites inside the box first (``ix_locations_lat_lon``), then their locations (bins roll up
+* ``site`` — sites inside the boxes first (``ix_locations_lat_lon``), then their locations (bins roll up
   through ``ix_locations_site_id``), then the balances (``uq_balances_key``) and ready serial units
-  (``ix_assets_location_item_status``) of those locations. Cheap while the box holds few locations.
+  (``ix_assets_location_item_status``) of those locations. Its cost is the number of locations in the
+  boxes: cheap while they are small.
 * ``item`` — stock of the wanted item types first (``ix_balances_item_type_id``, ``ix_assets_item_status``;
   units counted per location first), then its location and site by primary key, keeping those inside
   the boxes. Its cost is the wanted stock wherever it is: cheap for rare items, which need large boxes.

@@ -38,6 +38,8 @@ def assert_problem(r: Any, field: str) -> None:
     ({**BREACH, "attr": "flow_m3h>=many"}, "attr"),
     ({**BREACH, "tag": "huge"}, "tag"),
     ({**BREACH, "item_type": "NO-SUCH-ITEM"}, "item_type"),
+    ({**BREACH, "item_type": "²"}, "item_type"),
+    ({**BREACH, "item_type": "99999999999999999999"}, "item_type"),
     (BREACH, "item_type"),
 ])
 async def test_a_bad_nearest_request_is_422_naming_the_field(client: Any, params: dict[str, Any], field: str) -> None:

@@ -167,8 +167,8 @@ def brute_nearest(snap: Snapshot, q: dict[str, Any], eta: EtaConfig) -> list[tup
                          item_id, qty))
     rows.sort(key=lambda r: r[:4])
     answer, total = [], 0
-    for eta, d, site_id, item_id, qty in rows:
-        answer.append((site_id, item_id, qty, d, eta))
+    for minutes, d, site_id, item_id, qty in rows:
+        answer.append((site_id, item_id, qty, d, minutes))
         total += qty
         if total >= q["quantity"] or len(answer) >= q["limit"]:
             break
@@ -180,10 +180,8 @@ def brute_nearest(snap: Snapshot, q: dict[str, Any], eta: EtaConfig) -> list[tup
 
 @dataclass
 class World:
-    """Ids and codes the queries draw from."""
+    """What the queries draw from: where the sites are."""
 
-    item_ids: list[int]
-    item_codes: list[str]
     points: list[tuple[float, float]]
 
 
@@ -199,7 +197,6 @@ async def build_random_world(db: Database, seed: int = 20250701) -> World:
         await _item(db, "P1000", "serial", "pump", [], flow_m3h=1000, power_kw=132),
         await _item(db, "GEN30", "serial", "power", ["fast", "smart"], power_kw=30),
     ]
-    codes = ["BAG", "WATER", "TARP", "P200", "P300", "P500", "P1000", "GEN30"]
     bulk, serial = items[:3], items[3:]
     sites: list[int] = []
     holders: list[int] = []
@@ -249,7 +246,7 @@ async def build_random_world(db: Database, seed: int = 20250701) -> World:
     async with db.read() as s:
         points = [(lat, lon) for lat, lon in await s.execute(select(Location.lat, Location.lon).where(
             Location.lat.is_not(None), Location.lon.is_not(None)).order_by(Location.id))]
-    return World(items, codes, points)
+    return World(points)
 
 
 async def _coords(db: Database, loc_id: int) -> tuple[float | None, float | None]:

@@ -11,7 +11,6 @@ from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -20,7 +19,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from api.audit_trail import AuditFailuresMiddleware
-from api.auth import TokenAuthMiddleware, permission_guard, provide_actor, provide_principal
+from api.auth import TokenAuthMiddleware, permission_guard
 from api.controllers.assets import AssetController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AuthController
@@ -35,7 +34,7 @@ from api.controllers.regions import RegionController
 from api.controllers.scan import ScanController
 from api.controllers.stocktakes import ImportController, StocktakeController
 from api.controllers.users import UserController
-from api.deps import provide_db, provide_settings
+from api.deps import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.headers import add_security_headers, complete_allow_header
 from api.openapi import ProblemJsonRenderPlugin, document_problems
@@ -75,12 +74,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app = Litestar(
         route_handlers=ROUTE_HANDLERS,
-        dependencies={
-            "db": Provide(provide_db, sync_to_thread=False),
-            "settings": Provide(provide_settings, sync_to_thread=False),
-            "principal": Provide(provide_principal, sync_to_thread=False),
-            "actor": Provide(provide_actor, sync_to_thread=False),
-        },
+        dependencies=DEPENDENCIES,
         before_send=[add_security_headers, complete_allow_header],
         middleware=[
             AuditFailuresMiddleware,

@@ -13,7 +13,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Receive, Scope, Send
 
 from api.errors import domain_error_handler
-from inventory.accounts import Principal, principal_error, resolve_token
+from inventory.accounts import Principal, cached_principal, principal_error
 from inventory.db import Database
 from inventory.errors import Unauthenticated
 from inventory.permissions import PERMISSIONS, allowed
@@ -57,8 +57,7 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         if not token:
             raise Unauthenticated("需要登录：请在 Authorization 头中携带 Bearer 令牌 (sign in first)")
         db: Database = connection.app.state.db
-        async with db.read() as session:
-            principal = await resolve_token(session, token, kind)
+        principal = await cached_principal(db.read, token, kind)
         return AuthenticationResult(user=principal, auth=token)
 
 
@@ -68,8 +67,12 @@ def is_framework_options(handler: BaseRouteHandler) -> bool:
             and not handler.include_in_schema and handler.handler_name == "options_handler")
 
 
-def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Refuse a role that the permission table does not allow for this route's action."""
+async def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Refuse a role that the permission table does not allow for this route's action.
+
+    A coroutine, not a plain function: Litestar runs a synchronous guard in a worker thread, a thread
+    hop on every request.
+    """
     action = handler.opt.get("action")
     if action is None and connection.scope["path"].startswith("/schema"):
         return  # the OpenAPI description is public
@@ -82,15 +85,3 @@ def permission_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     principal: Principal = connection.user
     if not allowed(action, principal.role):
         raise principal_error(principal.role, action)
-
-
-def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    """The signed-in user."""
-    principal: Principal = request.user
-    return principal
-
-
-def provide_actor(request: Request[Any, Any, Any]) -> str:
-    """The signed-in user's name, recorded on documents and idempotency keys."""
-    principal: Principal = request.user
-    return principal.username

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -250,7 +251,13 @@ def cmd_serve(settings: Settings, host: str, port: int, demo: bool) -> int:
         asyncio.run(_load_demo(settings, with_users=True))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     _say(f"服务地址 listening on http://{shown}:{port}/  (API: /api/v1, OpenAPI: /schema/openapi.json)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    app = create_app(settings)
+    # Everything built so far (the app, the libraries, the region tables) lives as long as the process:
+    # keep it out of the cyclic garbage collector, whose full passes over it paused every request for
+    # ~80 ms every few seconds under load.
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
     return 0
 
 

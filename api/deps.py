@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
+from litestar import Request
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.params import HeaderParameter, Parameter
 
+from inventory.accounts import Principal
 from inventory.config import Settings
 from inventory.db import Database
 from inventory.errors import InvalidInput
+from inventory.eta import EtaConfig
 from inventory.schemas import EARLIEST_YEAR, LATEST_YEAR, MAX_ID, time_in_range
 
 Limit = Annotated[int, Parameter(ge=1, le=500, description="每页条数 page size (1–500)")]
@@ -41,16 +45,48 @@ def parse_time(value: str | None, field: str) -> dt.datetime | None:
     return when
 
 
+# Litestar resolves the dependencies of one depth concurrently, in an anyio task group per request: a
+# few tasks per request, about 7% of a small write's time. Ours are attribute lookups, so each takes the
+# one before it as a parameter — db ← settings ← eta ← principal ← actor — and they resolve in turn.
+
+
 def provide_db(state: State) -> Database:
     """The process's database."""
     db: Database = state.db
     return db
 
 
-def provide_settings(state: State) -> Settings:
-    """The process's settings."""
+def provide_settings(state: State, db: Database) -> Settings:
+    """The process's settings (``db``: see the chain above)."""
     settings: Settings = state.settings
     return settings
+
+
+def provide_eta_config(state: State, settings: Settings) -> EtaConfig:
+    """The ETA configuration read at application start (``settings``: see the chain above)."""
+    eta: EtaConfig = state.eta
+    return eta
+
+
+def provide_principal(request: Request[Any, Any, Any], eta: EtaConfig) -> Principal:
+    """The signed-in user (``eta``: see the chain above)."""
+    principal: Principal = request.user
+    return principal
+
+
+def provide_actor(principal: Principal) -> str:
+    """The signed-in user's name, recorded on documents and idempotency keys."""
+    return principal.username
+
+
+DEPENDENCIES = {
+    "db": Provide(provide_db, sync_to_thread=False),
+    "settings": Provide(provide_settings, sync_to_thread=False),
+    "eta": Provide(provide_eta_config, sync_to_thread=False),
+    "principal": Provide(provide_principal, sync_to_thread=False),
+    "actor": Provide(provide_actor, sync_to_thread=False),
+}
+
 
 IdempotencyKey = Annotated[
     str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=100,

@@ -50,10 +50,12 @@ async def write_once(
 ) -> Written[T]:
     """Run ``work`` in one write transaction with its audit entry; a known key replays instead.
 
-    The key is looked up before the work and stored with the response in the same transaction,
-    so a key is only ever stored together with the changes it answered for. Two concurrent
-    requests with one key (PostgreSQL) collide on the key's primary key: the later one rolls
-    back entirely and answers with the earlier one's response.
+    The key is stored with the response in the write's own transaction, so a key is only ever stored
+    together with the changes it answered for. A new key (the usual case) costs no lookup: the work
+    runs and the key is inserted. A key already used makes that insert fail, which rolls the whole
+    transaction back — the work included — and the stored answer is replayed; so does a refusal
+    (409, 422) of a retried request whose first try succeeded. Two concurrent requests with one key
+    collide the same way: the later one rolls back entirely and answers with the earlier response.
     """
     action = str(request.route_handler.opt.get("action", ""))
 
@@ -74,10 +76,6 @@ async def write_once(
     fingerprint = idempotency.request_fingerprint(request.method, request.url.path, fingerprint_body)
     try:
         async with db.write() as session:
-            previous = await idempotency.find_response(session, principal.username, key, fingerprint)
-            if previous is not None:
-                await record(session, audit(None, "replayed"))
-                return Written(None, previous.response_body, previous.status_code, replayed=True)
             result = await work(session)
             body = msgspec.json.encode(result)
             await idempotency.remember(session, principal.username, key, request.method, request.url.path,
@@ -86,8 +84,11 @@ async def write_once(
     except (IntegrityError, InventoryError) as exc:
         if isinstance(exc, IntegrityError) and not idempotency.is_duplicate_key(exc):
             raise
-        async with db.read() as session:
+        # Through the writer: on SQLite the first request may still be in the group being committed.
+        async with db.write() as session:
             previous = await idempotency.find_response(session, principal.username, key, fingerprint)
+            if previous is not None:
+                await record(session, audit(None, "replayed"))
         if previous is None:
             raise
         return Written(None, previous.response_body, previous.status_code, replayed=True)

@@ -9,14 +9,12 @@ times ``nearest_available`` for random origins and item filters:
 * over HTTP — ``GET /api/v1/availability/nearest`` on ``inventory serve`` with a bearer token, and in the
   same run ``GET /health`` with the same clients: p50 and p99 of each, and the ratio of the p50s.
 
-On SQLite it also times the same calls with the read connection running SQLite on the event loop, as
-the single writer connection already does (``inventory.sqlite_inline``), instead of in aiosqlite's
-helper thread: a what-if for ``inventory/db.py``, which the service itself does not use. The machine's
-load average is printed with the figures, since other work on it slows every phase.
+The machine's load average is printed with the figures, since other work on it slows every phase.
 
 Targets on SQLite: in-process p99 under 10 ms; HTTP p50 of nearest at most 10× the health p50.
 
     python bench/nearest.py                    # SQLite in a temporary directory
+    python bench/nearest.py --reuse /tmp/p.db  # SQLite in this file: built once, then timed again as it is
     python bench/nearest.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
 """
 
@@ -36,16 +34,14 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy import text
 
 from bench.httpload import Result, run_load
 from bench.movements import bench_credentials, free_port, start_server, token_for
-from bench.province import Province, build_province
+from bench.province import Province, build_province, load_province
 from inventory.availability import nearest_available
-from inventory.db import Database, sqlite_path
+from inventory.db import Database
 from inventory.migrate import upgrade
-from inventory.sqlite_inline import inline_creator
 
 PUMP_FLOWS = (100, 300, 500, 1000)
 
@@ -108,19 +104,6 @@ async def trivial_reads(db: Database, count: int) -> list[float]:
     return latencies
 
 
-def inline_reads(db: Database) -> Database:
-    """The same database with reads on an inline SQLite connection (the what-if; see the module doc)."""
-    what_if = Database(db.url)
-    what_if.engine = create_async_engine(db.url, async_creator=inline_creator(sqlite_path(db.url)), pool_size=5)
-
-    @event.listens_for(what_if.engine.sync_engine, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
-
-    what_if.sessionmaker = async_sessionmaker(what_if.engine, expire_on_commit=False)
-    return what_if
-
-
 def http_phase(port: int, token: str | None, queries: list[dict[str, Any]], clients: int,
                seconds: float) -> tuple[Result, Result]:
     """Nearest requests (cycling through the queries), then /health, with the same clients and duration."""
@@ -165,29 +148,29 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=3000, help="in-process calls timed (after 300 warm-up)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="HTTP concurrency levels")
     parser.add_argument("--seconds", type=float, default=8.0, help="per HTTP phase")
+    parser.add_argument("--reuse", metavar="FILE", type=Path, help="SQLite: build the province in FILE, or time "
+                        "the one already there")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
+    file = args.reuse or Path(tmp.name) / "province.db"
+    reuse = args.reuse is not None and args.reuse.exists() and not args.postgres
     url = (fresh_postgres(args.postgres, "inventory_bench_nearest") if args.postgres
-           else f"sqlite+aiosqlite:///{Path(tmp.name) / 'province.db'}")
+           else f"sqlite+aiosqlite:///{file}")
     label = "PostgreSQL" if args.postgres else "SQLite"
-    t0 = time.perf_counter()
-    upgrade(url)
-    print(f"migrated {label} database in {time.perf_counter() - t0:.1f} s")
+    if not reuse:
+        t0 = time.perf_counter()
+        upgrade(url)
+        print(f"migrated {label} database in {time.perf_counter() - t0:.1f} s")
 
     async def build_and_time() -> tuple[Province, dict[str, list[float]], dict[str, float]]:
         db = Database(url)
         timings: dict[str, list[float]] = {}
         try:
-            province = await build_province(db, print)
+            province = await (load_province(db) if reuse else build_province(db, print))
             queries = random_queries(province, args.queries + 300, seed=1)
             await in_process(db, queries[:300])
             timings["in process"], shape = await in_process(db, queries[300:])
             timings["in process, read session + SELECT 1 (baseline)"] = await trivial_reads(db, 2000)
-            if db.is_sqlite:
-                what_if = inline_reads(db)
-                await in_process(what_if, queries[:300])
-                timings["in process, inline SQLite reads (what-if)"], _ = await in_process(what_if, queries[300:])
-                await what_if.dispose()
             return province, timings, shape
         finally:
             await db.dispose()

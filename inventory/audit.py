@@ -8,6 +8,7 @@ import msgspec
 from sqlalchemy import String, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.db import append_row
 from inventory.models import AuditEntry, utcnow
 from inventory.schemas import Page
 
@@ -58,7 +59,7 @@ async def record(session: AsyncSession, entry: AuditRecord) -> None:
     """
     values = {name: _fit(name, value) for name, value in msgspec.structs.asdict(entry).items()}
     values["at"] = utcnow()
-    await (await session.connection()).execute(_INSERT, values)
+    await append_row(session, _INSERT, values)
 
 
 async def list_audit(

@@ -1,10 +1,13 @@
 """An aiosqlite-compatible connection that runs sqlite3 calls inline on the event loop.
 
-Used only for the single SQLite writer connection. aiosqlite sends every call (cursor, execute,
-fetch, close) to a helper thread and back — about four thread hops per statement, which caps a
-write transaction of a dozen statements at a few hundred per second. SQLite statements on a
-local WAL file take microseconds, so the writer runs them directly: writes are already
-serialised by the Database write lock, and reads keep using aiosqlite's threads.
+Used for every SQLite connection of :class:`inventory.db.Database`. aiosqlite sends every call
+(cursor, execute, fetch, close) to a helper thread and back — about four thread hops per
+statement, which cost more than the statements themselves: SQLite statements on a local WAL file
+take microseconds, so they run directly on the event loop.
+
+The writer connection also groups writes: each write's transaction (as SQLAlchemy sees it) is a
+SAVEPOINT inside one SQLite transaction that several writes share, committed once for all of them
+(:meth:`InlineConnection.commit_group`). See ``Database.write`` for when that happens.
 """
 
 from __future__ import annotations
@@ -12,6 +15,25 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from inventory.errors import InvalidInput
+
+
+def _has_nul(values: Any) -> bool:
+    """True when a NUL character is in any text of ``values`` (a parameter tuple, dict, or list of them)."""
+    for value in values.values() if isinstance(values, dict) else values:
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, list | tuple | dict) and _has_nul(value):
+            return True
+    return False
+
+
+def refuse_nul(parameters: Any) -> None:
+    """InvalidInput (422) when a bound value holds a NUL character (see ``inventory.db._refuse_nul_text``)."""
+    if _has_nul(parameters):
+        raise InvalidInput("文本中不能含有空字符 NUL（\\x00），请删除后重试 (text must not contain NUL)")
 
 
 class InlineCursor:
@@ -28,11 +50,15 @@ class InlineCursor:
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> InlineCursor:
         """Run one statement."""
+        refuse_nul(parameters)
         self._cursor.execute(sql, parameters)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any] | dict[str, Any]]) -> InlineCursor:
         """Run one statement for many parameter sets."""
+        if not isinstance(parameters, list | tuple):
+            parameters = list(parameters)
+        refuse_nul(parameters)
         self._cursor.executemany(sql, parameters)
         return self
 
@@ -78,10 +104,38 @@ class InlineCursor:
 
 
 class InlineConnection:
-    """The subset of aiosqlite.Connection that SQLAlchemy's aiosqlite adapter uses."""
+    """The subset of aiosqlite.Connection that SQLAlchemy's aiosqlite adapter uses.
 
-    def __init__(self, path: str) -> None:
+    With ``grouped`` (the writer), :meth:`begin_write` opens the shared transaction if none is open
+    and a savepoint for this write; SQLAlchemy's commit and rollback then release or roll back to that
+    savepoint only, and the shared transaction ends with :meth:`commit_group` or :meth:`rollback_group`.
+    """
+
+    def __init__(self, path: str, *, grouped: bool = False) -> None:
         self._conn: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
+        self.grouped = grouped
+        self._savepoint = False
+
+    def begin_write(self) -> None:
+        """Begin one write: the shared transaction (taking the write lock) if needed, then its savepoint."""
+        conn = self._require()
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+        conn.execute("SAVEPOINT write")
+        self._savepoint = True
+
+    def commit_group(self) -> None:
+        """Commit the shared transaction: every write released into it since it began."""
+        conn = self._require()
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+    def rollback_group(self) -> None:
+        """Roll back the shared transaction (after a failed commit)."""
+        conn = self._require()
+        self._savepoint = False
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
     @property
     def _connection(self) -> sqlite3.Connection | None:  # checked by the adapter before commit/rollback
@@ -97,12 +151,22 @@ class InlineConnection:
         return InlineCursor(self._require().cursor())
 
     async def commit(self) -> None:
-        """Commit the current transaction."""
-        self._require().commit()
+        """Commit the current transaction (grouped: keep this write's changes in the shared one)."""
+        if not self.grouped:
+            self._require().commit()
+        elif self._savepoint:
+            self._savepoint = False
+            self._require().execute("RELEASE write")
 
     async def rollback(self) -> None:
-        """Roll back the current transaction."""
-        self._require().rollback()
+        """Roll back the current transaction (grouped: this write's changes only)."""
+        if not self.grouped:
+            self._require().rollback()
+        elif self._savepoint:  # not after a release: the pool's reset on return must keep the group
+            self._savepoint = False
+            conn = self._require()
+            conn.execute("ROLLBACK TO write")
+            conn.execute("RELEASE write")
 
     async def close(self) -> None:
         """Close the connection."""
@@ -126,10 +190,10 @@ class InlineConnection:
         return self._require().isolation_level
 
 
-def inline_creator(path: str) -> Any:
+def inline_creator(path: str, *, grouped: bool = False) -> Any:
     """An ``async_creator`` for create_async_engine that opens an inline connection to ``path``."""
 
     async def create() -> InlineConnection:
-        return InlineConnection(path)
+        return InlineConnection(path, grouped=grouped)
 
     return create

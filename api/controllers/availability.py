@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 
 from litestar import Controller, get
-from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.params import Parameter
 
 from inventory import availability
@@ -34,18 +32,11 @@ def required(value: T | None, field: str, label: str) -> T:
     return value
 
 
-def provide_eta_config(state: State) -> EtaConfig:
-    """The ETA configuration read at application start."""
-    eta: EtaConfig = state.eta
-    return eta
-
-
 class AvailabilityController(Controller):
     """Where the nearest available stock is and how soon it can arrive; totals per region."""
 
     path = "/api/v1/availability"
     tags = ["availability"]
-    dependencies = {"eta": Provide(provide_eta_config, sync_to_thread=False)}
 
     @get("/nearest", opt={"action": "read"})
     async def nearest(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -173,6 +174,32 @@ async def test_a_disabled_users_token_is_refused_even_if_it_was_never_revoked(db
     token = await signed_in(anonymous, "zhang")
     async with db.write() as session:
         await session.execute(text("UPDATE users SET active = :no WHERE id = :id"), {"no": False, "id": user_id})
+    body = assert_problem(await anonymous.get(ME, headers=bearer(token)), 401)
+    assert "停用" in body["detail"]
+
+
+async def test_a_used_token_is_refused_at_once_when_the_service_disables_its_user(
+    db: Database, client: Any, anonymous: Any,
+) -> None:
+    user_id = await make_user(db, "zhang")
+    token = await signed_in(anonymous, "zhang")
+    assert (await anonymous.get(ME, headers=bearer(token))).status_code == 200  # the token is now remembered
+    assert (await client.patch(f"/api/v1/users/{user_id}", json={"role": "auditor"})).status_code == 200
+    assert (await anonymous.get(ME, headers=bearer(token))).json()["role"] == "auditor"
+    assert (await client.patch(f"/api/v1/users/{user_id}", json={"active": False})).status_code == 200
+    assert_problem(await anonymous.get(ME, headers=bearer(token)), 401)
+
+
+async def test_a_change_made_by_another_process_takes_effect_within_the_token_cache_time(
+    db: Database, anonymous: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(accounts.TOKENS, "ttl", 0.3)
+    user_id = await make_user(db, "zhang")
+    token = await signed_in(anonymous, "zhang")
+    assert (await anonymous.get(ME, headers=bearer(token))).status_code == 200
+    async with db.write() as session:  # as `inventory users disable` beside the server would
+        await session.execute(text("UPDATE users SET active = :no WHERE id = :id"), {"no": False, "id": user_id})
+    await asyncio.sleep(0.35)
     body = assert_problem(await anonymous.get(ME, headers=bearer(token)), 401)
     assert "停用" in body["detail"]
 

@@ -110,11 +110,11 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
             if not password:
                 _say("需要密码：用 --password-stdin 从标准输入读入 (password required via --password-stdin)")
                 return 2
-            bad = [s for s in args.scope if not (s.isdigit() or (s.startswith("loc:") and s[4:].isdigit()))]
+            bad = [s for s in args.scope if not (_digits(s, 12) or (s.startswith("loc:") and _digits(s[4:], 9)))]
             if bad:
                 _say(f"错误 error: 辖区 {', '.join(bad)} 不合法：应为行政区划代码前缀（如 360121）或 loc:地点id")
                 return 1
-            regions = [s for s in args.scope if s.isdigit()]
+            regions = [s for s in args.scope if _digits(s, 12)]
             locations = [int(s.removeprefix("loc:")) for s in args.scope if s.startswith("loc:")]
             async with db.write() as session:
                 user = await accounts.create_user(session, accounts.UserCreate(
@@ -237,6 +237,11 @@ async def _stocktake_import(settings: Settings, args: argparse.Namespace) -> int
 def cmd_ledger_verify(settings: Settings) -> int:
     """Recompute balances from the ledger; non-zero exit when anything disagrees."""
     return asyncio.run(_verify(settings))
+
+
+def _digits(text: str, most: int) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts "²"), at most ``most`` of them."""
+    return text.isascii() and text.isdigit() and len(text) <= most
 
 
 def cmd_serve(settings: Settings, host: str, port: int, demo: bool) -> int:

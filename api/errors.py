@@ -77,6 +77,9 @@ _TRANSLATIONS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+_MISSING = re.compile(r"Missing required (?P<source>query|header|cookie|path) parameter '(?P<name>[^']+)'")
+
+
 def _translate(message: str) -> tuple[str, str | None]:
     """A Chinese rendering of a msgspec message (English kept), and an unknown/missing field name."""
     for pattern, template in _TRANSLATIONS:
@@ -107,6 +110,11 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
         if named:
             key = f"{key}.{named}" if key else named
         errors.append({"field": key or "$", "message": message, "source": source})
+    missing = _MISSING.search(str(exc.detail))
+    if not errors and missing:  # Litestar names a missing parameter only in its message
+        where = {"query": "查询", "header": "请求头", "cookie": "Cookie", "path": "路径"}[missing["source"]]
+        errors.append({"field": missing["name"], "message": f"缺少必填{where}参数 {missing['name']} — {exc.detail}",
+                       "source": missing["source"]})
     if not errors:
         errors.append({"field": "$", "message": exc.detail, "source": "body"})
     fields = "、".join(e["field"] for e in errors)

@@ -109,7 +109,7 @@ def _check_role(role: str) -> None:
 
 def _check_scope_regions(regions: Sequence[str]) -> None:
     for r in regions:
-        if not (r.isdigit() and 2 <= len(r) <= 12):
+        if not (r.isascii() and r.isdigit() and 2 <= len(r) <= 12):
             raise InvalidInput(f"辖区代码 {r} 不合法（应为行政区划代码前缀，如 360121）", field="scope_regions")
 
 

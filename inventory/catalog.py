@@ -54,7 +54,7 @@ async def get_item_type(session: AsyncSession, item_type_id: int, *, field: str 
 async def find_item_type(session: AsyncSession, ref: str, *, field: str = "item_type") -> ItemType:
     """An item type by id (digits) or by local code."""
     it = None
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit() and len(ref) < 10:  # "²" is a digit to str.isdigit, not to int()
         it = await session.get(ItemType, int(ref))
     if it is None:
         it = await session.scalar(select(ItemType).where(ItemType.code == ref))

@@ -165,6 +165,9 @@ class StockCard(msgspec.Struct):
     opening: int
     closing: int
     lines: list[StockCardLine]
+    truncated: bool = False
+    """True when the range holds more movements than ``lines`` lists (the first ones, oldest first);
+    ``closing`` counts them all. Narrow ``since``/``until`` to see the rest."""
 
 
 class TransferLine(msgspec.Struct):

@@ -143,7 +143,9 @@ async def stock_card(
         stmt = stmt.where(Movement.created_at < until)
     balance, transit = opening, opening_transit
     lines = []
-    for m, doc in (await session.execute(stmt.order_by(Movement.id).limit(limit))).all():
+    rows = (await session.execute(stmt.order_by(Movement.id).limit(limit + 1))).all()
+    truncated = len(rows) > limit
+    for m, doc in rows[:limit]:
         if m.bucket == "on_hand":
             balance += m.quantity
         else:
@@ -154,8 +156,17 @@ async def stock_card(
             lot_id=m.lot_id, asset_id=m.asset_id, bucket=m.bucket, quantity=m.quantity, balance=balance,
             in_transit_balance=transit, reason=doc.reason,
         ))
+    closing = balance
+    if truncated:  # the lines stop early; the closing balance must not
+        in_range = [*base, Movement.bucket == "on_hand"]
+        if since is not None:
+            in_range.append(Movement.created_at >= since)
+        if until is not None:
+            in_range.append(Movement.created_at < until)
+        closing = opening + int(await session.scalar(
+            select(func.coalesce(func.sum(Movement.quantity), 0)).where(*in_range)) or 0)
     return StockCard(location_id=loc.id, item_type_id=item_type_id, include_children=include_children,
-                     opening=opening, closing=balance, lines=lines)
+                     opening=opening, closing=closing, lines=lines, truncated=truncated)
 
 
 async def list_movements(

@@ -107,6 +107,12 @@ async def test_unknown_fields_and_wrong_types_are_422_with_field_paths(client: A
     assert await count(client, "/api/v1/item-types") == 0
 
 
+async def test_a_missing_required_query_parameter_is_422_naming_it(client: Any) -> None:
+    body = assert_problem(await client.get("/api/v1/stock/card", params={"item_type_id": 1}), 422, "location_id")
+    assert "缺少必填查询参数 location_id" in body["detail"]
+    assert body["errors"][0]["source"] == "query"
+
+
 async def test_unknown_region_code_is_422(client: Any) -> None:
     assert_problem(await client.post("/api/v1/locations", json=location_body(region_code="369999")), 422,
                    "region_code")

@@ -98,6 +98,11 @@ async def test_users_commands_refuse_bad_input_without_a_traceback(db: Database,
     code, out = await cli("users", "disable", "nobody")
     assert code == 1
     assert "不存在" in out
+    for scope in ("loc:²", "36²", "loc:99999999999999999999"):
+        code, out = await cli("users", "add", "li", "--role", "keeper", "--scope", scope, "--password-stdin",
+                              stdin=f"{PASSWORD}\n")
+        assert code == 1, (scope, out)
+        assert "不合法" in out and "Traceback" not in out
     async with db.read() as session:
         assert [u.username for u in await accounts.list_users(session)] == ["zhang"]
 

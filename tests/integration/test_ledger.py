@@ -727,6 +727,19 @@ async def test_stock_card_shows_each_movement_with_the_running_balance(db: Datab
     assert [ln.balance for ln in since.lines] == [15, 9]
 
 
+async def test_a_stock_card_cut_at_its_line_limit_says_so_and_still_closes_on_the_book(db: Database) -> None:
+    w = await make_world(db)
+    await post(db, "receipt", w.depot, line(w.tent, 20))
+    for _ in range(4):
+        await post(db, "issue", w.depot, line(w.tent, 2))
+    async with db.read() as s:
+        cut = await stock_card(s, location_id=w.depot, item_type_id=w.tent, limit=3)
+        whole = await stock_card(s, location_id=w.depot, item_type_id=w.tent, limit=10)
+    assert [ln.balance for ln in cut.lines] == [20, 18, 16]
+    assert (cut.truncated, cut.closing) == (True, 12)
+    assert (whole.truncated, whole.closing, len(whole.lines)) == (False, 12, 5)
+
+
 async def test_movements_filter_by_location_item_kind_and_document(db: Database) -> None:
     w = await make_world(db)
     received = await post(db, "receipt", w.depot, line(w.tent, 20), line(w.water, 3, lot=LotSpec(number="W1")))

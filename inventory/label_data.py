@@ -73,7 +73,10 @@ async def sheet_contents(
         raise InvalidInput("请给出标签编码列表，或地点、物资品目", field="codes")
     contents: list[LabelContent] = []
     for i, code in enumerate(codes, 1):
-        contents.append(await content_for_code(session, public_url, code))
+        try:
+            contents.append(await content_for_code(session, public_url, code))
+        except (NotFound, Conflict) as exc:  # a code in the request: the request is at fault (422)
+            raise InvalidInput(f"第 {i} 个标签 {code}：{exc.detail}", field=f"codes.{i - 1}") from exc
         if progress:
             progress(i, len(codes))
     if location_id is None and item_type_id is None:
@@ -84,7 +87,7 @@ async def sheet_contents(
     if location_id is not None:
         loc = await session.get(Location, location_id)
         if loc is None:
-            raise NotFound(f"地点 id={location_id} 不存在")
+            raise InvalidInput(f"地点 id={location_id} 不存在", field="location_id")
         subtree = select(Location.id).where(Location.path.startswith(loc.path))
         assets = assets.where(Asset.location_id.in_(subtree))
         lots = lots.where(Balance.location_id.in_(subtree))

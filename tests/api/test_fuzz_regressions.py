@@ -5,8 +5,11 @@ Every bad input here must be a 4xx problem+json with a Chinese detail, on SQLite
 
 from __future__ import annotations
 
+import random
 import re
 from typing import Any
+
+from labels.codes import new_code
 
 NANCHANG_COUNTY = {"lat": 28.5457, "lon": 115.9440}
 BEYOND_INT64 = 8933103906272203121514474635264  # "Python int too large to convert to SQLite INTEGER"
@@ -158,3 +161,16 @@ async def test_sheets_for_a_location_whose_name_has_a_control_character_download
         r = await client.get(f"/api/v1/stocktakes/{st['id']}/{suffix}")
         assert r.status_code == 200, r.text
         assert r.content[:2] == b"PK"
+
+
+async def test_a_label_sheet_naming_an_unknown_location_or_code_is_a_422_naming_the_field(client: Any) -> None:
+    # Was an undocumented 404 (schemathesis ST103): the request body names the missing row.
+    body = assert_problem(await client.post("/api/v1/labels/sheets", json={"location_id": 2147483646,
+                                                                            "item_type_id": 1}))
+    assert body["errors"][0]["field"] == "location_id"
+    loc = (await client.post("/api/v1/locations", json=location_body("D-LBL"))).json()
+    assert (await client.post("/api/v1/labels/sheets", json={"location_id": loc["id"]})).status_code == 200
+    never_issued = new_code("location", random.Random(7))  # well formed, check character right, unknown
+    r = await client.post("/api/v1/labels/sheets", json={"location_id": loc["id"], "codes": [never_issued]})
+    body = assert_problem(r)
+    assert body["errors"][0]["field"] == "codes.0"

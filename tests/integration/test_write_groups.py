@@ -68,12 +68,8 @@ async def test_a_failing_write_among_concurrent_ones_leaves_nothing_and_spares_t
             assert await visible(db, code) == (True, True)
 
 
-async def test_when_the_shared_commit_fails_every_write_of_the_group_fails_and_nothing_stays(
-    db: Database, backend: str,
-) -> None:
-    if backend != "sqlite":
-        pytest.skip("group commit is how the SQLite writer works; PostgreSQL commits each write")
-
+@pytest.mark.parametrize("backend", ["sqlite"])  # group commit is the SQLite writer's; PostgreSQL commits each write
+async def test_when_the_shared_commit_fails_every_write_of_the_group_fails_and_nothing_stays(db: Database) -> None:
     async def breaks_at_commit() -> None:
         # A real fault that only shows at COMMIT: a foreign key checked at the end of the transaction.
         async with db.write() as session:

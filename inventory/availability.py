@@ -100,15 +100,16 @@ async def matching_item_types(
         raise InvalidInput("请说明需要什么物资：item_type（id 或物资编号）、category、tag 或 attr 至少填一项。",
                            field="item_type")
     conditions: list[ColumnElement[bool]] = item_type_conditions(tag=tag, category=category, attrs=attrs)
+    conn = await session.connection()  # Core execution: these statements need nothing of the ORM
     if not item_type:
-        return [_brief(r) for r in await session.execute(select(*_BRIEF).where(*conditions).order_by(ItemType.id))]
+        return [_brief(r) for r in await conn.execute(select(*_BRIEF).where(*conditions).order_by(ItemType.id))]
     item_id = int(item_type) if item_type.isascii() and item_type.isdigit() and len(item_type) < 10 else None
     by_id = false() if item_id is None else ItemType.id == item_id
-    found = {r[0]: r for r in await session.execute(select(*_BRIEF).where(by_id | (ItemType.code == item_type)))}
+    found = {r[0]: r for r in await conn.execute(select(*_BRIEF).where(by_id | (ItemType.code == item_type)))}
     named = found.get(item_id or 0) or next((r for r in found.values() if r[1] == item_type), None)
     if named is None:
         raise InvalidInput(f"物资品目 {item_type} 不存在（可填 id 或物资编号）", field="item_type")
-    if conditions and not await session.scalar(select(ItemType.id).where(ItemType.id == named[0], *conditions)):
+    if conditions and not await conn.scalar(select(ItemType.id).where(ItemType.id == named[0], *conditions)):
         return []
     return [_brief(named)]
 

@@ -19,10 +19,11 @@ doubled in reach since.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,13 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.availability_sql import (
     SITE_KINDS,
     Plan,
+    SiteRow,
     bucket,
     candidates_statement,
+    sqlite_candidates_sql,
     stock_rows_statement,
 )
 from inventory.db import dialect_name
 from inventory.eta import EtaConfig
 from inventory.geo import bbox_around, haversine_km
+from inventory.sqlite_inline import InlineConnection
 
 INITIAL_RADIUS_KM: Final = 10.0
 """How far the fastest kind of site is looked for in the first round."""
@@ -65,7 +69,7 @@ class Candidate:
     site_id: int
     item_type_id: int
     available: int
-    row: Row[Any]
+    row: SiteRow | Row[Any]
 
 
 def rank_key(c: Candidate) -> tuple[float, float, int, int]:
@@ -128,6 +132,16 @@ async def _candidates(
 ) -> list[Candidate]:
     """Every (site, item type) with stock available inside its kind's box (and within ``max_km``), ranked."""
     dialect = dialect_name(session)
+    rows: Sequence[Any]
+    if dialect == "sqlite":
+        # The hottest statement of a commander's query, run on the sqlite3 connection itself: SQLAlchemy's
+        # binding and row handling cost as much as SQLite's own work here.
+        sql = sqlite_candidates_sql(plan, bucket(len(q.bulk_ids)), bucket(len(q.serial_ids)))
+        raw = cast(InlineConnection, (await (await session.connection()).get_raw_connection()).driver_connection)
+        rows = [SiteRow._make(r) for r in raw.fetchall(sql, {
+            **boxes, "today": q.today.isoformat(), "bulk_ids": json.dumps(q.bulk_ids),
+            "serial_ids": json.dumps(q.serial_ids)})]
+        return _ranked(q, rows, eta)
     stmt = candidates_statement(dialect, plan, bucket(len(q.bulk_ids)), bucket(len(q.serial_ids)))
     params: dict[str, Any] = {**boxes, "today": q.today, **q.ids()}
     if plan == "item" and dialect == "postgresql":
@@ -140,6 +154,11 @@ async def _candidates(
             await session.execute(_DEFAULT_PLANS)
     else:
         rows = (await session.execute(stmt, params)).all()
+    return _ranked(q, rows, eta)
+
+
+def _ranked(q: Query, rows: Sequence[Any], eta: EtaConfig) -> list[Candidate]:
+    """Candidates of the candidates statement's rows (within ``max_km``), in answer order."""
     lat, lon = q.origin
     found = []
     sites: dict[int, tuple[float, float]] = {}  # every item type at a site shares its distance and eta
@@ -158,7 +177,7 @@ async def _choose_plan(session: AsyncSession, q: Query, boxes: dict[str, float])
     """Stock-first when the wanted stock (counted up to STOCK_ROWS_CAP rows) is smaller than the locations the
     boxes of the next rounds would hold, site-first otherwise; counted in one cheap statement (index reads)."""
     stmt = stock_rows_statement(bool(q.bulk_ids), bool(q.serial_ids), STOCK_ROWS_CAP)
-    row = (await session.execute(stmt, {**q.ids(), **{edge: boxes[edge] for edge in _EDGES}})).one()
+    row = (await (await session.connection()).execute(stmt, {**q.ids(), **{e: boxes[e] for e in _EDGES}})).one()
     return "item" if int(row[0]) < LOOKAHEAD * int(row[1]) else "site"
 
 

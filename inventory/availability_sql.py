@@ -23,7 +23,7 @@ probed once per item type. PostgreSQL gets plain joins and plans them itself fro
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import BindParameter, Date, Float, TextClause, bindparam, text
 
@@ -143,6 +143,36 @@ def stock_rows_statement(bulk: bool, serial: bool, cap: int) -> TextClause:
     sites = ("(SELECT COUNT(*) FROM locations WHERE lat BETWEEN :min_lat AND :max_lat "
              "AND lon BETWEEN :min_lon AND :max_lon)")
     return text(f"SELECT {' + '.join(parts)}, {sites}").bindparams(*params)
+
+
+class SiteRow(NamedTuple):
+    """One row of the candidates statement: a site, an item type and how many are available there."""
+
+    site_id: int
+    code: str
+    name: str
+    kind: str
+    region_code: str
+    lat: float
+    lon: float
+    contact_name: str
+    contact_phone: str
+    agreement_lead_hours: float | None
+    item_type_id: int
+    available: int
+
+
+@cache
+def sqlite_candidates_sql(plan: Plan, bulk: int, serial: int) -> str:
+    """The SQLite candidates statement as plain SQL for the sqlite3 module (named parameters).
+
+    The item type lists are bound as one JSON array each (``json_each``), so the text, and SQLite's
+    prepared statement, stay the same for any number of item types.
+    """
+    sql = candidates_statement("sqlite", plan, bulk, serial).text
+    for ids in ("bulk_ids", "serial_ids"):
+        sql = sql.replace(f"IN :{ids}", f"IN (SELECT value FROM json_each(:{ids}))")
+    return sql
 
 
 def bucket(count: int) -> int:

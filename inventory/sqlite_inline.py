@@ -180,6 +180,10 @@ class InlineConnection:
             self._conn.close()
             self._conn = None
 
+    def fetchall(self, sql: str, parameters: dict[str, Any]) -> list[Any]:
+        """Run one read statement straight on sqlite3 (no SQLAlchemy), for a hot path that needs no typing."""
+        return self._require().execute(sql, parameters).fetchall()
+
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         """Register a SQL function."""
         self._require().create_function(*args, **kwargs)

@@ -42,8 +42,7 @@ async def page_principal(request: Request[Any, Any, Any], db: Database) -> Princ
     if not token:
         return None
     try:
-        async with db.read() as session:
-            return await accounts.resolve_token(session, token, "session")
+        return await accounts.cached_principal(db.read, token, "session")
     except Unauthenticated:
         return None
 

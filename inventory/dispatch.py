@@ -27,11 +27,11 @@ from inventory.dispatch_schemas import (
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from inventory.eta import EtaConfig
 from inventory.incidents import get_incident
-from inventory.ledger import Posting, apply_change, insert_document, lock_balances, move_asset
+from inventory.ledger import AssetMove, Posting, apply_change, insert_document, lock_balances, move_asset
 from inventory.ledger_schemas import TransferReceive
 from inventory.lots import is_expired
 from inventory.models import Asset, Balance, Dispatch, DispatchLine, Location, Lot, utcnow
-from inventory.refs import Item, load_item, load_place
+from inventory.refs import Item, Place, load_item, load_place
 from inventory.schemas import Page
 from inventory.transfers import receive_transfer
 
@@ -169,6 +169,23 @@ async def _lines(session: AsyncSession, d: Dispatch, state: str) -> list[Dispatc
                                       .order_by(DispatchLine.id).with_for_update()))
 
 
+async def _release(
+    session: AsyncSession, posting: Posting, ln: DispatchLine, *, status: str, location_id: int,
+) -> tuple[Item, Place, AssetMove | None]:
+    """Take a line's reservation off its source (a reserved unit goes to ``status`` at ``location_id``)."""
+    item = await load_item(session, ln.item_type_id)
+    place = await load_place(session, ln.location_id)
+    move = None
+    if ln.asset_id is not None:
+        asset = await session.get(Asset, ln.asset_id)
+        assert asset is not None
+        move = await move_asset(session, asset, expect_status=("reserved",), expect_location=ln.location_id,
+                                status=status, location_id=location_id, field="dispatch")
+    await apply_change(session, posting, place, item, ln.lot_id, "reserved", -ln.quantity,
+                       asset_id=ln.asset_id, move=move, field="dispatch")
+    return item, place, move
+
+
 async def execute_dispatch(session: AsyncSession, dispatch_id: int, data: ExecuteRequest,
                            principal: Principal) -> Dispatch:
     """A keeper at the source issues the reserved stock as a transfer toward the incident (in transit)."""
@@ -194,16 +211,7 @@ async def execute_dispatch(session: AsyncSession, dispatch_id: int, data: Execut
                                     reason=f"执行动用指令 #{d.id}（{incident.name}）", reference=f"DISPATCH-{d.id}")
         posting = Posting(doc.id)
         for ln in site_lines:
-            item = await load_item(session, ln.item_type_id)
-            place = await load_place(session, ln.location_id)
-            move = None
-            if ln.asset_id is not None:
-                asset = await session.get(Asset, ln.asset_id)
-                assert asset is not None
-                move = await move_asset(session, asset, expect_status=("reserved",), expect_location=ln.location_id,
-                                        status="in_transit", location_id=target.id, field="dispatch")
-            await apply_change(session, posting, place, item, ln.lot_id, "reserved", -ln.quantity,
-                               asset_id=ln.asset_id, move=move, field="dispatch")
+            item, place, move = await _release(session, posting, ln, status="in_transit", location_id=target.id)
             await apply_change(session, posting, place, item, ln.lot_id, "on_hand", -ln.quantity,
                                asset_id=ln.asset_id, move=move, field="dispatch")
             await apply_change(session, posting, target, item, ln.lot_id, "in_transit", ln.quantity,
@@ -294,16 +302,7 @@ async def cancel_dispatch(session: AsyncSession, dispatch_id: int, *, actor: str
                                 reference=f"DISPATCH-{d.id}")
     posting = Posting(doc.id)
     for ln in await _lines(session, d, "reserved"):
-        item = await load_item(session, ln.item_type_id)
-        place = await load_place(session, ln.location_id)
-        move = None
-        if ln.asset_id is not None:
-            asset = await session.get(Asset, ln.asset_id)
-            assert asset is not None
-            move = await move_asset(session, asset, expect_status=("reserved",), expect_location=ln.location_id,
-                                    status="available", location_id=ln.location_id, field="dispatch")
-        await apply_change(session, posting, place, item, ln.lot_id, "reserved", -ln.quantity,
-                           asset_id=ln.asset_id, move=move, field="dispatch")
+        await _release(session, posting, ln, status="available", location_id=ln.location_id)
         ln.state = "released"
     await posting.write(session)
     d.status = "in_transit" if d.status == "executing" else "cancelled"

@@ -35,9 +35,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, case, distinct, false, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, false, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -53,6 +54,7 @@ from inventory.availability_schemas import (
 from inventory.availability_search import Candidate, Query, search_sources
 from inventory.availability_sql import SITE_KINDS
 from inventory.catalog import item_type_conditions
+from inventory.db import dialect_name, raw_sqlite, sqlite_text
 from inventory.errors import InvalidInput
 from inventory.eta import EtaConfig, agreement_lead_minutes
 from inventory.geo import Crs, to_wgs84, validate_point
@@ -88,6 +90,23 @@ def _brief(row: Sequence[Any]) -> ItemTypeBrief:
     return ItemTypeBrief(id=row[0], code=row[1], name=row[2], unit=row[3], tracking=row[4], category=row[5])
 
 
+@lru_cache(maxsize=1024)
+def _matching_statement(item_type: str | None, category: str | None, tag: str | None,
+                        attrs: tuple[str, ...]) -> tuple[Select[*tuple[Any, ...]], int | None]:
+    """The statement of :func:`matching_item_types`, built once per distinct filter (InvalidInput if one is bad).
+
+    With ``item_type``: the entries with that id or code, each with a last column saying whether it
+    satisfies the other filters; the id it was read as, if any.
+    """
+    conditions: list[ColumnElement[bool]] = item_type_conditions(tag=tag, category=category, attrs=attrs)
+    if not item_type:
+        return select(*_BRIEF).where(*conditions).order_by(ItemType.id), None
+    item_id = int(item_type) if item_type.isascii() and item_type.isdigit() and len(item_type) < 10 else None
+    by_id = false() if item_id is None else ItemType.id == item_id
+    matches = and_(*conditions) if conditions else true()
+    return select(*_BRIEF, matches.label("matches")).where(by_id | (ItemType.code == item_type)), item_id
+
+
 async def matching_item_types(
     session: AsyncSession, *, item_type: str | None = None, category: str | None = None, tag: str | None = None,
     attrs: Sequence[str] = (),
@@ -95,23 +114,25 @@ async def matching_item_types(
     """The catalogue entries that satisfy every filter given (item type by id or code, category, tag, attrs).
 
     ``item_type`` is looked up as :func:`inventory.catalog.find_item_type` does: by id first, then by code.
+    One statement, run on SQLite's connection itself (a commander's every query starts here).
     """
     if not (item_type or category or tag or attrs):
         raise InvalidInput("请说明需要什么物资：item_type（id 或物资编号）、category、tag 或 attr 至少填一项。",
                            field="item_type")
-    conditions: list[ColumnElement[bool]] = item_type_conditions(tag=tag, category=category, attrs=attrs)
-    conn = await session.connection()  # Core execution: these statements need nothing of the ORM
+    stmt, item_id = _matching_statement(item_type, category, tag, tuple(attrs))
+    rows: Sequence[Any]
+    if dialect_name(session) == "sqlite":
+        sql, params = sqlite_text(stmt)
+        rows = (await raw_sqlite(session)).fetchall(sql, params)
+    else:
+        rows = (await (await session.connection()).execute(stmt)).all()
     if not item_type:
-        return [_brief(r) for r in await conn.execute(select(*_BRIEF).where(*conditions).order_by(ItemType.id))]
-    item_id = int(item_type) if item_type.isascii() and item_type.isdigit() and len(item_type) < 10 else None
-    by_id = false() if item_id is None else ItemType.id == item_id
-    found = {r[0]: r for r in await conn.execute(select(*_BRIEF).where(by_id | (ItemType.code == item_type)))}
+        return [_brief(r) for r in rows]
+    found = {r[0]: r for r in rows}
     named = found.get(item_id or 0) or next((r for r in found.values() if r[1] == item_type), None)
     if named is None:
         raise InvalidInput(f"物资品目 {item_type} 不存在（可填 id 或物资编号）", field="item_type")
-    if conditions and not await conn.scalar(select(ItemType.id).where(ItemType.id == named[0], *conditions)):
-        return []
-    return [_brief(named)]
+    return [_brief(named)] if named[-1] else []
 
 
 def _source(c: Candidate, types: dict[int, ItemTypeBrief], cumulative: int, eta: EtaConfig) -> Source:

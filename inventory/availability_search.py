@@ -8,7 +8,8 @@ enough (``limit`` reached or ``quantity`` covered), nothing unseen can come befo
 and the answer is exact. Otherwise T grows — to where the sources seen so far would be enough, or so
 that the fastest kind's radius doubles — until every kind's radius covers ``max_km`` (or the earth).
 
-Each round reads the boxes with one of two plans (:mod:`inventory.availability_sql`): site-first, whose
+On SQLite each round reads ``site_stock`` for the boxes (:mod:`inventory.site_stock`). On PostgreSQL, each
+round reads the boxes with one of two plans (:mod:`inventory.availability_sql`): site-first, whose
 cost grows with the number of locations in the boxes, or stock-first, whose cost is the wanted item
 types' stock wherever it is. The first round is site-first. If it does not settle the answer, the wanted
 stock (up to ``STOCK_ROWS_CAP`` rows) and the locations in the next boxes are counted, both index reads,
@@ -23,26 +24,24 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.availability_sql import (
     SITE_KINDS,
+    SQLITE_CANDIDATES,
     Plan,
     SiteRow,
-    bucket,
     candidates_statement,
-    sqlite_candidates_sql,
     stock_rows_statement,
 )
-from inventory.db import dialect_name
+from inventory.db import dialect_name, raw_sqlite
 from inventory.eta import EtaConfig
 from inventory.geo import bbox_around, haversine_km
-from inventory.sqlite_inline import InlineConnection
 
-INITIAL_RADIUS_KM: Final = 10.0
+INITIAL_RADIUS_KM: Final = 6.0
 """How far the fastest kind of site is looked for in the first round."""
 STOCK_ROWS_CAP: Final = 5000
 """Stock rows of the wanted item types are counted up to this many; with more, boxes are always read site-first."""
@@ -131,20 +130,16 @@ async def _candidates(
     session: AsyncSession, q: Query, plan: Plan, boxes: dict[str, float], eta: EtaConfig,
 ) -> list[Candidate]:
     """Every (site, item type) with stock available inside its kind's box (and within ``max_km``), ranked."""
-    dialect = dialect_name(session)
     rows: Sequence[Any]
-    if dialect == "sqlite":
+    if dialect_name(session) == "sqlite":
         # The hottest statement of a commander's query, run on the sqlite3 connection itself: SQLAlchemy's
-        # binding and row handling cost as much as SQLite's own work here.
-        sql = sqlite_candidates_sql(plan, bucket(len(q.bulk_ids)), bucket(len(q.serial_ids)))
-        raw = cast(InlineConnection, (await (await session.connection()).get_raw_connection()).driver_connection)
-        rows = [SiteRow._make(r) for r in raw.fetchall(sql, {
-            **boxes, "today": q.today.isoformat(), "bulk_ids": json.dumps(q.bulk_ids),
-            "serial_ids": json.dumps(q.serial_ids)})]
+        # binding and row handling would cost more than SQLite's own work here.
+        rows = [SiteRow._make(r) for r in (await raw_sqlite(session)).fetchall(SQLITE_CANDIDATES, {
+            **boxes, "today": q.today.isoformat(), "item_ids": json.dumps(q.bulk_ids + q.serial_ids)})]
         return _ranked(q, rows, eta)
-    stmt = candidates_statement(dialect, plan, bucket(len(q.bulk_ids)), bucket(len(q.serial_ids)))
+    stmt = candidates_statement(plan, bool(q.bulk_ids), bool(q.serial_ids))
     params: dict[str, Any] = {**boxes, "today": q.today, **q.ids()}
-    if plan == "item" and dialect == "postgresql":
+    if plan == "item":
         # A prepared statement's generic plan knows neither the item types nor the boxes: for the stock-first
         # plan PostgreSQL would soon keep one that reads every location. Plan this run for its values.
         await session.execute(_CUSTOM_PLANS)
@@ -202,6 +197,7 @@ async def search_sources(session: AsyncSession, q: Query, eta: EtaConfig) -> lis
     horizon = fastest + min(INITIAL_RADIUS_KM, limit_km) * eta.min_minutes_per_km
     everything = max(eta.mobilisation(k) for k in q.kinds) + limit_km * eta.min_minutes_per_km
     plan: Plan = "site"
+    choose = dialect_name(session) != "sqlite"  # SQLite reads site_stock whatever the plan
     chosen_at = 0.0  # the fastest kind's radius when the plan was last chosen (the first box: site-first)
     boxes = _box_params(q.origin, kind_radii(q, eta, horizon, limit_km))
     while True:
@@ -218,7 +214,7 @@ async def search_sources(session: AsyncSession, q: Query, eta: EtaConfig) -> lis
         horizon = _capped(max(seen[-1].eta, horizon + 1) if enough else wider, fastest, limit_km, everything, eta)
         boxes = _box_params(q.origin, kind_radii(q, eta, horizon, limit_km))
         reach = (horizon - fastest) / eta.min_minutes_per_km
-        if plan == "site" and reach > 2 * chosen_at:  # choose (again) once the boxes have grown a lot
+        if choose and plan == "site" and reach > 2 * chosen_at:  # choose (again) once the boxes have grown a lot
             chosen_at = reach
             plan = await _choose_plan(session, q, boxes)
             if plan == "item":  # reading stock first costs the same whatever the boxes: start wide

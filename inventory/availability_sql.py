@@ -2,7 +2,13 @@
 
 A site must lie inside the box of its own kind: a kind that takes longer to mobilise has less time to
 travel within the same arrival horizon, so its box is smaller (see :mod:`inventory.availability_search`).
-Written as SQL text because the join order is the whole point. Two plans answer the same question:
+Written as SQL text because the join order is the whole point.
+
+On SQLite, one statement (:data:`SQLITE_CANDIDATES`) reads ``site_stock`` (:mod:`inventory.site_stock`,
+kept by triggers): the rows of the wanted item types in the box's latitude band, from one index.
+
+On PostgreSQL, two plans over the stock tables answer the same question, and its planner orders the joins
+from its statistics:
 
 * ``site`` — sites inside the boxes first (``ix_locations_lat_lon``), then their locations (bins roll up
   through ``ix_locations_site_id``), then the balances (``uq_balances_key``) and ready serial units
@@ -11,13 +17,6 @@ Written as SQL text because the join order is the whole point. Two plans answer 
 * ``item`` — stock of the wanted item types first (``ix_balances_item_type_id``, ``ix_assets_item_status``;
   units counted per location first), then its location and site by primary key, keeping those inside
   the boxes. Its cost is the wanted stock wherever it is: cheap for rare items, which need large boxes.
-
-SQLite has no statistics to choose between them, so its text pins the table order with ``CROSS JOIN``
-(SQLite never reorders the tables of a CROSS JOIN), keeps ``kind`` off its index with a unary ``+``,
-and in the site plan names the index for serial units (``INDEXED BY``): with a single item type it would
-otherwise prefer (item type, status) and read every ready unit of that type for every location. With
-many item types (``many``), a location's few balance rows and units are read and filtered rather than
-probed once per item type. PostgreSQL gets plain joins and plans them itself from its statistics.
 """
 
 from __future__ import annotations
@@ -30,51 +29,44 @@ from sqlalchemy import BindParameter, Date, Float, TextClause, bindparam, text
 Plan = Literal["site", "item"]
 SITE_KINDS = ("depot", "reserve_point", "vendor", "vehicle", "staging")
 """Kinds of location that hold stock for dispatch (a bin's stock counts at its site)."""
-MANY_ITEM_TYPES = 8
-"""From this many item types on, the site plan reads a location's balances instead of probing each type."""
 
 _EDGES = ("min_lat", "max_lat", "min_lon", "max_lon")
 _SITE_COLUMNS = ("S.id AS site_id, S.code, S.name, S.kind, S.region_code, S.lat, S.lon, S.contact_name, "
                  "S.contact_phone, S.agreement_lead_hours")
 
 
-def _boxes(sqlite: bool) -> str:
+def _boxes(alias: str) -> str:
     """The site inside the outer box, and inside the box of its own kind (an empty box leaves a kind out).
 
     A CASE rather than an OR of per-kind boxes: nothing for a planner to try to split into index scans.
+    On SQLite, ``+kind`` keeps the kind column from being taken for an index lookup.
     """
-    kind = "+S.kind" if sqlite else "S.kind"
+    a = alias
     per_kind = " ".join(
-        f"WHEN '{k}' THEN S.lat BETWEEN :{k}_min_lat AND :{k}_max_lat AND S.lon BETWEEN :{k}_min_lon AND :{k}_max_lon"
-        for k in SITE_KINDS)
-    return (f"S.lat BETWEEN :min_lat AND :max_lat AND S.lon BETWEEN :min_lon AND :max_lon "
+        f"WHEN '{k}' THEN {a}.lat BETWEEN :{k}_min_lat AND :{k}_max_lat "
+        f"AND {a}.lon BETWEEN :{k}_min_lon AND :{k}_max_lon" for k in SITE_KINDS)
+    kind = f"+{a}.kind" if a == "X" else f"{a}.kind"
+    return (f"{a}.lat BETWEEN :min_lat AND :max_lat AND {a}.lon BETWEEN :min_lon AND :max_lon "
             f"AND CASE {kind} {per_kind} ELSE false END")
 
 
-def _from(sqlite: bool, plan: Plan, stock: str) -> str:
+def _from(stock: str) -> str:
     """The FROM clause joining a stock table (``balances B`` or ``assets A``) to its location L and site S."""
     alias = stock.split()[-1]
-    if not sqlite:
-        return f"{stock} JOIN locations L ON {alias}.location_id = L.id JOIN locations S ON L.site_id = S.id"
-    if plan == "item":
-        return f"{stock} CROSS JOIN locations L CROSS JOIN locations S"
-    if alias == "A":
-        stock += " INDEXED BY ix_assets_location_item_status"
-    return f"locations S CROSS JOIN locations L CROSS JOIN {stock}"
+    return f"{stock} JOIN locations L ON {alias}.location_id = L.id JOIN locations S ON L.site_id = S.id"
 
 
-def _where(sqlite: bool, plan: Plan, many: bool, alias: str, ids: str | None) -> str:
+def _where(alias: str, ids: str | None) -> str:
     """Conditions on the site, the holding location and (unless ``ids`` is None) the item type."""
-    item = f"+{alias}.item_type_id" if sqlite and plan == "site" and many else f"{alias}.item_type_id"
-    return (f"{_boxes(sqlite)} AND S.active AND L.site_id = S.id AND L.active AND {alias}.location_id = L.id"
-            + (f" AND {item} IN :{ids}" if ids else ""))
+    return (f"{_boxes('S')} AND S.active AND L.site_id = S.id AND L.active AND {alias}.location_id = L.id"
+            + (f" AND {alias}.item_type_id IN :{ids}" if ids else ""))
 
 
-def _bulk(sqlite: bool, plan: Plan, many: bool) -> str:
+def _bulk() -> str:
     return (
         f"SELECT {_SITE_COLUMNS}, B.item_type_id, SUM(B.on_hand - B.reserved) AS available "
-        f"FROM {_from(sqlite, plan, 'balances B')} LEFT JOIN lots T ON T.id = B.lot_id "
-        f"WHERE {_where(sqlite, plan, many, 'B', 'bulk_ids')} AND B.on_hand > B.reserved "
+        f"FROM {_from('balances B')} LEFT JOIN lots T ON T.id = B.lot_id "
+        f"WHERE {_where('B', 'bulk_ids')} AND B.on_hand > B.reserved "
         "AND (T.expiry_date IS NULL OR T.expiry_date >= :today) "
         "GROUP BY S.id, B.item_type_id"
     )
@@ -85,12 +77,12 @@ def _ready(alias: str) -> str:
             f"AND ({alias}next_inspection_due IS NULL OR {alias}next_inspection_due >= :today)")
 
 
-def _serial(sqlite: bool, plan: Plan, many: bool) -> str:
+def _serial(plan: Plan) -> str:
     if plan == "site":
         return (
             f"SELECT {_SITE_COLUMNS}, A.item_type_id, COUNT(*) AS available "
-            f"FROM {_from(sqlite, plan, 'assets A')} "
-            f"WHERE {_where(sqlite, plan, many, 'A', 'serial_ids')} AND {_ready('A.')} "
+            f"FROM {_from('assets A')} "
+            f"WHERE {_where('A', 'serial_ids')} AND {_ready('A.')} "
             "GROUP BY S.id, A.item_type_id"
         )
     # Stock first: count the ready units per location before looking up each location (once, not per unit).
@@ -98,22 +90,20 @@ def _serial(sqlite: bool, plan: Plan, many: bool) -> str:
              f"AND {_ready('')} GROUP BY location_id, item_type_id) A")
     return (
         f"SELECT {_SITE_COLUMNS}, A.item_type_id, SUM(A.units) AS available "
-        f"FROM {_from(sqlite, plan, units)} WHERE {_where(sqlite, plan, False, 'A', None)} "
+        f"FROM {_from(units)} WHERE {_where('A', None)} "
         "GROUP BY S.id, A.item_type_id"
     )
 
 
 @cache
-def candidates_statement(dialect: str, plan: Plan, bulk: int, serial: int) -> TextClause:
-    """Rows (site columns…, item_type_id, available) of every wanted item type available at a site in the box.
+def candidates_statement(plan: Plan, bulk: bool, serial: bool) -> TextClause:
+    """PostgreSQL: rows (site columns…, item_type_id, available) of every wanted item type available at a site
+    in the box, read with ``plan``; ``bulk`` and ``serial``: whether item types of that tracking are wanted.
 
-    ``bulk`` and ``serial`` are how many item types of each tracking are wanted (only 0, 1 and "many" make
-    a difference). Binds the outer box ``min_lat``, ``max_lat``, ``min_lon``, ``max_lon``, a box per kind
+    Binds the outer box ``min_lat``, ``max_lat``, ``min_lon``, ``max_lon``, a box per kind
     (``depot_min_lat``…), ``today`` and ``bulk_ids`` / ``serial_ids``.
     """
-    sqlite = dialect == "sqlite"
-    parts = ([_bulk(sqlite, plan, bulk >= MANY_ITEM_TYPES)] if bulk else []) + (
-        [_serial(sqlite, plan, serial >= MANY_ITEM_TYPES)] if serial else [])
+    parts = ([_bulk()] if bulk else []) + ([_serial(plan)] if serial else [])
     params = [bindparam(f"{prefix}{name}", type_=Float) for prefix in ("", *(f"{k}_" for k in SITE_KINDS))
               for name in ("min_lat", "max_lat", "min_lon", "max_lon")]
     params.append(bindparam("today", type_=Date))
@@ -162,19 +152,12 @@ class SiteRow(NamedTuple):
     available: int
 
 
-@cache
-def sqlite_candidates_sql(plan: Plan, bulk: int, serial: int) -> str:
-    """The SQLite candidates statement as plain SQL for the sqlite3 module (named parameters).
-
-    The item type lists are bound as one JSON array each (``json_each``), so the text, and SQLite's
-    prepared statement, stay the same for any number of item types.
-    """
-    sql = candidates_statement("sqlite", plan, bulk, serial).text
-    for ids in ("bulk_ids", "serial_ids"):
-        sql = sql.replace(f"IN :{ids}", f"IN (SELECT value FROM json_each(:{ids}))")
-    return sql
-
-
-def bucket(count: int) -> int:
-    """0, 1 or MANY_ITEM_TYPES: the only item-type counts that change the statement's text."""
-    return min(count, 1) if count < MANY_ITEM_TYPES else MANY_ITEM_TYPES
+SQLITE_CANDIDATES = (
+    f"SELECT {_SITE_COLUMNS}, X.item_type_id, SUM(X.available) AS available "
+    "FROM site_stock X CROSS JOIN locations S "
+    f"WHERE X.item_type_id IN (SELECT value FROM json_each(:item_ids)) AND {_boxes('X')} "
+    "AND X.good_until >= :today AND S.id = X.site_id GROUP BY X.site_id, X.item_type_id"
+)
+"""The candidates statement on SQLite, for the sqlite3 module: one index range per wanted item type over
+``site_stock`` (:mod:`inventory.site_stock`), which holds only sites that may offer stock. The item types
+are bound as one JSON array (``json_each``), so the text, and SQLite's prepared statement, never change."""

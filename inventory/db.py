@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from inventory.sqlite_inline import InlineConnection, inline_creator, refuse_nul
+
+_SQLITE = sqlite.dialect()
 
 APPENDED = "inventory.appended_rows"
 MAX_GROUP = 64  # writes sharing one SQLite commit at most (bounds the wait of the first)
@@ -218,3 +224,22 @@ async def append_row(session: AsyncSession, statement: Any, values: dict[str, An
 def dialect_name(session: AsyncSession) -> str:
     """``sqlite`` or ``postgresql``: the few places that differ ask this."""
     return session.get_bind().dialect.name
+
+
+async def raw_sqlite(session: AsyncSession) -> InlineConnection:
+    """The session's SQLite connection itself, for a hot read that SQLAlchemy's per-statement work would double."""
+    conn = await (await session.connection()).get_raw_connection()
+    return cast(InlineConnection, conn.driver_connection)
+
+
+@lru_cache(maxsize=1024)
+def sqlite_text(statement: ClauseElement) -> tuple[str, tuple[Any, ...]]:
+    """A Core statement compiled once for SQLite: its SQL text and positional parameters (values inlined as binds).
+
+    For statements built once per distinct request (kept in an ``lru_cache`` by their maker) and run with
+    :func:`raw_sqlite`: neither building nor compiling is paid again. Only for parameters sqlite3 takes as
+    they are (numbers and text): no SQLAlchemy type processing happens on this path.
+    """
+    compiled = cast(SQLCompiler, statement.compile(dialect=_SQLITE, compile_kwargs={"render_postcompile": True}))
+    names = compiled.positiontup or ()
+    return str(compiled), tuple(compiled.params[name] for name in names)

@@ -180,8 +180,9 @@ class InlineConnection:
             self._conn.close()
             self._conn = None
 
-    def fetchall(self, sql: str, parameters: dict[str, Any]) -> list[Any]:
+    def fetchall(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[Any]:
         """Run one read statement straight on sqlite3 (no SQLAlchemy), for a hot path that needs no typing."""
+        refuse_nul(parameters)
         return self._require().execute(sql, parameters).fetchall()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:

@@ -1,4 +1,8 @@
-"""``inventory ledger verify``: recompute every balance from the ledger and compare (账实相符)."""
+"""``inventory ledger verify``: recompute every balance from the ledger and compare (账实相符).
+
+On SQLite it also recomputes ``site_stock`` (what ``nearest`` reads, kept by triggers) from the balances and
+units, and reports each row that disagrees as figure ``site_stock:<good until>`` at the site.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import msgspec
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory import site_stock
+from inventory.db import dialect_name
 from inventory.models import Asset, Balance, ItemType, Movement
 
 HELD = ("available", "reserved", "maintenance")
@@ -68,6 +74,8 @@ async def verify_ledger(session: AsyncSession) -> VerifyReport:
                 if value:
                     differences.append(Difference(key[0], key[1], key[2] or None, figure, 0, value))
     differences.extend(await _serial_differences(session))
+    if dialect_name(session) == "sqlite":
+        differences.extend(await _site_stock_differences(session))
     return VerifyReport(movements=movements, balances=balances, differences=differences)
 
 
@@ -95,3 +103,9 @@ async def _serial_differences(session: AsyncSession) -> list[Difference]:
                 diffs.append(Difference(key[0], key[1], None, f"serial_{figure}", books[key][figure],
                                         held[key][figure]))
     return diffs
+
+
+async def _site_stock_differences(session: AsyncSession) -> list[Difference]:
+    """Rows of ``site_stock`` that disagree with what the stock tables say is available (SQLite)."""
+    return [Difference(site, item, None, f"site_stock:{good_until}", stored, expected)
+            for site, item, good_until, stored, expected in await site_stock.differences(await session.connection())]

@@ -4,8 +4,8 @@ Builds a Jiangxi-sized database (bench/province.py: 20,000 locations, 200 item t
 bulk stock over balances, 100,000 serial units; schema by the migrations, rows by Core executemany), then
 times ``nearest_available`` for random origins and item filters:
 
-* in process — the service call with its own read session, one at a time: p50 and p99; and in the same
-  run, as a baseline, a read session running ``SELECT 1``;
+* in process — the service call with its own reader (``Database.reader()``, as the API handler), one at a
+  time: p50 and p99; and in the same run, as baselines, a read session and a reader running ``SELECT 1``;
 * over HTTP — ``GET /api/v1/availability/nearest`` on ``inventory serve`` with a bearer token, and in the
   same run ``GET /health`` with the same clients: p50 and p99 of each, and the ratio of the p50s.
 
@@ -35,6 +35,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.httpload import Result, run_load
 from bench.movements import bench_credentials, free_port, start_server, token_for
@@ -80,13 +81,13 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def in_process(db: Database, queries: list[dict[str, Any]]) -> tuple[list[float], dict[str, float]]:
-    """Latency of each service call (read session included), and what the answers looked like."""
+    """Latency of each service call (its reader included), and what the answers looked like."""
     latencies, sources, fulfilled = [], 0, 0
     for q in queries:
         kw = {k: v for k, v in q.items() if k != "attr"} | {"attrs": q.get("attr", [])}
         t0 = time.perf_counter()
-        async with db.read() as session:
-            answer = await nearest_available(session, **kw)
+        async with db.reader() as reader:  # as the API handler reads
+            answer = await nearest_available(reader, **kw)
         latencies.append(time.perf_counter() - t0)
         sources += len(answer.sources)
         fulfilled += answer.fulfilled
@@ -100,6 +101,20 @@ async def trivial_reads(db: Database, count: int) -> list[float]:
         t0 = time.perf_counter()
         async with db.read() as session:
             await session.execute(text("SELECT 1"))
+        latencies.append(time.perf_counter() - t0)
+    return latencies
+
+
+async def trivial_reader_reads(db: Database, count: int) -> list[float]:
+    """The same through ``Database.reader()``, what ``nearest`` reads with (on SQLite: no session)."""
+    latencies = []
+    for _ in range(count):
+        t0 = time.perf_counter()
+        async with db.reader() as reader:
+            if isinstance(reader, AsyncSession):
+                await reader.execute(text("SELECT 1"))
+            else:
+                reader.fetchall("SELECT 1", ())
         latencies.append(time.perf_counter() - t0)
     return latencies
 
@@ -170,6 +185,7 @@ def main() -> None:
             await in_process(db, queries[:300])
             timings["in process"], shape = await in_process(db, queries[300:])
             timings["in process, read session + SELECT 1 (baseline)"] = await trivial_reads(db, 2000)
+            timings["in process, reader + SELECT 1 (baseline)"] = await trivial_reader_reads(db, 2000)
             return province, timings, shape
         finally:
             await db.dispose()

@@ -36,7 +36,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, false, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,7 +54,7 @@ from inventory.availability_schemas import (
 from inventory.availability_search import Candidate, Query, search_sources
 from inventory.availability_sql import SITE_KINDS
 from inventory.catalog import item_type_conditions
-from inventory.db import dialect_name, raw_sqlite, sqlite_text
+from inventory.db import Reader, raw_sqlite, reader_dialect, sqlite_text
 from inventory.errors import InvalidInput
 from inventory.eta import EtaConfig, agreement_lead_minutes
 from inventory.geo import Crs, to_wgs84, validate_point
@@ -108,7 +108,7 @@ def _matching_statement(item_type: str | None, category: str | None, tag: str | 
 
 
 async def matching_item_types(
-    session: AsyncSession, *, item_type: str | None = None, category: str | None = None, tag: str | None = None,
+    reader: Reader, *, item_type: str | None = None, category: str | None = None, tag: str | None = None,
     attrs: Sequence[str] = (),
 ) -> list[ItemTypeBrief]:
     """The catalogue entries that satisfy every filter given (item type by id or code, category, tag, attrs).
@@ -121,11 +121,11 @@ async def matching_item_types(
                            field="item_type")
     stmt, item_id = _matching_statement(item_type, category, tag, tuple(attrs))
     rows: Sequence[Any]
-    if dialect_name(session) == "sqlite":
+    if reader_dialect(reader) == "sqlite":
         sql, params = sqlite_text(stmt)
-        rows = (await raw_sqlite(session)).fetchall(sql, params)
+        rows = (await raw_sqlite(reader)).fetchall(sql, params)
     else:
-        rows = (await (await session.connection()).execute(stmt)).all()
+        rows = (await (await cast(AsyncSession, reader).connection()).execute(stmt)).all()
     if not item_type:
         return [_brief(r) for r in rows]
     found = {r[0]: r for r in rows}
@@ -151,7 +151,7 @@ def _source(c: Candidate, types: dict[int, ItemTypeBrief], cumulative: int, eta:
 
 
 async def nearest_available(
-    session: AsyncSession, *, lat: float, lon: float, crs: Crs = "wgs84", item_type: str | None = None,
+    reader: Reader, *, lat: float, lon: float, crs: Crs = "wgs84", item_type: str | None = None,
     category: str | None = None, tag: str | None = None, attrs: Sequence[str] = (), quantity: int = 1,
     limit: int = 10, max_km: float | None = None, include_agreement: bool = True, eta: EtaConfig | None = None,
     today: dt.date | None = None,
@@ -161,13 +161,13 @@ async def nearest_available(
     validate_request(quantity, limit, max_km)
     validate_point(lat, lon, region_code=None)
     wlat, wlon = to_wgs84(lat, lon, crs)
-    types = await matching_item_types(session, item_type=item_type, category=category, tag=tag, attrs=attrs)
+    types = await matching_item_types(reader, item_type=item_type, category=category, tag=tag, attrs=attrs)
     taken: list[Candidate] = []
     if types:
         query = Query(origin=(wlat, wlon), bulk_ids=[t.id for t in types if t.tracking == "bulk"],
                       serial_ids=[t.id for t in types if t.tracking == "serial"], quantity=quantity, limit=limit,
                       max_km=max_km, kinds=site_kinds(include_agreement), today=today or dt.date.today())
-        taken = await search_sources(session, query, eta)
+        taken = await search_sources(reader, query, eta)
     by_id = {t.id: t for t in types}
     sources, cumulative = [], 0
     for c in taken:

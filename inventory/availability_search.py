@@ -24,7 +24,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +37,7 @@ from inventory.availability_sql import (
     candidates_statement,
     stock_rows_statement,
 )
-from inventory.db import dialect_name, raw_sqlite
+from inventory.db import Reader, raw_sqlite, reader_dialect
 from inventory.eta import EtaConfig
 from inventory.geo import bbox_around, haversine_km
 
@@ -127,16 +127,17 @@ def _box_params(origin: tuple[float, float], radii: dict[str, float | None]) -> 
 
 
 async def _candidates(
-    session: AsyncSession, q: Query, plan: Plan, boxes: dict[str, float], eta: EtaConfig,
+    reader: Reader, q: Query, plan: Plan, boxes: dict[str, float], eta: EtaConfig,
 ) -> list[Candidate]:
     """Every (site, item type) with stock available inside its kind's box (and within ``max_km``), ranked."""
     rows: Sequence[Any]
-    if dialect_name(session) == "sqlite":
+    if reader_dialect(reader) == "sqlite":
         # The hottest statement of a commander's query, run on the sqlite3 connection itself: SQLAlchemy's
         # binding and row handling would cost more than SQLite's own work here.
-        rows = [SiteRow._make(r) for r in (await raw_sqlite(session)).fetchall(SQLITE_CANDIDATES, {
+        rows = [SiteRow._make(r) for r in (await raw_sqlite(reader)).fetchall(SQLITE_CANDIDATES, {
             **boxes, "today": q.today.isoformat(), "item_ids": json.dumps(q.bulk_ids + q.serial_ids)})]
         return _ranked(q, rows, eta)
+    session = cast(AsyncSession, reader)  # PostgreSQL: always a session
     stmt = candidates_statement(plan, bool(q.bulk_ids), bool(q.serial_ids))
     params: dict[str, Any] = {**boxes, "today": q.today, **q.ids()}
     if plan == "item":
@@ -190,18 +191,18 @@ def _growth(q: Query, found: Sequence[Candidate], plan: Plan) -> float:
     return min(SITE_GROWTH, max(1.25, 1.2 * math.sqrt(wanted / len(found))))
 
 
-async def search_sources(session: AsyncSession, q: Query, eta: EtaConfig) -> list[Candidate]:
+async def search_sources(reader: Reader, q: Query, eta: EtaConfig) -> list[Candidate]:
     """The sources of the answer, in order, widening the arrival horizon until nothing unseen could change them."""
     fastest = min(eta.mobilisation(k) for k in q.kinds)
     limit_km = WORLD_KM if q.max_km is None else min(q.max_km, WORLD_KM)
     horizon = fastest + min(INITIAL_RADIUS_KM, limit_km) * eta.min_minutes_per_km
     everything = max(eta.mobilisation(k) for k in q.kinds) + limit_km * eta.min_minutes_per_km
     plan: Plan = "site"
-    choose = dialect_name(session) != "sqlite"  # SQLite reads site_stock whatever the plan
+    choose = reader_dialect(reader) != "sqlite"  # SQLite reads site_stock: no plan to choose
     chosen_at = 0.0  # the fastest kind's radius when the plan was last chosen (the first box: site-first)
     boxes = _box_params(q.origin, kind_radii(q, eta, horizon, limit_km))
     while True:
-        found = await _candidates(session, q, plan, boxes, eta)
+        found = await _candidates(reader, q, plan, boxes, eta)
         if horizon >= everything:
             return take_sources(found, q.quantity, q.limit)[0]
         # Every source arriving within the horizon has been seen; later ones, not necessarily.
@@ -216,7 +217,7 @@ async def search_sources(session: AsyncSession, q: Query, eta: EtaConfig) -> lis
         reach = (horizon - fastest) / eta.min_minutes_per_km
         if choose and plan == "site" and reach > 2 * chosen_at:  # choose (again) once the boxes have grown a lot
             chosen_at = reach
-            plan = await _choose_plan(session, q, boxes)
+            plan = await _choose_plan(cast(AsyncSession, reader), q, boxes)
             if plan == "item":  # reading stock first costs the same whatever the boxes: start wide
                 horizon = _capped(max(horizon, fastest + ITEM_START_KM * eta.min_minutes_per_km), fastest,
                                   limit_km, everything, eta)

@@ -180,6 +180,16 @@ class InlineConnection:
             self._conn.close()
             self._conn = None
 
+    def begin_read(self) -> None:
+        """Begin a read transaction: its statements all see the same committed state."""
+        self._require().execute("BEGIN")
+
+    def end_read(self) -> None:
+        """End the read transaction begun by :meth:`begin_read`."""
+        conn = self._require()
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
     def fetchall(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[Any]:
         """Run one read statement straight on sqlite3 (no SQLAlchemy), for a hot path that needs no typing."""
         refuse_nul(parameters)

@@ -61,9 +61,9 @@ class AvailabilityController(Controller):
         straight-line distance: mobilisation for the kind of site + distance × road factor ÷ speed, plus a
         vendor's agreement lead time — confirm with the source.
         """
-        async with db.read() as session:
+        async with db.reader() as reader:
             return await availability.nearest_available(
-                session, lat=required(lat, "lat", "纬度"), lon=required(lon, "lon", "经度"), crs=crs,
+                reader, lat=required(lat, "lat", "纬度"), lon=required(lon, "lon", "经度"), crs=crs,
                 item_type=item_type, category=category, tag=tag, attrs=attr or [], quantity=quantity, limit=limit,
                 max_km=max_km, include_agreement=include_agreement, eta=eta,
             )

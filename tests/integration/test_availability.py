@@ -286,9 +286,9 @@ async def random_world(db: Database) -> tuple[World, Snapshot]:
 
 async def _check_against_brute_force(db: Database, snap: Snapshot, q: dict[str, Any], eta: EtaConfig) -> None:
     expected = brute_nearest(snap, q, eta)
-    async with db.read() as s:
+    async with db.reader() as reader:  # as the API reads (on SQLite: its own connection, no session)
         got = await nearest_available(
-            s, lat=q["lat"], lon=q["lon"], crs=q["crs"], item_type=q.get("item_type"), category=q.get("category"),
+            reader, lat=q["lat"], lon=q["lon"], crs=q["crs"], item_type=q.get("item_type"), category=q.get("category"),
             tag=q.get("tag"), attrs=q.get("attrs", []), quantity=q["quantity"], limit=q["limit"],
             max_km=q["max_km"], include_agreement=q["include_agreement"], eta=eta, today=TODAY)
     assert [(x.location.id, x.item_type.id, x.available) for x in got.sources] == [e[:3] for e in expected]

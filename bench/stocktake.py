@@ -28,6 +28,9 @@ from pathlib import Path
 import openpyxl
 from sqlalchemy import insert, select
 
+# Run as a file, this folder comes first on sys.path and bench/labels.py would shadow the labels package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from importers.count_sheet import parse_count_sheet
 from inventory import stocktake
 from inventory.db import Database

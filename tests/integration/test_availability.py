@@ -310,7 +310,9 @@ async def test_nearest_lists_the_same_sources_in_the_same_order_as_brute_force_h
     world, snap = random_world
     # Smaller first rounds, and either plan imposed after the first round, make every step of the search
     # happen in a small world.
-    monkeypatch.setattr(availability_search, "INITIAL_RADIUS_KM", q.pop("initial_km", 8.0))
+    first_km = q.pop("initial_km", 8.0)
+    monkeypatch.setattr(availability_search, "INITIAL_RADIUS_KM", first_km)
+    monkeypatch.setattr(availability_search, "SQLITE_INITIAL_RADIUS_KM", first_km)
     if "plan" in q:
         plan = q.pop("plan")
 

@@ -212,8 +212,12 @@ class Database:
             conn.begin_read()
             yield conn
         finally:
-            conn.end_read()
-            self._raw_readers.append(conn)
+            try:
+                conn.end_read()
+            except Exception:  # a connection that cannot end its transaction is not reused
+                await conn.close()
+            else:
+                self._raw_readers.append(conn)
 
     def _open_raw_reader(self) -> InlineConnection:
         conn = InlineConnection(sqlite_path(self.url))

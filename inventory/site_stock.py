@@ -24,8 +24,8 @@ writers at one site would contend (and could deadlock) on these rows, and its pl
 tables well enough; it queries them directly.
 
 Migrations that rebuild ``balances``, ``assets``, ``locations`` or ``lots`` with ``batch_alter_table``
-drop these triggers with the old table: such a migration must call :func:`create_triggers` again
-(``tests/integration/test_site_stock.py`` checks that they exist at head).
+drop these triggers with the old table: such a migration must run the statements of :data:`TRIGGERS`
+again (``tests/integration/test_site_stock.py`` checks that every one exists at head).
 """
 
 from __future__ import annotations
@@ -154,14 +154,6 @@ def create_statements() -> list[str]:
 def drop_statements() -> list[str]:
     """The reverse of :func:`create_statements`."""
     return [*(f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS), "DROP TABLE IF EXISTS site_stock"]
-
-
-def create_triggers_statements() -> list[str]:
-    """Re-create the triggers (after a migration rebuilt one of the stock tables) and refill the table."""
-    return [*(f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS), *TRIGGERS.values(),
-            "DELETE FROM site_stock",
-            "INSERT INTO site_stock (site_id, item_type_id, good_until, available, kind, lat, lon) "
-            + recompute_select()]
 
 
 _COLUMNS = "site_id, item_type_id, good_until, kind, lat, lon"

@@ -27,7 +27,9 @@ ETA
     source by phone. Each source also shows the three parts.
 
 The search itself (a growing arrival horizon, exact once enough arrives within it) is
-:mod:`inventory.availability_search`; its SQL is :mod:`inventory.availability_sql`.
+:mod:`inventory.availability_search`; its SQL is :mod:`inventory.availability_sql`. On SQLite it reads
+``site_stock`` (:mod:`inventory.site_stock`), the same rule kept per site by triggers; the API calls it
+with :meth:`inventory.db.Database.reader`.
 """
 
 from __future__ import annotations

@@ -86,8 +86,9 @@ async def _verify(settings: Settings) -> int:
          f"({report.movements} movements, {report.balances} balances):")
     for d in report.differences:
         lot = f" 批次 lot {d.lot_id}" if d.lot_id else ""
+        source = "库存 stock" if d.figure.startswith("site_stock") else "流水 ledger"
         _say(f"  地点 location {d.location_id} 品目 item {d.item_type_id}{lot} {d.figure}: "
-             f"账面 stored {d.stored} ≠ 流水 ledger {d.expected}")
+             f"账面 stored {d.stored} ≠ {source} {d.expected}")
     return 1
 
 

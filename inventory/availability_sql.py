@@ -39,15 +39,13 @@ def _boxes(alias: str) -> str:
     """The site inside the outer box, and inside the box of its own kind (an empty box leaves a kind out).
 
     A CASE rather than an OR of per-kind boxes: nothing for a planner to try to split into index scans.
-    On SQLite, ``+kind`` keeps the kind column from being taken for an index lookup.
     """
     a = alias
     per_kind = " ".join(
         f"WHEN '{k}' THEN {a}.lat BETWEEN :{k}_min_lat AND :{k}_max_lat "
         f"AND {a}.lon BETWEEN :{k}_min_lon AND :{k}_max_lon" for k in SITE_KINDS)
-    kind = f"+{a}.kind" if a == "X" else f"{a}.kind"
     return (f"{a}.lat BETWEEN :min_lat AND :max_lat AND {a}.lon BETWEEN :min_lon AND :max_lon "
-            f"AND CASE {kind} {per_kind} ELSE false END")
+            f"AND CASE {a}.kind {per_kind} ELSE false END")
 
 
 def _from(stock: str) -> str:

@@ -18,6 +18,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from inventory.sqlite_inline import InlineConnection, inline_creator, refuse_nul
 
 _SQLITE = sqlite.dialect()
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000",
+                  "PRAGMA synchronous=NORMAL")
+"""Set on every SQLite connection: SQLAlchemy's pooled ones and those of :meth:`Database.reader`."""
 
 APPENDED = "inventory.appended_rows"
 MAX_GROUP = 64  # writes sharing one SQLite commit at most (bounds the wait of the first)
@@ -40,10 +43,8 @@ def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
         if dbapi_connection.isolation_level is not None:
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -221,7 +222,7 @@ class Database:
 
     def _open_raw_reader(self) -> InlineConnection:
         conn = InlineConnection(sqlite_path(self.url))
-        for pragma in ("PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000"):
+        for pragma in SQLITE_PRAGMAS:
             conn.fetchall(pragma, ())
         return conn
 

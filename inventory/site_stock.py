@@ -92,12 +92,14 @@ def recompute_select(sites: str | None = None, items: str | None = None) -> str:
     )
 
 
+_INSERT = "INSERT INTO site_stock (site_id, item_type_id, good_until, available, kind, lat, lon) "
+
+
 def _refresh(sites: str, items: str | None) -> str:
     """Trigger body statements: forget the rows of these sites (and items), then write them anew."""
     only_items = f" AND item_type_id IN ({items})" if items else ""
     return (f"DELETE FROM site_stock WHERE site_id IN ({sites}){only_items};\n"
-            f"INSERT INTO site_stock (site_id, item_type_id, good_until, available, kind, lat, lon) "
-            f"{recompute_select(sites, items)};")
+            f"{_INSERT}{recompute_select(sites, items)};")
 
 
 def _site_of(ref: str) -> str:
@@ -146,9 +148,7 @@ TRIGGERS: Final = {
 
 def create_statements() -> list[str]:
     """Everything to run, in order, to add the table, its index and triggers, and fill it from the stock."""
-    return [TABLE, INDEX, *TRIGGERS.values(),
-            "INSERT INTO site_stock (site_id, item_type_id, good_until, available, kind, lat, lon) "
-            + recompute_select()]
+    return [TABLE, INDEX, *TRIGGERS.values(), _INSERT + recompute_select()]
 
 
 def drop_statements() -> list[str]:

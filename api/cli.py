@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from inventory.config import Settings, load_settings
 from inventory.db import Database
@@ -123,6 +126,17 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
                     phone=args.phone or "", scope_regions=regions, scope_locations=locations))
             _say(f"已创建用户 created {user.username} ({user.role}), 辖区 scope: {', '.join(args.scope) or '-'}")
             return 0
+        if args.users_command == "set-password":
+            password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+            if not password:
+                _say("需要新密码：用 --password-stdin 从标准输入读入 (new password required via --password-stdin)")
+                return 2
+            async with db.write() as session:
+                user = await accounts.get_user_by_name(session, args.name)
+                await accounts.update_user(session, user.id, accounts.UserUpdate(password=password))
+            _say(f"已为 {args.name} 设置新密码，其原有登录已全部注销 (password set for {args.name}; "
+                 "every existing sign-in revoked)")
+            return 0
         async with db.write() as session:
             user = await accounts.get_user_by_name(session, args.name)
             await accounts.update_user(session, user.id, accounts.UserUpdate(active=False))
@@ -165,11 +179,17 @@ def _progress(done: int, total: int) -> None:
 
 def cmd_labels_sheet(settings: Settings, args: argparse.Namespace) -> int:
     """Write a PDF sheet of labels, showing progress."""
+    from labels.fonts import FontMissing, font_path
     from labels.sheets import TEMPLATES, render_sheet
 
     if args.template not in TEMPLATES:
         _say(f"模板 {args.template} 不存在，可选 templates: {', '.join(TEMPLATES)}")
         return 2
+    try:
+        font_path()  # fail before reading the database: without the font nothing can be printed
+    except FontMissing as exc:
+        _say(f"错误 error: {exc}")
+        return 1
     contents = asyncio.run(_label_contents(settings, args))
     if contents is None:
         return 1
@@ -177,7 +197,11 @@ def cmd_labels_sheet(settings: Settings, args: argparse.Namespace) -> int:
         _say("没有可打印的标签 nothing to print")
         return 1
     _say(f"排版 {len(contents)} 张标签 rendering {len(contents)} labels on {args.template} …")
-    pdf = render_sheet(contents, args.template, progress=_progress)
+    try:
+        pdf = render_sheet(contents, args.template, progress=_progress)
+    except FontMissing as exc:
+        _say(f"错误 error: {exc}")
+        return 1
     Path(args.out).write_bytes(pdf)
     _say(f"已写入 wrote {args.out} ({len(pdf) // 1024} KB, {len(contents)} labels)")
     return 0
@@ -245,18 +269,50 @@ def _digits(text: str, most: int) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= most
 
 
+_ALL_INTERFACES = ("0.0.0.0", "::", "")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def serve_public_url(configured: str | None, host: str, port: int) -> tuple[str, str | None]:
+    """The base URL printed into QR codes, and a warning when a phone could not open it.
+
+    Unset, it follows ``--host``/``--port`` (all interfaces show as 127.0.0.1). A loopback public URL
+    while listening on every interface is what phones on the network would scan: warn.
+    """
+    if configured:
+        url = configured.rstrip("/")
+    else:
+        shown = "127.0.0.1" if host in _ALL_INTERFACES else host
+        url = f"http://{_url_host(shown)}:{port}"
+    hostname = (urlsplit(url).hostname or "").lower()
+    loopback = hostname == "localhost" or hostname.startswith("127.") or hostname == "::1"
+    if loopback and host in _ALL_INTERFACES:
+        return url, (f"警告 warning: 二维码中的地址 {url} 是本机回环地址，手机扫码无法打开；"
+                     f"请设置 INVENTORY_PUBLIC_URL=http://<本机局域网地址>:{port} "
+                     f"(the QR base URL is a loopback address a phone cannot open: set INVENTORY_PUBLIC_URL)")
+    return url, None
+
+
 def cmd_serve(settings: Settings, host: str, port: int, demo: bool) -> int:
     """Migrate, optionally load the demo, then serve HTTP."""
     import uvicorn
 
     from api.app import create_app
 
+    public_url, warning = serve_public_url(os.environ.get("INVENTORY_PUBLIC_URL"), host, port)
+    settings = dataclasses.replace(settings, public_url=public_url)
     cmd_db_upgrade(settings)
     asyncio.run(_bootstrap(settings, quiet=demo))
     if demo:
         asyncio.run(_load_demo(settings, with_users=True))
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    _say(f"服务地址 listening on http://{shown}:{port}/  (API: /api/v1, OpenAPI: /schema/openapi.json)")
+    _say(f"二维码地址 QR codes carry {public_url}/s/…")
+    if warning:
+        _say(warning)
+    shown = "127.0.0.1" if host in _ALL_INTERFACES else host
+    _say(f"服务地址 listening on http://{_url_host(shown)}:{port}/  (API: /api/v1, OpenAPI: /schema/openapi.json)")
     app = create_app(settings)
     # Everything built so far (the app, the libraries, the region tables) lives as long as the process:
     # keep it out of the cyclic garbage collector, whose full passes over it paused every request for
@@ -321,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     users_sub.add_parser("list", help="list users")
     disable = users_sub.add_parser("disable", help="disable a user and revoke their tokens")
     disable.add_argument("name")
+    set_password = users_sub.add_parser("set-password", help="set a new password (e.g. a forgotten demo password)")
+    set_password.add_argument("name")
+    set_password.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
     demo = sub.add_parser("demo", help="演示数据 demo data")
     demo.add_subparsers(dest="demo_command", required=True).add_parser("load", help="load demo data")
     return parser

@@ -19,6 +19,7 @@ from inventory.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from labels.fonts import FontMissing
 
 log = logging.getLogger("api")
 PROBLEM = "application/problem+json"
@@ -141,7 +142,14 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "服务器内部错误，请稍后重试；若持续出现请联系管理员")
 
 
+def font_missing_handler(request: Request[Any, Any, Any], exc: FontMissing) -> Response[dict[str, Any]]:
+    """Labels cannot be drawn without the CJK font: a 503 that says which package to install."""
+    log.error("label font missing: %s", exc.path)
+    return problem(503, str(exc), title="标签字体未安装")
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    FontMissing: font_missing_handler,
     InventoryError: domain_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,

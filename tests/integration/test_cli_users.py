@@ -82,6 +82,37 @@ async def test_users_disable_stops_the_user_and_revokes_their_tokens(db: Databas
     assert "停用" in next(line for line in out.splitlines() if line.startswith("zhang"))
 
 
+async def test_users_set_password_replaces_the_password_and_signs_the_user_out_everywhere(
+        db: Database, cli: Cli) -> None:
+    code, out = await cli("users", "add", "demo-keeper", "--role", "keeper", "--scope", "360121",
+                          "--password-stdin", stdin=f"{PASSWORD}\n")
+    assert code == 0, out
+    async with db.write() as session:
+        token, _ = await accounts.issue_token(session, await accounts.get_user_by_name(session, "demo-keeper"))
+    new_password = "a-new-password-2026"
+    code, out = await cli("users", "set-password", "demo-keeper", "--password-stdin", stdin=f"{new_password}\n")
+    assert code == 0, out
+    assert "demo-keeper" in out and new_password not in out
+    async with db.read() as session:
+        assert await accounts.authenticate(session, "demo-keeper", new_password) is not None
+        assert await accounts.authenticate(session, "demo-keeper", PASSWORD) is None
+        with pytest.raises(Unauthenticated):
+            await accounts.resolve_token(session, token)
+
+
+async def test_users_set_password_refuses_a_missing_user_a_short_password_or_no_stdin(db: Database, cli: Cli) -> None:
+    code, out = await cli("users", "add", "zhang", "--role", "keeper", "--password-stdin", stdin=f"{PASSWORD}\n")
+    assert code == 0, out
+    code, out = await cli("users", "set-password", "zhang")
+    assert code == 2 and "--password-stdin" in out
+    code, out = await cli("users", "set-password", "zhang", "--password-stdin", stdin="short\n")
+    assert code == 1 and "密码" in out and "Traceback" not in out
+    code, out = await cli("users", "set-password", "nobody", "--password-stdin", stdin=f"{PASSWORD}\n")
+    assert code == 1 and "不存在" in out
+    async with db.read() as session:
+        assert await accounts.authenticate(session, "zhang", PASSWORD) is not None
+
+
 async def test_users_commands_refuse_bad_input_without_a_traceback(db: Database, cli: Cli) -> None:
     code, out = await cli("users", "add", "zhang", "--role", "keeper")
     assert code == 2

@@ -148,6 +148,7 @@ class Lot(Base):
     item_type_id: Mapped[int] = mapped_column(ForeignKey("item_types.id"))
     number: Mapped[str] = mapped_column(String(60))
     origin: Mapped[str] = mapped_column(String(100), default="")
+    quality: Mapped[str] = mapped_column(String(40), default="", server_default="")  # 质量: 合格, 一等品…
     production_date: Mapped[dt.date | None] = mapped_column(Date)
     expiry_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
     label_code: Mapped[str | None] = mapped_column(String(20), unique=True)

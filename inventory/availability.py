@@ -38,12 +38,13 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, false, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from inventory.availability_filters import check_tag, fetch_rows, refuse_unknown_filters
 from inventory.availability_schemas import (
     AvailabilitySummary,
     ItemTypeBrief,
@@ -56,7 +57,7 @@ from inventory.availability_schemas import (
 from inventory.availability_search import Candidate, Query, search_sources
 from inventory.availability_sql import SITE_KINDS
 from inventory.catalog import item_type_conditions
-from inventory.db import Reader, raw_sqlite, reader_dialect, sqlite_text
+from inventory.db import Reader
 from inventory.errors import InvalidInput
 from inventory.eta import EtaConfig, agreement_lead_minutes
 from inventory.geo import Crs, to_wgs84, validate_point
@@ -116,25 +117,25 @@ async def matching_item_types(
     """The catalogue entries that satisfy every filter given (item type by id or code, category, tag, attrs).
 
     ``item_type`` is looked up as :func:`inventory.catalog.find_item_type` does: by id first, then by code.
-    One statement, run on SQLite's connection itself (a commander's every query starts here).
+    One statement, run on SQLite's connection itself (a commander's every query starts here). When nothing
+    matches, a category, tag or attribute name the catalogue does not have is refused
+    (:mod:`inventory.availability_filters`) rather than answered as "nothing available".
     """
     if not (item_type or category or tag or attrs):
         raise InvalidInput("请说明需要什么物资：item_type（id 或物资编号）、category、tag 或 attr 至少填一项。",
                            field="item_type")
+    check_tag(tag)
     stmt, item_id = _matching_statement(item_type, category, tag, tuple(attrs))
-    rows: Sequence[Any]
-    if reader_dialect(reader) == "sqlite":
-        sql, params = sqlite_text(stmt)
-        rows = (await raw_sqlite(reader)).fetchall(sql, params)
-    else:
-        rows = (await (await cast(AsyncSession, reader).connection()).execute(stmt)).all()
-    if not item_type:
-        return [_brief(r) for r in rows]
-    found = {r[0]: r for r in rows}
-    named = found.get(item_id or 0) or next((r for r in found.values() if r[1] == item_type), None)
-    if named is None:
-        raise InvalidInput(f"物资品目 {item_type} 不存在（可填 id 或物资编号）", field="item_type")
-    return [_brief(named)] if named[-1] else []
+    rows = await fetch_rows(reader, stmt)
+    if item_type:
+        found = {r[0]: r for r in rows}
+        named = found.get(item_id or 0) or next((r for r in found.values() if r[1] == item_type), None)
+        if named is None:
+            raise InvalidInput(f"物资品目 {item_type} 不存在（可填 id 或物资编号）", field="item_type")
+        rows = [named] if named[-1] else []
+    if not rows:
+        await refuse_unknown_filters(reader, category=category, attrs=attrs)
+    return [_brief(r) for r in rows]
 
 
 def _source(c: Candidate, types: dict[int, ItemTypeBrief], cumulative: int, eta: EtaConfig) -> Source:
@@ -161,7 +162,7 @@ async def nearest_available(
     """The sources of what is needed nearest in estimated arrival, until ``quantity`` or ``limit`` (module doc)."""
     eta = eta or EtaConfig()
     validate_request(quantity, limit, max_km)
-    validate_point(lat, lon, region_code=None)
+    validate_point(lat, lon, region_code=None, check_swapped=True)
     wlat, wlon = to_wgs84(lat, lon, crs)
     types = await matching_item_types(reader, item_type=item_type, category=category, tag=tag, attrs=attrs)
     taken: list[Candidate] = []

@@ -11,6 +11,7 @@ from typing import Final, Literal, TypeGuard
 from inventory.errors import InvalidInput
 
 __all__ = [
+    "CATEGORY_LABELS_ZH",
     "GBT_CLASSES",
     "KNOWN_ATTRIBUTES",
     "TAGS",
@@ -78,6 +79,14 @@ TAG_LABELS_ZH: Final[dict[str, str]] = {"small": "小", "fast": "快", "light": 
 """Chinese label of each tag."""
 
 _ALL_TAGS_MASK: Final = (1 << len(TAGS)) - 1
+
+CATEGORY_LABELS_ZH: Final[dict[str, str]] = {
+    "pump": "排涝泵", "generator": "发电机", "power": "应急电源", "boat": "舟艇", "drone": "无人机", "uav": "无人机",
+    "comms": "通信装备", "radio": "对讲机", "lighting": "照明装备", "fire": "消防装备", "rescue": "救援器材",
+    "chainsaw": "油锯", "shelter": "帐篷篷布", "tent": "帐篷", "bedding": "被褥床具", "clothing": "被服",
+    "flood_control": "防汛物资", "flood": "防汛物资", "food": "食品", "water": "饮用水",
+}
+"""Chinese names of the usual categories; a category is free text, and others are shown as they are."""
 
 
 def _unknown_tag(tag: object) -> InvalidInput:

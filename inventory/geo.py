@@ -226,8 +226,13 @@ def validate_point(
     region_code: str | None,
     lat_field: str = "lat",
     lon_field: str = "lon",
+    check_swapped: bool = False,
 ) -> None:
-    """Raise InvalidInput unless (lat, lon) is plausible (and inside China/Jiangxi when a region is given)."""
+    """Raise InvalidInput unless (lat, lon) is plausible (and inside China/Jiangxi when a region is given).
+
+    ``check_swapped``: without a region too, refuse a point that lies in China only with latitude and
+    longitude swapped (a point asked about, such as an incident, rather than stored).
+    """
     for value, field, name in ((lat, lat_field, "纬度"), (lon, lon_field, "经度")):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidInput(f"{name}必须是数值，收到 {value!r}。", field=field)
@@ -237,7 +242,7 @@ def validate_point(
     has_region = bool(region_code)
     # Swapped coordinates often also break the ±90 latitude range, so detect them first.
     if (
-        has_region
+        (has_region or check_swapped)
         and not _in_box(lat, lon, _CHINA_LAT, _CHINA_LON)
         and _in_box(lon, lat, _CHINA_LAT, _CHINA_LON)
     ):

@@ -9,13 +9,18 @@ from litestar.params import Parameter
 
 from inventory import availability
 from inventory.availability_schemas import AvailabilitySummary, NearestAvailability
+from inventory.catalog_rules import TAGS
 from inventory.db import Database
 from inventory.errors import InvalidInput
 from inventory.eta import EtaConfig
-from inventory.schemas import Crs, Tag
+from inventory.schemas import Crs
 
 ItemTypeRef = Annotated[str | None, Parameter(max_length=40, description="物资品目 id 或物资编号 item type id or code")]
 Category = Annotated[str | None, Parameter(max_length=40, description="物资类别 category, e.g. pump")]
+# Text rather than the Tag literal, so that an unknown tag is answered by the service with the known ones listed;
+# the description still lists them as an enum.
+TagParam = Annotated[str | None, Parameter(max_length=40, description="能力标签 tag（小、快、轻、智）",
+                                           schema_extra={"enum": list(TAGS)})]
 Attrs = Annotated[
     list[str] | None,
     Parameter(description="属性比较，可重复，如 flow_m3h>=300、fuel=diesel (attribute comparisons)", max_length=80),
@@ -46,7 +51,7 @@ class AvailabilityController(Controller):
         crs: CrsParam = "wgs84",
         item_type: ItemTypeRef = None,
         category: Category = None,
-        tag: Tag | None = None,
+        tag: TagParam = None,
         attr: Attrs = None,
         quantity: Annotated[int, Parameter(ge=1, le=availability.MAX_QUANTITY, description="需求数量")] = 1,
         limit: Annotated[int, Parameter(ge=1, le=availability.MAX_LIMIT, description="最多列出的来源数")] = 10,
@@ -74,7 +79,7 @@ class AvailabilityController(Controller):
         region: RegionCode = None,
         item_type: ItemTypeRef = None,
         category: Category = None,
-        tag: Tag | None = None,
+        tag: TagParam = None,
         attr: Attrs = None,
         include_agreement: Annotated[bool, Parameter(description="含协议储备（供应商仓库）")] = True,
     ) -> AvailabilitySummary:

@@ -9,6 +9,7 @@ import pytest
 from inventory.db import Database
 from inventory.demo import load_demo
 from inventory.geo import wgs84_to_gcj02
+from tests.api.helpers import item_type_body, location_body
 
 PROBLEM = "application/problem+json"
 NEAREST = "/api/v1/availability/nearest"
@@ -55,12 +56,85 @@ async def test_a_bad_summary_request_is_422_naming_the_field(client: Any, params
     assert_problem(await client.get(SUMMARY, params=params), field)
 
 
-async def test_every_signed_in_role_may_ask(client_as: Any) -> None:
+async def test_every_signed_in_role_may_ask(client: Any, client_as: Any) -> None:
+    await catalogue(client)
     for role in ("commander", "keeper", "auditor"):
         c = await client_as(role, f"{role}-1", **({"scope_regions": ["360102"]} if role == "keeper" else {}))
         r = await c.get(NEAREST, params={**BREACH, "category": "pump"})
         assert r.status_code == 200, r.text
         assert r.json()["sources"] == []
+
+
+async def catalogue(client: Any) -> None:
+    """A pump (flow, head, fuel; tag fast) and a tent (no attributes, no tags): the catalogue the filters name."""
+    for body in (item_type_body(), item_type_body("TENT-12", name="12平方米单帐篷", unit="顶", tracking="bulk",
+                                                  category="shelter", gbt_code=None, attributes={}, tags=[])):
+        r = await client.post("/api/v1/item-types", json=body)
+        assert r.status_code == 201, r.text
+
+
+def messages(r: Any) -> dict[str, str]:
+    """Field → message of a 422 problem (one message per field, joined)."""
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    found: dict[str, str] = {}
+    for e in r.json()["errors"]:
+        found[e["field"]] = "；".join(filter(None, [found.get(e["field"]), e["message"]]))
+    return found
+
+
+ASKS = [(NEAREST, BREACH), (SUMMARY, {"region": "3601"})]
+
+
+@pytest.mark.parametrize(("path", "where"), ASKS)
+async def test_an_unknown_category_tag_or_attribute_is_a_422_naming_it_with_the_known_ones(
+    client: Any, path: str, where: dict[str, Any],
+) -> None:
+    await catalogue(client)
+    category = messages(await client.get(path, params={**where, "category": "pum"}))
+    assert list(category) == ["category"]
+    assert "未知类别“pum”" in category["category"]
+    assert "pump（排涝泵）" in category["category"] and "shelter（帐篷篷布）" in category["category"]
+
+    tag = messages(await client.get(path, params={**where, "tag": "huge"}))
+    assert list(tag) == ["tag"]
+    assert "未知标签“huge”" in tag["tag"]
+    assert all(t in tag["tag"] for t in ("small（小）", "fast（快）", "light（轻）", "smart（智）"))
+
+    attr = messages(await client.get(path, params={**where, "category": "pump", "attr": "flwo_m3h>=300"}))
+    assert list(attr) == ["attr"]
+    assert "未知属性“flwo_m3h”（flwo_m3h>=300）" in attr["attr"]
+    assert all(a in attr["attr"] for a in ("flow_m3h（流量）", "head_m（扬程）", "fuel（燃料）"))
+
+    both = await client.get(path, params={**where, "category": "pum", "attr": ["flow_m3h>=300", "hed_m<30"]})
+    assert set(messages(both)) == {"category", "attr"}
+    assert "“pum”" in both.json()["detail"] and "“hed_m”" in both.json()["detail"]
+    assert "“flow_m3h”" not in both.json()["detail"]
+
+
+@pytest.mark.parametrize(("path", "where"), ASKS)
+async def test_known_filters_that_together_match_nothing_are_still_an_empty_answer(
+    client: Any, path: str, where: dict[str, Any],
+) -> None:
+    await catalogue(client)
+    for nothing in ({"category": "pump", "attr": "flow_m3h>=5000"}, {"tag": "smart"},
+                    {"category": "shelter", "attr": "flow_m3h>=1"}, {"category": "shelter", "tag": "fast"}):
+        r = await client.get(path, params={**where, **nothing})
+        assert r.status_code == 200, r.text
+        assert r.json()["item_types"] == [], nothing
+
+
+async def test_swapped_latitude_and_longitude_get_the_same_hint_as_a_new_location(client: Any) -> None:
+    await catalogue(client)
+    swapped = {"lat": BREACH["lon"], "lon": BREACH["lat"]}
+    location = await client.post("/api/v1/locations", json=location_body(**swapped))
+    hint = messages(location)["lat"]
+    assert "填反" in hint
+    for crs in ("wgs84", "gcj02", "bd09"):
+        r = await client.get(NEAREST, params={**swapped, "crs": crs, "category": "pump"})
+        assert messages(r) == {"lat": hint}, crs
+        assert r.json()["detail"] == hint
+    assert (await client.get(NEAREST, params={**BREACH, "category": "pump"})).status_code == 200
 
 
 async def test_the_nearest_six_pumps_of_300_m3h_to_a_breach_in_nanchang_county(client: Any, db: Database) -> None:

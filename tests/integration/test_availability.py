@@ -285,12 +285,20 @@ async def random_world(db: Database) -> tuple[World, Snapshot]:
 
 
 async def _check_against_brute_force(db: Database, snap: Snapshot, q: dict[str, Any], eta: EtaConfig) -> None:
+    async def ask() -> Any:
+        async with db.reader() as reader:  # as the API reads (on SQLite: its own connection, no session)
+            return await nearest_available(
+                reader, lat=q["lat"], lon=q["lon"], crs=q["crs"], item_type=q.get("item_type"),
+                category=q.get("category"), tag=q.get("tag"), attrs=q.get("attrs", []), quantity=q["quantity"],
+                limit=q["limit"], max_km=q["max_km"], include_agreement=q["include_agreement"], eta=eta, today=TODAY)
+
+    if q.get("category") and q["category"] not in {it.category for it in snap.items.values()}:
+        with pytest.raises(InvalidInput) as refused:  # a category no item type has: refused, not "none available"
+            await ask()
+        assert refused.value.field == "category"
+        return
     expected = brute_nearest(snap, q, eta)
-    async with db.reader() as reader:  # as the API reads (on SQLite: its own connection, no session)
-        got = await nearest_available(
-            reader, lat=q["lat"], lon=q["lon"], crs=q["crs"], item_type=q.get("item_type"), category=q.get("category"),
-            tag=q.get("tag"), attrs=q.get("attrs", []), quantity=q["quantity"], limit=q["limit"],
-            max_km=q["max_km"], include_agreement=q["include_agreement"], eta=eta, today=TODAY)
+    got = await ask()
     assert [(x.location.id, x.item_type.id, x.available) for x in got.sources] == [e[:3] for e in expected]
     assert [x.distance_km for x in got.sources] == [round(e[3], 3) for e in expected]
     assert [x.eta_minutes for x in got.sources] == [round(e[4], 1) for e in expected]
@@ -462,8 +470,36 @@ async def test_a_rare_item_far_away_is_still_found(db: Database) -> None:
 
 async def test_nothing_matching_answers_an_empty_list_with_the_whole_quantity_short(db: Database) -> None:
     await small_world(db)
-    got = await _nearest(db, category="boat", quantity=4)
-    assert (got.sources, got.item_types, got.fulfilled, got.shortfall) == ([], [], False, 4)
+    for nothing in ({"category": "pump", "attrs": ["flow_m3h>=1000"]}, {"tag": "smart"},
+                    {"category": "flood", "attrs": ["flow_m3h>=1"]}):
+        got = await _nearest(db, quantity=4, **nothing)
+        assert (got.sources, got.item_types, got.fulfilled, got.shortfall) == ([], [], False, 4), nothing
+
+
+@pytest.mark.parametrize(("kw", "unknown"), [
+    ({"category": "boat"}, {"category": "boat"}),
+    ({"category": "pump", "attrs": ["flow_m3h>=300", "flwo_m3h>=300"]}, {"attr": "flwo_m3h"}),
+    ({"item_type": "PUMP", "attrs": ["headm>=1"]}, {"attr": "headm"}),
+    ({"category": "boat", "attrs": ["weight>1", "weight<9"]}, {"category": "boat", "attr": "weight"}),
+])
+async def test_a_category_or_attribute_no_item_type_has_is_refused_naming_it_with_the_known_ones(
+    db: Database, kw: dict[str, Any], unknown: dict[str, str],
+) -> None:
+    await small_world(db)
+    with pytest.raises(InvalidInput) as refused:
+        async with db.reader() as reader:
+            await nearest_available(reader, lat=28.55, lon=115.94, today=TODAY, **kw)
+    errors = refused.value.extra["errors"]
+    assert [(e["field"], f"“{unknown[e['field']]}”" in e["message"]) for e in errors] == [
+        (f, True) for f in unknown], errors
+    assert refused.value.field == errors[0]["field"]
+    if "category" in unknown:
+        assert "可选：flood（防汛物资）、pump（排涝泵）。" in errors[0]["message"]
+    if "attr" in unknown:
+        assert "flow_m3h（流量）" in errors[-1]["message"]
+    with pytest.raises(InvalidInput):
+        async with db.read() as s:
+            await availability_summary(s, region="3601", today=TODAY, **kw)
 
 
 @pytest.mark.parametrize(("kw", "field"), [

@@ -41,7 +41,7 @@ async def test_a_refused_query_leaves_the_reader_usable(db: Database) -> None:
                 await nearest_available(reader, lat=28.5, lon=115.9, item_type="NO-SUCH-ITEM")
         assert refused.value.field == "item_type"
     async with db.reader() as reader:
-        answer = await nearest_available(reader, lat=28.5, lon=115.9, category="pump")
+        answer = await nearest_available(reader, lat=28.5, lon=115.9, tag="fast")  # an empty catalogue: none
     assert answer.sources == [] and answer.shortfall == 1
 
 

@@ -1,0 +1,205 @@
+"""Every phone page, opened as every role and signed out, answers without a server error.
+
+The pages are read from the application's route table (GET routes marked with ``api.pages.PAGE``), so a
+page added later is opened here without editing this file. Path parameters are filled with what a person
+could really reach: the label codes of an asset, a lot and a location, a well-formed code never issued
+and a malformed one; ids of rows that exist and of one that does not. Pages are signed in the way a
+phone does it: the sign-in form with its CSRF token, then the session cookie.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+from litestar import Litestar
+from sqlalchemy import select
+
+from api.pages import PAGE
+from inventory.db import Database
+from inventory.label_codes import ensure_label
+from inventory.models import Lot
+from labels.codes import new_code
+from tests.api.helpers import item_type_body, location_body
+from tests.conftest import TEST_PASSWORD
+
+ROLES: tuple[str | None, ...] = ("admin", "commander", "keeper", "auditor", None)
+KEEPER_SCOPE = "360121"  # 南昌县
+UNKNOWN_ID = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class Page:
+    """A GET page route: its path template and its path parameters (name → type)."""
+
+    path: str
+    params: dict[str, type]
+
+
+def page_routes(app: Litestar) -> list[Page]:
+    """Every GET route marked as a page (``opt=PAGE``) and left out of the API description, static files excepted.
+
+    (``/health`` and ``/ready`` carry the same opt, but they are in the API description: not pages.)
+    """
+    pages = []
+    for route in app.routes:
+        if route.path_format.startswith("/static/"):
+            continue
+        for handler in getattr(route, "route_handlers", ()):
+            is_get = "GET" in (getattr(handler, "http_methods", None) or ())
+            if is_get and handler.opt == PAGE and not handler.include_in_schema:
+                params = {name: p.type for name, p in getattr(route, "path_parameters", {}).items()}
+                pages.append(Page(route.path_format, params))
+    return sorted(pages, key=lambda p: p.path)
+
+
+@dataclass
+class Site:
+    """Demo-like data: two county depots, pumps, a tent lot, and the values path parameters are filled with."""
+
+    codes: list[str]
+    ids: dict[str, list[int]]
+
+    def values(self, name: str, kind: type) -> list[Any]:
+        """What to put in a path parameter: real rows (by the parameter's name) and ones that do not exist."""
+        if kind is int:
+            real = self.ids.get(name.removesuffix("_id"), self.ids["any"])
+            return [*real, UNKNOWN_ID]
+        return self.codes
+
+    def paths(self, page: Page) -> list[str]:
+        """The page's path with every combination of parameter values."""
+        names = list(page.params)
+        combos = itertools.product(*(self.values(n, page.params[n]) for n in names))
+        return [page.path.format(**dict(zip(names, combo, strict=True))) for combo in combos]
+
+
+async def created(client: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST that must answer 201; the body."""
+    r = await client.post(path, json=body)
+    assert r.status_code == 201, f"setup {path}: {r.text}"
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def build_site(admin: Any, db: Database) -> Site:
+    """A depot in 南昌县 with two ready pumps and a faulty one, one in 东湖区, and a lot of tents."""
+    ncx = (await created(admin, "/api/v1/locations", location_body("D-NCX")))["id"]
+    dhq = (await created(admin, "/api/v1/locations", location_body(
+        "D-DHQ", name="东湖区应急物资储备库", region_code="360102", lat=28.68, lon=115.90)))["id"]
+    pump = (await created(admin, "/api/v1/item-types", item_type_body()))["id"]
+    tent = (await created(admin, "/api/v1/item-types", item_type_body(
+        "TENT-12", name="12平方米单帐篷", unit="顶", tracking="bulk", category="shelter", gbt_code=None,
+        attributes={}, tags=[], inspection_interval_days=None)))["id"]
+    units = [await created(admin, "/api/v1/assets", {"item_type_id": pump, "serial_number": serial,
+                                                      "location_id": where, "readiness": readiness})
+             for serial, where, readiness in (("BC-1", ncx, "ok"), ("BC-2", ncx, "unknown"), ("BC-3", ncx, "fault"),
+                                              ("BC-4", dhq, "ok"))]
+    receipt = await created(admin, "/api/v1/movements", {"kind": "receipt", "location_id": ncx, "lines": [
+        {"item_type_id": tent, "quantity": 20, "lot": {"number": "T-2026-01", "expiry_date": "2031-06-30"}}]})
+    async with db.write() as session:
+        lot = await session.scalar(select(Lot).where(Lot.item_type_id == tent))
+        assert lot is not None and lot.label_code, "a received lot has a label"
+        location_code = await ensure_label(session, "location", ncx)
+        lot_code, lot_id = lot.label_code, lot.id
+    unknown = new_code("asset")  # well-formed, never issued
+    malformed = units[0]["label_code"][:-1] + ("0" if units[0]["label_code"][-1] != "0" else "1")
+    return Site(
+        codes=[units[0]["label_code"], units[2]["label_code"], lot_code, location_code, unknown, malformed],
+        ids={"location": [ncx, dhq], "asset": [units[0]["id"], units[2]["id"]], "lot": [lot_id],
+             "item_type": [pump, tent], "document": [receipt["id"]], "any": [ncx]},
+    )
+
+
+async def page_client(client_as: Any, role: str) -> Any:
+    """A client signed in to the pages as a new user of ``role``: the sign-in form, then the session cookie."""
+    scope = {"scope_regions": [KEEPER_SCOPE]} if role == "keeper" else {}
+    c = await client_as(role, f"page-{role}", **scope)
+    del c.headers["Authorization"]  # pages go by the session cookie alone
+    form = await c.get("/login")
+    assert form.status_code == 200, form.text
+    signed = await c.post("/login", data={"username": f"page-{role}", "password": TEST_PASSWORD, "next": "/",
+                                          "_csrf_token": form.cookies["inv_csrf"]})
+    assert signed.status_code == 303, signed.text
+    assert c.cookies.get("inv_session"), "the sign-in set the session cookie"
+    return c
+
+
+class _Tables(HTMLParser):
+    """The text of every table cell, as rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self.rows:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def county_counts(html: str, category_zh: str) -> dict[str, str]:
+    """County name → the cell under ``category_zh`` in the home page's availability table."""
+    parser = _Tables()
+    parser.feed(html)
+    header = next((row for row in parser.rows if category_zh in row), None)
+    assert header is not None, f"no table with a {category_zh} column on the home page:\n{html}"
+    column = header.index(category_zh)
+    start = parser.rows.index(header) + 1
+    return {row[0]: row[column] for row in parser.rows[start:] if len(row) > column}
+
+
+async def test_the_route_table_names_the_pages_this_test_opens(app: Litestar) -> None:
+    paths = {p.path for p in page_routes(app)}
+    assert {"/", "/login", "/s/{code}"} <= paths, paths
+    assert not any(p.startswith(("/api/", "/static/", "/schema", "/health", "/ready")) for p in paths), paths
+
+
+async def test_every_page_opens_for_every_role_and_signed_out_without_a_server_error(
+    app: Litestar, db: Database, client: Any, client_as: Any, anonymous: Any,
+) -> None:
+    site = await build_site(client, db)
+    clients: dict[str | None, Any] = {role: await page_client(client_as, role) for role in ROLES if role}
+    clients[None] = anonymous
+    failures, opened = [], 0
+    for page in page_routes(app):
+        for path in site.paths(page):
+            for role in ROLES:
+                r = await clients[role].get(path)
+                opened += 1
+                if r.status_code >= 500:
+                    failures.append(f"GET {path} as {role or 'signed out'}: {r.status_code} {r.text[:300]}")
+    assert opened >= len(ROLES) * (2 + len(site.codes))
+    assert not failures, f"{len(failures)} of {opened} page views failed:\n" + "\n".join(failures)
+    for role in ROLES:
+        home = await clients[role].get("/")
+        if role is None:
+            assert (home.status_code, home.headers["location"]) == (303, "/login?next=/")
+        else:
+            assert home.status_code == 200, f"{role}: {home.text[:300]}"
+            assert f"page-{role}" in home.text, f"{role}'s home page does not name the signed-in user"
+
+
+async def test_the_commanders_home_page_counts_ready_pumps_per_county(
+    db: Database, client: Any, client_as: Any,
+) -> None:
+    await build_site(client, db)
+    commander = await page_client(client_as, "commander")
+    home = await commander.get("/")
+    assert home.status_code == 200, home.text
+    counts = county_counts(home.text, "排涝泵")
+    # Two ready pumps in 南昌县 (the faulty third is not available), one in 东湖区, none elsewhere.
+    assert (counts.get("南昌县"), counts.get("东湖区"), counts.get("新建区")) == ("2", "1", "0"), counts

@@ -28,6 +28,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "差异": ("差异数量", "盈亏数量"),
     "差异原因": ("盈亏原因", "原因"),
     "备注": (),
+    # Who counted the row (a counting team writes its names per row); the same person as the header's 盘点人.
+    "盘点人": ("责任人", "盘点责任人"),
 }
 REQUIRED_COLUMNS = ("物资编号", "实盘数量")
 HEADER_SEARCH_ROWS = 20
@@ -40,6 +42,8 @@ HEADER_LABELS: dict[str, str] = {
     "地点": "地点",
     "盘点地点": "地点",
     "盘点人": "盘点人",
+    "责任人": "盘点人",  # the person responsible for the count (stocktake.counted_by), not the supervisor
+    "盘点责任人": "盘点人",
     "监盘人": "监盘人",
     "审核人": "监盘人",
 }

@@ -1,4 +1,11 @@
-"""One row of a counting sheet: its typed line (CountRow) or what is wrong with it (RowError)."""
+"""One row of a counting sheet: its typed line (CountRow) or what is wrong with it (RowError).
+
+账面数量 and 差异 are not the counter's input: the book comes from the snapshot and the difference is
+computed by the importer. A cell of theirs that cannot be read (差异 showing ``#VALUE!`` because the
+count was typed as text, a book quantity retyped by hand) leaves the value out and never makes the
+row an error; an unreadable 账面数量 is kept apart in ``book_errors`` for the opening-balance import,
+where the book is the input.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +42,9 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "差异": ("difference", "signed"),
     "差异原因": ("reason", "text"),
     "备注": ("note", "text"),
+    "盘点人": ("counted_by", "text"),
 }
+_DERIVED = frozenset({"book_quantity", "difference"})
 
 
 class CountRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -58,6 +67,7 @@ class CountRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     note: str | None = None
     serial_number: str | None = None
     label_code: str | None = None
+    counted_by: str | None = None
 
 
 class RowError(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -91,6 +101,7 @@ class RowReader:
         self.header_texts = {self.code.written, clean_code(self.code.written)}
         self.identity = [columns[name].index for name in ("物资名称", "实盘数量", "账面数量") if name in columns]
         self.seen: dict[tuple[str, str, str, str], int] = {}
+        self.book_errors: list[RowError] = []
 
     def read(self, number: int, values: Sequence[object], rows: list[CountRow], errors: list[RowError]) -> None:
         """Append the row to ``rows``, or what is wrong with it to ``errors``; skip blank and subtotal rows."""
@@ -105,7 +116,10 @@ class RowReader:
             try:
                 value = reader(raw)
             except CellError as exc:
-                problems.append(_error(number, column, raw, str(exc)))
+                if attribute not in _DERIVED:
+                    problems.append(_error(number, column, raw, str(exc)))
+                elif attribute == "book_quantity":
+                    self.book_errors.append(_error(number, column, raw, str(exc)))
                 continue
             if value is not None:
                 fields[attribute] = value

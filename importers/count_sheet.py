@@ -67,6 +67,8 @@ class ParsedSheet(msgspec.Struct, kw_only=True):
     columns: dict[str, str]
     rows: list[CountRow]
     errors: list[RowError]
+    # 账面数量 cells that could not be read: not errors of a count (the book comes from the snapshot)
+    book_errors: list[RowError] = []
 
     @property
     def stocktake_id(self) -> str | None:
@@ -178,4 +180,5 @@ def _parse(
             progress(number)
     if progress is not None:
         progress(number)
+    parsed.book_errors = reader.book_errors
     return parsed

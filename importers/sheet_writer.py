@@ -33,7 +33,10 @@ COUNT_COLUMNS: tuple[tuple[str, float], ...] = (
 VARIANCE_COLUMNS: tuple[tuple[str, float], ...] = (
     ("序号", 6), ("物资编号", 16), ("物资名称", 18), ("规格型号", 14), ("计量单位", 8), ("批号", 14),
     ("存放位置", 12), ("序列号", 16), ("账面数量", 10), ("实盘数量", 10), ("差异", 9), ("差异原因", 24),
+    ("核查提示", 30),
 )
+NEEDS_REASON = "缺差异原因：审批前须填写（在盘点表填写后重新导入，或由审批人填写）"
+FAR_BEYOND_BOOK = "差异远超账面数量，请核实是否输错"
 HEADER_ROW = 6
 FIRST_DATA_ROW = HEADER_ROW + 1
 COUNTED = "M"
@@ -91,6 +94,14 @@ class VarianceLine(msgspec.Struct, frozen=True, kw_only=True):
     place: str = ""
     serial_number: str = ""
     reason: str = ""
+    needs_reason: bool = False
+    far_beyond_book: bool = False
+
+    @property
+    def check(self) -> str:
+        """What the approver must look at on this line (核查提示), empty when nothing."""
+        return "；".join(text for flag, text in ((self.far_beyond_book, FAR_BEYOND_BOOK),
+                                                 (self.needs_reason, NEEDS_REASON)) if flag)
 
     @property
     def difference(self) -> Quantity | None:
@@ -132,13 +143,15 @@ def write_variance(header: SheetHeader, lines: Iterable[VarianceLine]) -> bytes:
     book_total: Quantity = 0
     counted_total: Quantity = 0
     difference_total: Quantity = 0
-    surplus = shortage = uncounted = 0
+    surplus = shortage = uncounted = missing = far = 0
     for seq, line in enumerate(lines, start=1):
         difference = line.difference
         stream.add((
             seq, line.item_code, line.name, line.spec, line.unit, line.lot_number, line.place,
-            line.serial_number, line.book_quantity, line.counted, difference, line.reason,
+            line.serial_number, line.book_quantity, line.counted, difference, line.reason, line.check,
         ))
+        missing += line.needs_reason
+        far += line.far_beyond_book
         book_total += line.book_quantity
         if line.counted is None or difference is None:
             uncounted += 1
@@ -148,9 +161,15 @@ def write_variance(header: SheetHeader, lines: Iterable[VarianceLine]) -> bytes:
         surplus += difference > 0
         shortage += difference < 0
     summary = f"盘盈 {surplus} 项，盘亏 {shortage} 项" + (f"，未盘点 {uncounted} 项" if uncounted else "")
-    _mark_signs(sheet, f"K{FIRST_DATA_ROW}:K{max(stream.last_row, FIRST_DATA_ROW)}")
+    checks = "，".join(text for count, text in ((missing, f"缺差异原因 {missing} 项"),
+                                                (far, f"差异远超账面 {far} 项")) if count)
+    last = max(stream.last_row, FIRST_DATA_ROW)
+    _mark_signs(sheet, f"K{FIRST_DATA_ROW}:K{last}")
+    sheet.conditional_formatting.add(f"L{FIRST_DATA_ROW}:M{last}",
+                                     FormulaRule(formula=[f'$M{FIRST_DATA_ROW}<>""'], fill=_TODO_FILL))
     total_row = stream.add(
-        ("合计", None, None, None, None, None, None, None, book_total, counted_total, difference_total, summary)
+        ("合计", None, None, None, None, None, None, None, book_total, counted_total, difference_total, summary,
+         checks)
     )
     sheet.merged_cells.add(f"A{total_row}:H{total_row}")
     return stream.splice(_save(workbook))

@@ -14,6 +14,7 @@ from inventory.ledger_schemas import LotSpec, MovementCreate, MovementLine
 from inventory.models import Asset, Document, ItemType, StocktakeUpload, utcnow
 from inventory.schemas import AssetCreate
 from inventory.stocktake import column_letters, error_copy, msgspec_dict, row_error, whole_number
+from inventory.stocktake_rules import TOO_LARGE, count_too_large
 from inventory.stocktake_schemas import ImportError_
 
 MAX_LINES_PER_DOCUMENT = 500
@@ -29,6 +30,8 @@ async def import_opening_balances(
     bulk: list[tuple[int, MovementLine]] = []
     serial: list[tuple[int, ItemType, str]] = []
     seen_serials = {(a, s) for a, s in (await session.execute(select(Asset.item_type_id, Asset.serial_number)))}
+    # here 账面数量 is input (the quantity when 实盘数量 is blank): an unreadable one is an error of its row
+    book_errors = {e.row: e for e in sheet.book_errors}
     for n, row in enumerate(sheet.rows, 1):
         if progress and n % 1000 == 0:
             progress(n)
@@ -38,11 +41,18 @@ async def import_opening_balances(
             continue
         raw = row.counted if row.counted is not None else row.book_quantity
         quantity = whole_number(raw)
+        if raw is None and row.row in book_errors:
+            e = book_errors[row.row]
+            errors.append(row_error(e.row, e.column, e.value, e.message))
+            continue
         if raw is None:
             errors.append(row_error(row.row, "实盘数量", None, "期初数量未填写"))
             continue
         if quantity is None or quantity < 0:
             errors.append(row_error(row.row, "实盘数量", raw, "数量须为非负整数"))
+            continue
+        if count_too_large(quantity):
+            errors.append(row_error(row.row, "实盘数量", raw, TOO_LARGE))
             continue
         if quantity == 0:
             continue

@@ -4,10 +4,15 @@ The rule for movements during a count: the variance compares what was counted wi
 of the count*, taken to be the moment the counted sheet is imported. The book at the count is
 the snapshot's book plus every movement posted between the snapshot and the import; movements
 after the import (before approval) are real changes and are not touched by the adjustment.
+
+The importer computes the difference itself: the sheet's 差异 and 账面数量 cells are never input. Every
+difference needs a 差异原因 before approval, from the sheet or entered by the approver (the audit log
+records who); a difference far beyond the book is flagged for the approver to check.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -35,9 +40,18 @@ from inventory.models import (
     utcnow,
 )
 from inventory.refs import load_item, load_place
-from inventory.stocktake_schemas import ImportError_, StocktakeCreate, StocktakeRead, Variance, VarianceRow
+from inventory.stocktake_rules import TOO_LARGE, beijing_date, count_too_large, far_beyond_book, needs_reason
+from inventory.stocktake_schemas import (
+    ImportError_,
+    LineReason,
+    StocktakeCreate,
+    StocktakeRead,
+    Variance,
+    VarianceRow,
+)
 
 HELD = ("available", "reserved", "maintenance")
+MAX_REASON = 200  # stocktake_lines.reason
 RULE = ("差异 = 实盘数量 − 盘点时账面数量。盘点时账面数量 = 快照账面数量 + 快照之后至导入盘点表之间过账的出入库；"
         "导入之后、审批之前的出入库是真实发生的变动，不计入差异。The variance compares the count with the book "
         "as of the import of the counted sheet.")
@@ -113,8 +127,9 @@ _INSERT_LINE = insert(StocktakeLine)
 _LINE_COLUMNS = (
     StocktakeLine.id, StocktakeLine.location_id, StocktakeLine.item_type_id, StocktakeLine.lot_id,
     StocktakeLine.asset_id, StocktakeLine.book_at_snapshot, StocktakeLine.book_at_count, StocktakeLine.counted,
-    StocktakeLine.reason, ItemType.code.label("item_code"), ItemType.name.label("item_name"), ItemType.spec,
-    ItemType.unit, Location.name.label("place"), Lot.number.label("lot_number"), Lot.production_date,
+    StocktakeLine.reason, StocktakeLine.sheet_row, ItemType.code.label("item_code"),
+    ItemType.name.label("item_name"), ItemType.spec, ItemType.unit, Location.name.label("place"),
+    Lot.number.label("lot_number"), Lot.production_date,
     Lot.expiry_date, Asset.serial_number, Asset.label_code,
 )
 
@@ -131,8 +146,8 @@ async def _line_details(session: AsyncSession, stocktake_id: int) -> list[Row[An
     return list(rows)
 
 
-async def counting_sheet(session: AsyncSession, stocktake_id: int) -> bytes:
-    """The counting sheet (xlsx) for this stocktake."""
+async def counting_sheet(session: AsyncSession, stocktake_id: int, *, now: dt.datetime | None = None) -> bytes:
+    """The counting sheet (xlsx) for this stocktake, dated the day it is printed in 北京时间."""
     st = await get_stocktake(session, stocktake_id)
     loc = await get_location(session, st.location_id)
     rows = [SheetRow(item_code=ln.item_code, book_quantity=ln.book_at_snapshot, name=ln.item_name, spec=ln.spec,
@@ -140,7 +155,7 @@ async def counting_sheet(session: AsyncSession, stocktake_id: int) -> bytes:
                      expiry_date=ln.expiry_date, place=ln.place, serial_number=ln.serial_number or "",
                      label_code=ln.label_code or "")
             for ln in await _line_details(session, st.id)]
-    header = SheetHeader(place=loc.name, stocktake_id=stocktake_number(st), count_date=utcnow().date(),
+    header = SheetHeader(place=loc.name, stocktake_id=stocktake_number(st), count_date=beijing_date(now or utcnow()),
                          counter=st.counted_by, supervisor=st.supervised_by)
     return write_count_sheet(header, rows)
 
@@ -206,6 +221,9 @@ async def import_counts(session: AsyncSession, stocktake_id: int, sheet: ParsedS
         if row.counted is not None and counted is None:
             errors.append(row_error(row.row, "实盘数量", row.counted, "数量须为整数"))
             continue
+        if counted is not None and count_too_large(counted):
+            errors.append(row_error(row.row, "实盘数量", row.counted, TOO_LARGE))
+            continue
         if item_tracking == "serial" and counted not in (None, 0, 1):
             errors.append(row_error(row.row, "实盘数量", row.counted, "单件装备的实盘数量只能是 1（在）或 0（不在）"))
             continue
@@ -217,6 +235,9 @@ async def import_counts(session: AsyncSession, stocktake_id: int, sheet: ParsedS
             errors.append(row_error(row.row, "物资编号", row.item_code, f"与第 {matched[line.id][2]} 行是同一盘点行"))
             continue
         matched[line.id] = (counted, row.reason or "", row.row)
+    if not sheet.errors and not any(row.counted is not None for row in sheet.rows):
+        errors.append(row_error(sheet.header_row, "实盘数量", None,
+                                "未填写任何实盘数量：整张表的「实盘数量」列都是空的，请填写清点到的数量后再导入"))
     if errors:
         upload = StocktakeUpload(stocktake_id=st.id, kind="counts", uploaded_by=actor, uploaded_at=utcnow(),
                                  accepted=False, errors={"errors": [msgspec_dict(e) for e in errors]},
@@ -225,12 +246,22 @@ async def import_counts(session: AsyncSession, stocktake_id: int, sheet: ParsedS
         await session.flush()
         return upload
     await _apply_counts(session, st, details, matched, found)
+    _take_people(st, sheet)
     st.status, st.imported_by, st.imported_at = "counted", actor, utcnow()
     upload = StocktakeUpload(stocktake_id=st.id, kind="counts", uploaded_by=actor, uploaded_at=utcnow(),
                              accepted=True, errors={}, error_copy=None)
     session.add(upload)
     await session.flush()
     return upload
+
+
+def _take_people(st: Stocktake, sheet: ParsedSheet) -> None:
+    """Who counted and who supervised, as the returned sheet names them (header, or the 责任人 column)."""
+    counter = sheet.header.get("盘点人") or "、".join(dict.fromkeys(r.counted_by for r in sheet.rows if r.counted_by))
+    if counter:
+        st.counted_by = counter[:64]
+    if supervisor := sheet.header.get("监盘人"):
+        st.supervised_by = supervisor[:64]
 
 
 def msgspec_dict(e: ImportError_) -> dict[str, object]:
@@ -240,7 +271,7 @@ def msgspec_dict(e: ImportError_) -> dict[str, object]:
 
 def column_letters(sheet: ParsedSheet) -> dict[str, str]:
     """Column header (canonical, and as written where the parser saw it) → letter, to mark the bad cells."""
-    return {**sheet.columns, **{e.column: e.letter for e in sheet.errors if e.letter}}
+    return {**sheet.columns, **{e.column: e.letter for e in [*sheet.errors, *sheet.book_errors] if e.letter}}
 
 
 def error_copy(original: bytes, errors: list[ImportError_], letters: dict[str, str] | None = None) -> bytes | None:
@@ -297,37 +328,107 @@ async def variance(session: AsyncSession, stocktake_id: int) -> Variance:
         diff = None if ln.counted is None or ln.book_at_count is None else ln.counted - ln.book_at_count
         rows.append(VarianceRow(ln.id, ln.location_id, ln.place, ln.item_type_id, ln.item_code, ln.item_name,
                                 ln.unit, ln.lot_number, ln.serial_number, ln.book_at_snapshot, ln.book_at_count,
-                                ln.counted, diff, ln.reason))
+                                ln.counted, diff, ln.reason, ln.spec, ln.sheet_row, needs_reason(diff, ln.reason),
+                                far_beyond_book(ln.book_at_count, diff)))
     counted = [r for r in rows if r.counted is not None]
     return Variance(stocktake=await stocktake_read(session, st), lines=counted,
                     not_counted=[r for r in rows if r.counted is None],
                     gain=sum(r.difference for r in counted if r.difference and r.difference > 0),
                     loss=-sum(r.difference for r in counted if r.difference and r.difference < 0),
-                    lines_with_difference=sum(1 for r in counted if r.difference), rule=RULE)
+                    lines_with_difference=sum(1 for r in counted if r.difference), rule=RULE,
+                    missing_reasons=sum(r.needs_reason for r in counted),
+                    far_beyond_book=sum(r.far_beyond_book for r in counted))
 
 
 async def variance_sheet(session: AsyncSession, stocktake_id: int) -> bytes:
-    """The variance report as xlsx."""
+    """The variance report as xlsx, dated the day of the count (the import of the counted sheet) in 北京时间."""
     report = await variance(session, stocktake_id)
     st = await get_stocktake(session, stocktake_id)
     loc = await get_location(session, st.location_id)
     lines = [VarianceLine(item_code=r.item_code, book_quantity=r.book_at_count if r.book_at_count is not None
-                          else r.book_at_snapshot, counted=r.counted, name=r.item_name, unit=r.unit,
+                          else r.book_at_snapshot, counted=r.counted, name=r.item_name, spec=r.spec, unit=r.unit,
                           lot_number=r.lot_number or "", place=r.location_name, serial_number=r.serial_number or "",
-                          reason=r.reason) for r in [*report.lines, *report.not_counted]]
-    return write_variance(SheetHeader(place=loc.name, stocktake_id=stocktake_number(st), counter=st.counted_by,
+                          reason=r.reason, needs_reason=r.needs_reason, far_beyond_book=r.far_beyond_book)
+             for r in [*report.lines, *report.not_counted]]
+    return write_variance(SheetHeader(place=loc.name, stocktake_id=stocktake_number(st),
+                                      count_date=beijing_date(st.imported_at or utcnow()), counter=st.counted_by,
                                       supervisor=st.supervised_by), lines)
 
 
-async def approve(session: AsyncSession, stocktake_id: int, *, actor: str) -> Stocktake:
-    """Post one 盘盈/盘亏 adjustment for every difference and close; approving twice changes nothing."""
+def _describe_line(ln: Row[Any]) -> str:
+    """A stocktake line as the approver finds it on the sheet: row, item, lot, serial, place."""
+    where = "、".join(part for part in (f"批号 {ln.lot_number}" if ln.lot_number else "",
+                                        f"序列号 {ln.serial_number}" if ln.serial_number else "", ln.place) if part)
+    row = f"第 {ln.sheet_row} 行 " if ln.sheet_row else ""
+    return f"{row}{ln.item_code} {ln.item_name}（{where}）"
+
+
+def _checked_reasons(st: Stocktake, details: list[Row[Any]], reasons: Sequence[LineReason]) -> dict[int, str]:
+    """The reasons the approver entered, by line id; a line of another stocktake, twice, or blank is a 422."""
+    known = {ln.id for ln in details}
+    entered: dict[int, str] = {}
+    errors = []
+    for n, given in enumerate(reasons):
+        text = given.reason.strip()
+        if given.line_id not in known:
+            errors.append({"field": f"reasons[{n}].line_id",
+                           "message": f"盘点行 id={given.line_id} 不属于盘点单 {stocktake_number(st)}"})
+        elif given.line_id in entered:
+            errors.append({"field": f"reasons[{n}].line_id", "message": f"盘点行 id={given.line_id} 的原因填写了两次"})
+        elif not text or len(text) > MAX_REASON:
+            errors.append({"field": f"reasons[{n}].reason",
+                           "message": "差异原因不能为空白" if not text else f"差异原因最多 {MAX_REASON} 字"})
+        else:
+            entered[given.line_id] = text
+    if errors:
+        raise InvalidInput("审批时填写的差异原因有误：" + "；".join(e["message"] for e in errors), field="reasons",
+                           extra={"errors": errors})
+    return entered
+
+
+_UPDATE_REASON = update(StocktakeLine).where(StocktakeLine.id == bindparam("b_id")).values(
+    reason=bindparam("b_reason"))
+
+
+def _refuse_missing_reasons(details: list[Row[Any]], entered: dict[int, str]) -> None:
+    """A 422 naming every line with a difference and no reason (the sheet's or the approver's)."""
+    missing = []
+    for ln in details:
+        diff = None if ln.counted is None or ln.book_at_count is None else ln.counted - ln.book_at_count
+        if needs_reason(diff, entered.get(ln.id, ln.reason)):
+            flag = "，差异远超账面数量，请先核实" if far_beyond_book(ln.book_at_count, diff) else ""
+            missing.append({"field": "reasons", "line_id": ln.id, "row": ln.sheet_row, "item_code": ln.item_code,
+                            "message": f"{_describe_line(ln)}：差异 {diff:+d}{flag}，缺少差异原因"})
+    if missing:
+        shown = "；".join(e["message"] for e in missing[:5]) + (f"（另有 {len(missing) - 5} 行）" if len(missing) > 5
+                                                                 else "")
+        raise InvalidInput(f"有 {len(missing)} 行有差异但没有填写差异原因，不能审批。请在盘点表「差异原因」列填写后"
+                           f"重新导入，或在审批时按盘点行填写（reasons）：{shown}", field="reasons",
+                           extra={"errors": missing})
+
+
+async def approve(session: AsyncSession, stocktake_id: int, *, actor: str,
+                  reasons: Sequence[LineReason] = ()) -> Stocktake:
+    """Post one 盘盈/盘亏 adjustment for every difference and close; approving twice changes nothing.
+
+    Every difference needs a 差异原因: the sheet's, or one in ``reasons`` (which replaces the sheet's);
+    without them the approval is refused, every line lacking one named.
+    """
     st = await get_stocktake(session, stocktake_id)
     if st.status == "approved":
+        if reasons:
+            raise Conflict(f"盘点单 {stocktake_number(st)} 已审批结案，不能再填写差异原因")
         return st
     if st.status != "counted":
         raise Conflict(f"盘点单 {stocktake_number(st)} 尚未导入盘点表，不能审批")
     if st.imported_by == actor:
         raise PermissionDenied("审批人不能是导入盘点表的人（须由另一名指挥人员或管理员审批）")
+    details = await _line_details(session, st.id)
+    entered = _checked_reasons(st, details, reasons)
+    _refuse_missing_reasons(details, entered)
+    if entered:
+        await (await session.connection()).execute(_UPDATE_REASON, [
+            {"b_id": line_id, "b_reason": text} for line_id, text in entered.items()])
     lines = [ln for ln in await session.scalars(select(StocktakeLine).where(StocktakeLine.stocktake_id == st.id))
              if ln.counted is not None and ln.book_at_count is not None and ln.counted != ln.book_at_count]
     if lines:

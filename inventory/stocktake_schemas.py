@@ -60,7 +60,11 @@ class ImportResult(msgspec.Struct):
 
 
 class VarianceRow(msgspec.Struct):
-    """Book (at the snapshot and at the count), counted, difference and reason of one line."""
+    """Book (at the snapshot and at the count), counted, difference and reason of one line.
+
+    ``needs_reason``: a difference without a 差异原因 (approval waits for one); ``far_beyond_book``: a
+    difference of more than ten times the book and more than 100 units, to be checked (it needs a reason too).
+    """
 
     line_id: int
     location_id: int
@@ -76,6 +80,10 @@ class VarianceRow(msgspec.Struct):
     counted: int | None
     difference: int | None
     reason: str
+    spec: str = ""
+    sheet_row: int | None = None
+    needs_reason: bool = False
+    far_beyond_book: bool = False
 
 
 class Variance(msgspec.Struct):
@@ -88,3 +96,18 @@ class Variance(msgspec.Struct):
     loss: int
     lines_with_difference: int
     rule: str
+    missing_reasons: int = 0
+    far_beyond_book: int = 0
+
+
+class LineReason(Strict):
+    """The 差异原因 of one stocktake line, entered by the approver."""
+
+    line_id: Id
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class ApproveRequest(Strict):
+    """Approve a counted stocktake; ``reasons`` fill in the 差异原因 the sheet left blank."""
+
+    reasons: Annotated[list[LineReason], msgspec.Meta(max_length=100_000)] = []

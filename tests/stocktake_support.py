@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +51,7 @@ async def make_world(db: Database) -> World:
         other = await create_location(s, LocationCreate(
             code="D-JXX", name="进贤县应急物资储备库", kind="depot", region_code="360124", lat=28.37, lon=116.24))
         tent = await create_item_type(s, ItemTypeCreate(
-            code="TENT-12", name="12平方米单帐篷", unit="顶", tracking="bulk", category="shelter"))
+            code="TENT-12", name="12平方米单帐篷", unit="顶", tracking="bulk", category="shelter", spec="3×4米"))
         water = await create_item_type(s, ItemTypeCreate(
             code="WATER-550", name="瓶装饮用水", unit="箱", tracking="bulk", category="food", shelf_life_days=365))
         pump = await create_item_type(s, ItemTypeCreate(
@@ -109,6 +111,26 @@ def fill(sheet: bytes, counts: dict[Key, object] | Callable[[Key], object], *,
         edit(ws, header, cols)
     out = io.BytesIO()
     wb.save(out)
+    return out.getvalue()
+
+
+def cached_error(sheet: bytes, cells: dict[str, str], error: str = "#VALUE!") -> bytes:
+    """The workbook with formula cells ``{ref: formula}`` whose value, as Excel or WPS cached it, is ``error``.
+
+    That is what a spreadsheet saves when a formula meets text it cannot compute with (a count typed as
+    １２ from a Chinese input method makes ``=M7-L7`` show #VALUE!); openpyxl cannot write a cached value.
+    """
+    source = zipfile.ZipFile(io.BytesIO(sheet))
+    out = io.BytesIO()
+    with source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                for ref, formula in cells.items():
+                    cell = f'<c r="{ref}" t="e"><f>{formula}</f><v>{error}</v></c>'.encode()
+                    data, found = re.subn(rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)'.encode(), cell, data, count=1)
+                    assert found == 1, f"no cell {ref} in the sheet"
+            target.writestr(info, data)
     return out.getvalue()
 
 

@@ -25,7 +25,14 @@ from inventory.locations import get_location_by_code
 from inventory.models import Stocktake, StocktakeUpload
 from inventory.opening_balances import import_opening_balances
 from inventory.schemas import Page
-from inventory.stocktake_schemas import ImportError_, ImportResult, StocktakeCreate, StocktakeRead, Variance
+from inventory.stocktake_schemas import (
+    ApproveRequest,
+    ImportError_,
+    ImportResult,
+    StocktakeCreate,
+    StocktakeRead,
+    Variance,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 64 * 1024 * 1024
@@ -161,11 +168,22 @@ class StocktakeController(Controller):
 
     @post("/{stocktake_id:int}/approve", opt={"action": "stocktake.approve"}, status_code=200)
     async def approve(self, request: Request[Any, Any, Any], db: Database, principal: Principal,
-                      stocktake_id: IdParam, idempotency_key: IdempotencyKey = None) -> Response[StocktakeRead]:
-        """Post the 盘盈/盘亏 adjustment and close (by someone other than the importer); twice is a no-op."""
+                      stocktake_id: IdParam, data: ApproveRequest | None = None,
+                      idempotency_key: IdempotencyKey = None) -> Response[StocktakeRead]:
+        """Post the 盘盈/盘亏 adjustment and close (by someone other than the importer); twice is a no-op.
+
+        Every difference needs a 差异原因: from the sheet, or in ``reasons`` (``[{line_id, reason}]``, the
+        line ids of the variance); without them a 422 lists every line lacking one. The audit log records
+        the approver as the one who entered these reasons.
+        """
+        reasons = data.reasons if data else []
 
         async def work(session: AsyncSession) -> StocktakeRead:
-            st = await stocktake.approve(session, stocktake_id, actor=principal.username)
+            st = await stocktake.approve(session, stocktake_id, actor=principal.username, reasons=reasons)
+            if reasons:
+                entered = "；".join(f"行 {r.line_id}「{r.reason.strip()}」" for r in reasons)
+                await record(session, _audit(request, principal, "stocktake", stocktake_id,
+                                             f"审批人填写差异原因 {len(reasons)} 行：{entered}"))
             return await stocktake.stocktake_read(session, st)
 
         return await run_write(request, db, principal, work, status_code=200)

@@ -10,7 +10,18 @@ import openpyxl
 
 from importers.sheet_writer import SheetHeader, SheetRow, write_count_sheet
 from inventory.db import Database
-from tests.stocktake_support import DEPOT_NAME, World, fill, full_count, make_world, marked, on_hand, rows_of
+from tests.stocktake_support import (
+    BIN_NAME,
+    DEPOT_NAME,
+    World,
+    cached_error,
+    fill,
+    full_count,
+    make_world,
+    marked,
+    on_hand,
+    rows_of,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BASE = "/api/v1/stocktakes"
@@ -159,3 +170,75 @@ async def test_opening_balances_over_http(db: Database, client_as: Any) -> None:
     wb = openpyxl.load_workbook(io.BytesIO(copy.content))
     assert "不存在" in str(wb.active.cell(7, 17).value)
     assert await on_hand(db, w.other, w.tent) == 19  # nothing from the refused file
+
+
+async def test_approval_without_reasons_is_a_422_naming_each_line_and_the_approver_may_enter_them(
+    db: Database, client_as: Any,
+) -> None:
+    w = await make_world(db)
+    keeper = await client_as("keeper", "keeper-ncx", scope_regions=["360121"])
+    commander = await client_as("commander", "commander-1")
+    auditor = await client_as("auditor", "auditor-1")
+    st = await opened(keeper, w)
+    counts = {("TENT-12", "", DEPOT_NAME, ""): 97, ("WATER-550", "L1", BIN_NAME, ""): 31}
+    data = fill(await sheet(keeper, st["id"]), lambda k: counts.get(k, full_count(k)))
+    rows = {r["物资编号"] + str(r["存放位置"]): r["_row"] for r in rows_of(data)}
+    r = await keeper.post(f"{BASE}/{st['id']}/counts", files=files(data))
+    assert r.status_code == 200, r.text  # differences without a reason are accepted, and listed
+    v = (await keeper.get(f"{BASE}/{st['id']}/variance")).json()
+    assert v["missing_reasons"] == 2
+    lines = {line["item_code"]: line for line in v["lines"] if line["needs_reason"]}
+    assert set(lines) == {"TENT-12", "WATER-550"}
+    assert (lines["TENT-12"]["sheet_row"], lines["TENT-12"]["spec"]) == (rows["TENT-12" + DEPOT_NAME], "3×4米")
+
+    r = await commander.post(f"{BASE}/{st['id']}/approve")
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert "2 行有差异但没有填写差异原因" in body["detail"]
+    assert sorted((e["field"], e["line_id"], e["row"]) for e in body["errors"]) == sorted([
+        ("reasons", lines["TENT-12"]["line_id"], rows["TENT-12" + DEPOT_NAME]),
+        ("reasons", lines["WATER-550"]["line_id"], rows["WATER-550" + BIN_NAME])])
+    assert any(f"第 {rows['TENT-12' + DEPOT_NAME]} 行 TENT-12 12平方米单帐篷" in e["message"]
+               and "缺少差异原因" in e["message"] for e in body["errors"])
+    assert (await keeper.get(f"{BASE}/{st['id']}")).json()["status"] == "counted"
+    assert await on_hand(db, w.depot, w.tent) == 100
+
+    reasons = [{"line_id": lines["TENT-12"]["line_id"], "reason": "霉变报废"},
+               {"line_id": lines["WATER-550"]["line_id"], "reason": "上次入库漏记"}]
+    r = await commander.post(f"{BASE}/{st['id']}/approve", json={"reasons": reasons})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved"
+    assert await on_hand(db, w.depot, w.tent) == 97
+    v = (await keeper.get(f"{BASE}/{st['id']}/variance")).json()
+    assert {line["item_code"]: line["reason"] for line in v["lines"] if line["difference"]} == {
+        "TENT-12": "霉变报废", "WATER-550": "上次入库漏记"}
+    entries = (await auditor.get("/api/v1/audit", params={"target": f"stocktake:{st['id']}", "limit": 500})).json()
+    entered = [e for e in entries["items"] if "差异原因" in e["summary"]]
+    assert [(e["username"], e["action"]) for e in entered] == [("commander-1", "stocktake.approve")]
+    assert "霉变报废" in entered[0]["summary"] and f"行 {lines['TENT-12']['line_id']}" in entered[0]["summary"]
+
+    r = await commander.post(f"{BASE}/{st['id']}/approve", json={"reasons": [{"line_id": 1, "reason": ""}]})
+    assert r.status_code == 422  # the request itself is checked first: an empty reason says nothing
+
+
+async def test_a_sheet_counted_as_full_width_text_whose_difference_shows_value_errors_is_imported(
+    db: Database, client_as: Any,
+) -> None:
+    w = await make_world(db)
+    keeper = await client_as("keeper", "keeper-ncx", scope_regions=["360121"])
+    st = await opened(keeper, w)
+    blank = await sheet(keeper, st["id"])
+    r = await keeper.post(f"{BASE}/{st['id']}/counts", files=files(blank))
+    assert r.status_code == 422, r.text
+    assert "未填写任何实盘数量" in r.json()["detail"]
+    assert (await keeper.get(f"{BASE}/{st['id']}")).json()["status"] == "open"
+
+    data = fill(blank, lambda k: "１２" if k[0] == "TENT-12" else full_count(k),
+                reasons={("TENT-12", "", DEPOT_NAME, ""): "借给乡镇"})
+    tent = next(row["_row"] for row in rows_of(data) if row["物资编号"] == "TENT-12")
+    data = cached_error(data, {f"N{tent}": f'IF(M{tent}="","",M{tent}-L{tent})'})
+    r = await keeper.post(f"{BASE}/{st['id']}/counts", files=files(data))
+    assert r.status_code == 200, r.text
+    v = (await keeper.get(f"{BASE}/{st['id']}/variance")).json()
+    line = next(line for line in v["lines"] if line["item_code"] == "TENT-12")
+    assert (line["counted"], line["difference"], line["needs_reason"]) == (12, -88, False)

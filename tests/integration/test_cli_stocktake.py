@@ -90,3 +90,19 @@ async def test_cli_opening_balances(db: Database, tmp_path: Path, monkeypatch: p
     assert await on_hand(db, w.other, w.tent) == 37
     code = await asyncio.to_thread(main, ["import", "opening-balances", str(good), "--location", "NO-SUCH"])
     assert code == 1
+
+
+async def test_cli_refuses_a_sheet_with_no_count_filled_in(db: Database, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    w = await make_world(db)
+    st_id, sheet = await _open(db, w.depot)
+    path = tmp_path / "counts.xlsx"
+    path.write_bytes(sheet)  # downloaded and sent back without a single count
+    monkeypatch.setenv("INVENTORY_DATABASE_URL", db.url)
+    code = await asyncio.to_thread(main, ["stocktake", "import", str(path), "--stocktake", str(st_id)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "拒绝导入" in out and "未填写任何实盘数量" in out
+    async with db.read() as s:
+        assert (await stocktake.get_stocktake(s, st_id)).status == "open"

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from importers.count_sheet import SheetUnreadable, parse_count_sheet
 from importers.sheet_writer import SheetHeader, SheetRow, write_count_sheet
 from inventory import stocktake
 from inventory.db import Database
-from inventory.errors import Conflict, PermissionDenied
+from inventory.errors import Conflict, InvalidInput, PermissionDenied
 from inventory.ledger import post_document
-from inventory.ledger_schemas import MovementCreate, MovementLine
+from inventory.ledger_schemas import MAX_QUANTITY, MovementCreate, MovementLine
 from inventory.locations import create_location
 from inventory.models import Asset, Document, Lot, Movement, Stocktake, StocktakeLine, StocktakeUpload
 from inventory.opening_balances import import_opening_balances
 from inventory.schemas import LocationCreate
-from inventory.stocktake_schemas import StocktakeCreate, Variance
+from inventory.stocktake_rules import TOO_LARGE
+from inventory.stocktake_schemas import LineReason, StocktakeCreate, Variance
 from inventory.verify import verify_ledger
 from tests.stocktake_support import (
     BIN_NAME,
@@ -28,6 +30,7 @@ from tests.stocktake_support import (
     Key,
     World,
     asset_status,
+    cached_error,
     fill,
     full_count,
     make_world,
@@ -60,9 +63,11 @@ async def upload(db: Database, stocktake_id: int, data: bytes, actor: str = IMPO
         return await stocktake.import_counts(s, stocktake_id, parsed, data, actor=actor)
 
 
-async def approve(db: Database, stocktake_id: int, actor: str = APPROVER) -> Stocktake:
+async def approve(db: Database, stocktake_id: int, actor: str = APPROVER,
+                  reasons: dict[int, str] | None = None) -> Stocktake:
     async with db.write() as s:
-        return await stocktake.approve(s, stocktake_id, actor=actor)
+        return await stocktake.approve(s, stocktake_id, actor=actor, reasons=[
+            LineReason(line_id=line_id, reason=reason) for line_id, reason in (reasons or {}).items()])
 
 
 async def report(db: Database, stocktake_id: int) -> Variance:
@@ -157,7 +162,9 @@ async def test_round_trip_sheet_fill_import_variance_approve_by_another(db: Data
         ("WATER-550", "L1", BIN_NAME, ""): 31, ("PUMP-300", "", DEPOT_NAME, "BC-1"): 1,
         ("PUMP-300", "", DEPOT_NAME, "BC-2"): 0, ("PUMP-300", "", DEPOT_NAME, "BC-3"): 1,
     }  # L2 left blank: not counted
-    filled = fill(await sheet_of(db, st_id), counts, reasons={("TENT-12", "", DEPOT_NAME, ""): "破损2顶"})
+    filled = fill(await sheet_of(db, st_id), counts, reasons={
+        ("TENT-12", "", DEPOT_NAME, ""): "破损2顶", ("WATER-550", "L1", BIN_NAME, ""): "上次入库漏记",
+        ("PUMP-300", "", DEPOT_NAME, "BC-2"): "借出未归还"})
     up = await upload(db, st_id, filled)
     assert up.accepted, up.errors
     v = await report(db, st_id)
@@ -208,7 +215,8 @@ async def test_round_trip_sheet_fill_import_variance_approve_by_another(db: Data
 async def test_a_found_asset_is_brought_back_by_the_adjustment(db: Database) -> None:
     w = await make_world(db)
     st_id = await open_stocktake(db, w)
-    await upload(db, st_id, fill(await sheet_of(db, st_id), lambda k: 0 if k[3] == "BC-3" else full_count(k)))
+    await upload(db, st_id, fill(await sheet_of(db, st_id), lambda k: 0 if k[3] == "BC-3" else full_count(k),
+                                 reasons={("PUMP-300", "", DEPOT_NAME, "BC-3"): "现场未找到"}))
     await approve(db, st_id)
     assert await asset_status(db, w.pumps[2]) == ("lost", None)
     st2 = await open_stocktake(db, w)
@@ -225,7 +233,7 @@ async def test_movements_between_snapshot_and_import_are_in_the_book_at_the_coun
     # the keeper counts what is there at the count: 90 tents, 35 water in the bin (the sheet still says 100/30)
     counts = {**{k: full_count(k) for k in [("WATER-550", "L1", DEPOT_NAME, ""), ("WATER-550", "L2", DEPOT_NAME, "")]},
               ("TENT-12", "", DEPOT_NAME, ""): 88, ("WATER-550", "L1", BIN_NAME, ""): 35}
-    assert (await upload(db, st_id, fill(sheet, counts))).accepted
+    assert (await upload(db, st_id, fill(sheet, counts, reasons={("TENT-12", "", DEPOT_NAME, ""): "霉变"}))).accepted
     rows = by_key(await report(db, st_id))
     tent = rows["TENT-12", None, DEPOT_NAME, None]
     assert (tent.book_at_snapshot, tent.book_at_count, tent.counted, tent.difference) == (100, 90, 88, -2)
@@ -382,6 +390,215 @@ async def test_approving_before_any_count_is_refused(db: Database) -> None:
         await approve(db, st_id)
 
 
+# --- sheets as people really fill them ------------------------------------------------------------------------
+
+
+def _line(v: Variance, code: str, lot: str | None = None, place: str = DEPOT_NAME, serial: str | None = None) -> Any:
+    return by_key(v)[code, lot, place, serial]
+
+
+async def test_a_count_beyond_the_movement_bound_is_refused_and_one_at_the_bound_needs_a_reason(db: Database) -> None:
+    w = await make_world(db)
+    st_id = await open_stocktake(db, w)
+    sheet = await sheet_of(db, st_id)
+    huge = fill(sheet, lambda k: 99_999_999_999_999 if k[0] == "TENT-12" else full_count(k))
+    row = next(r["_row"] for r in rows_of(huge) if r["物资编号"] == "TENT-12")
+    errors, copy = await _refused(db, st_id, huge)
+    assert errors == [(row, "实盘数量", "99999999999999", TOO_LARGE)]
+    assert "1,000,000,000" in TOO_LARGE
+    assert marked(copy) == ({row: TOO_LARGE}, {(row, "实盘数量")})
+
+    at_bound = fill(sheet, lambda k: MAX_QUANTITY if k[0] == "TENT-12" else full_count(k))
+    assert (await upload(db, st_id, at_bound)).accepted
+    tent = _line(await report(db, st_id), "TENT-12")
+    assert (tent.difference, tent.far_beyond_book, tent.needs_reason) == (MAX_QUANTITY - 100, True, True)
+    with pytest.raises(InvalidInput, match="差异远超账面数量"):
+        await approve(db, st_id)
+    await approve(db, st_id, reasons={tent.line_id: "省厅调拨帐篷整批到库未入账"})
+    assert await on_hand(db, w.depot, w.tent) == MAX_QUANTITY
+    await ledger_ok(db)
+
+
+async def test_a_difference_far_beyond_the_book_is_flagged_and_an_ordinary_one_is_not(db: Database) -> None:
+    w = await make_world(db)
+    st_id = await open_stocktake(db, w)
+    counts = {("TENT-12", "", DEPOT_NAME, ""): 5000,  # book 100: 4,900 more, over 10× and over 100
+              ("WATER-550", "L1", BIN_NAME, ""): 130,  # book 30: 100 more, over 10× but not over 100
+              ("WATER-550", "L2", DEPOT_NAME, ""): 221,  # book 20: 201 more, over 10× and over 100
+              ("WATER-550", "L1", DEPOT_NAME, ""): 5}  # book 50: 45 fewer
+    data = fill(await sheet_of(db, st_id), lambda k: counts.get(k, full_count(k)),
+                reasons=dict.fromkeys(counts, "待核实"))
+    assert (await upload(db, st_id, data)).accepted
+    v = await report(db, st_id)
+    flagged = {(r.item_code, r.lot_number, r.location_name) for r in v.lines if r.far_beyond_book}
+    assert flagged == {("TENT-12", None, DEPOT_NAME), ("WATER-550", "L2", DEPOT_NAME)}
+    assert (v.far_beyond_book, v.missing_reasons) == (2, 0)
+    async with db.read() as s:
+        xlsx = await stocktake.variance_sheet(s, st_id)
+    table = {(r["物资编号"], r["批号"], r["存放位置"]): r for r in rows_of(xlsx)}
+    assert "差异远超账面数量" in table["TENT-12", None, DEPOT_NAME]["核查提示"]
+    assert table["WATER-550", "L1", BIN_NAME]["核查提示"] is None
+    assert next(r for r in rows_of(xlsx) if r["序号"] == "合计")["核查提示"] == "差异远超账面 2 项"
+
+
+async def test_differences_without_a_reason_are_listed_and_approval_names_every_line_lacking_one(
+    db: Database,
+) -> None:
+    w = await make_world(db)
+    st_id = await open_stocktake(db, w)
+    counts: dict[Key, object] = {("TENT-12", "", DEPOT_NAME, ""): 98, ("WATER-550", "L1", BIN_NAME, ""): 31,
+                                 ("PUMP-300", "", DEPOT_NAME, "BC-2"): 0}
+    data = fill(await sheet_of(db, st_id), lambda k: counts.get(k, full_count(k)),
+                reasons={("TENT-12", "", DEPOT_NAME, ""): "破损2顶"})
+    assert (await upload(db, st_id, data)).accepted  # accepted: the reasons may still come from the approver
+    v = await report(db, st_id)
+    water, pump = _line(v, "WATER-550", "L1", BIN_NAME), _line(v, "PUMP-300", serial="BC-2")
+    assert [(r.item_code, r.sheet_row) for r in v.lines if r.needs_reason] == [
+        ("PUMP-300", pump.sheet_row), ("WATER-550", water.sheet_row)]
+    assert v.missing_reasons == 2 and not _line(v, "TENT-12").needs_reason
+    async with db.read() as s:
+        xlsx = await stocktake.variance_sheet(s, st_id)
+    table = {(r["物资编号"], r["批号"], r["存放位置"], r["序列号"]): r for r in rows_of(xlsx)}
+    assert "缺差异原因" in table["WATER-550", "L1", BIN_NAME, None]["核查提示"]
+    assert "缺差异原因" in table["PUMP-300", None, DEPOT_NAME, "BC-2"]["核查提示"]
+    assert table["TENT-12", None, DEPOT_NAME, None]["核查提示"] is None
+    assert next(r for r in rows_of(xlsx) if r["序号"] == "合计")["核查提示"] == "缺差异原因 2 项"
+
+    before = await state(db, st_id)
+    with pytest.raises(InvalidInput) as caught:
+        await approve(db, st_id)
+    assert "2 行有差异但没有填写差异原因" in caught.value.detail
+    errors = caught.value.extra["errors"]
+    assert [(e["line_id"], e["row"], e["item_code"]) for e in errors] == [
+        (pump.line_id, pump.sheet_row, "PUMP-300"), (water.line_id, water.sheet_row, "WATER-550")]
+    assert errors[1]["message"] == (f"第 {water.sheet_row} 行 WATER-550 瓶装饮用水（批号 L1、{BIN_NAME}）：差异 +1，"
+                                    "缺少差异原因")
+    assert "序列号 BC-2" in errors[0]["message"] and "差异 -1" in errors[0]["message"]
+    assert await state(db, st_id) == before
+    with pytest.raises(InvalidInput) as caught:  # one reason given: still refused, naming the other line
+        await approve(db, st_id, reasons={water.line_id: "上次入库漏记"})
+    assert [e["line_id"] for e in caught.value.extra["errors"]] == [pump.line_id]
+    assert await state(db, st_id) == before  # the reason sent with a refused approval is not kept
+
+    st = await approve(db, st_id, reasons={water.line_id: "上次入库漏记", pump.line_id: " 借给消防救援站未归还 "})
+    assert st.status == "approved"
+    v = await report(db, st_id)
+    assert [(r.item_code, r.reason) for r in v.lines if r.difference] == [
+        ("PUMP-300", "借给消防救援站未归还"), ("TENT-12", "破损2顶"), ("WATER-550", "上次入库漏记")]
+    assert v.missing_reasons == 0
+    assert await on_hand(db, w.bin, w.water, w.lot1) == 31 and await asset_status(db, w.pumps[1]) == ("lost", None)
+    with pytest.raises(Conflict, match="已审批结案"):
+        await approve(db, st_id, reasons={water.line_id: "改个说法"})
+    await ledger_ok(db)
+
+
+async def test_reasons_entered_at_approval_must_name_lines_of_this_stocktake_once_and_say_something(
+    db: Database,
+) -> None:
+    w = await make_world(db)
+    st_id = await open_stocktake(db, w)
+    other = await open_stocktake(db, w)
+    data = fill(await sheet_of(db, st_id), lambda k: 98 if k[0] == "TENT-12" else full_count(k))
+    assert (await upload(db, st_id, data)).accepted
+    tent = _line(await report(db, st_id), "TENT-12").line_id
+    foreign = _line(await report(db, other), "TENT-12").line_id
+    before = await state(db, st_id)
+    for given, field, words in [
+        ([(foreign, "盘亏")], "reasons[0].line_id", "不属于盘点单"),
+        ([(tent, "盘亏"), (tent, "破损")], "reasons[1].line_id", "填写了两次"),
+        ([(tent, " \u3000 ")], "reasons[0].reason", "不能为空白"),
+    ]:
+        with pytest.raises(InvalidInput) as caught:
+            async with db.write() as s:
+                await stocktake.approve(s, st_id, actor=APPROVER,
+                                        reasons=[LineReason(line_id=i, reason=r) for i, r in given])
+        assert [e["field"] for e in caught.value.extra["errors"]] == [field]
+        assert words in caught.value.detail
+        assert await state(db, st_id) == before
+
+
+async def test_a_sheet_with_no_count_filled_in_is_refused(db: Database) -> None:
+    w = await make_world(db)
+    st_id = await open_stocktake(db, w)
+    errors, copy = await _refused(db, st_id, fill(await sheet_of(db, st_id), {}))
+    assert [(row, column) for row, column, _, _ in errors] == [(6, "实盘数量")]
+    assert errors[0][3].startswith("未填写任何实盘数量")
+    assert "未填写任何实盘数量" in str(openpyxl.load_workbook(io.BytesIO(copy)).active.cell(6, 17).value)
+    async with db.read() as s:
+        assert (await stocktake.get_stocktake(s, st_id)).status == "open"
+
+
+async def test_a_count_typed_as_full_width_text_is_read_and_the_sheets_difference_and_book_are_ignored(
+    db: Database,
+) -> None:
+    w = await make_world(db)
+    st_id = await open_stocktake(db, w)
+
+    def retype_book(ws: Any, header: int, cols: dict[str, int]) -> None:
+        for r in range(header + 1, ws.max_row + 1):
+            if ws.cell(r, cols["物资编号"]).value == "TENT-12":
+                ws.cell(r, cols["账面数量"]).value = "一百"  # the keeper retyped the book in words
+            if ws.cell(r, cols["存放位置"]).value == BIN_NAME:
+                ws.cell(r, cols["账面数量"]).value = 999  # ... and here a wrong number
+
+    counts = {("TENT-12", "", DEPOT_NAME, ""): "９８", ("WATER-550", "L1", BIN_NAME, ""): "\u3000３０ "}
+    data = fill(await sheet_of(db, st_id), lambda k: counts.get(k, full_count(k)), edit=retype_book,
+                reasons={("TENT-12", "", DEPOT_NAME, ""): "破损"})
+    rows = {(r["物资编号"], r["存放位置"], r["批号"]): r["_row"] for r in rows_of(data)}
+    tent, shelf = rows["TENT-12", DEPOT_NAME, None], rows["WATER-550", BIN_NAME, "L1"]
+    data = cached_error(data, {f"N{n}": f'IF(M{n}="","",M{n}-L{n})' for n in (tent, shelf)})
+    assert parse_count_sheet(data).rows[0].difference is None  # the parser sees #VALUE! and leaves it out
+    up = await upload(db, st_id, data)
+    assert up.accepted, up.errors
+    v = await report(db, st_id)
+    assert (_line(v, "TENT-12").counted, _line(v, "TENT-12").difference) == (98, -2)
+    water = _line(v, "WATER-550", "L1", BIN_NAME)
+    assert (water.book_at_count, water.counted, water.difference) == (30, 30, 0)
+
+
+async def test_the_counting_sheet_is_dated_with_the_beijing_date(db: Database) -> None:
+    w = await make_world(db)
+    st_id = await open_stocktake(db, w)
+    evening = dt.datetime(2026, 3, 31, 17, 30, tzinfo=dt.UTC)  # 01:30 on 1 April in Beijing
+    async with db.read() as s:
+        data = await stocktake.counting_sheet(s, st_id, now=evening)
+    assert parse_count_sheet(data).header["盘点日期"] == "2026-04-01"
+
+
+async def test_the_variance_workbook_gives_the_count_date_in_beijing_time_and_each_items_spec(db: Database) -> None:
+    w = await make_world(db)
+    st_id = await open_stocktake(db, w)
+    assert (await upload(db, st_id, fill(await sheet_of(db, st_id), full_count))).accepted
+    async with db.write() as s:  # imported in the evening, UTC: already the next day in Beijing
+        await s.execute(update(Stocktake).where(Stocktake.id == st_id)
+                        .values(imported_at=dt.datetime(2026, 3, 31, 16, 5, tzinfo=dt.UTC)))
+    async with db.read() as s:
+        xlsx = await stocktake.variance_sheet(s, st_id)
+    assert parse_count_sheet(xlsx).header["盘点日期"] == "2026-04-01"
+    assert {r["物资编号"]: r["规格型号"] for r in rows_of(xlsx) if r["物资编号"]} == {
+        "TENT-12": "3×4米", "WATER-550": None, "PUMP-300": None}
+    assert _line(await report(db, st_id), "TENT-12").spec == "3×4米"
+
+
+async def test_the_person_named_responsible_on_the_sheet_is_recorded_as_who_counted(db: Database) -> None:
+    w = await make_world(db)
+    st_id = await open_stocktake(db, w)
+
+    def responsible(ws: Any, header: int, cols: dict[str, int]) -> None:
+        for row in ws.iter_rows(min_row=1, max_row=header - 1):
+            for cell in row:
+                if cell.value == "盘点人":
+                    cell.value = "责任人"
+                    ws.cell(cell.row, cell.column + 1).value = "王五"
+                if cell.value == "监盘人":
+                    ws.cell(cell.row, cell.column + 1).value = "钱七"
+
+    assert (await upload(db, st_id, fill(await sheet_of(db, st_id), full_count, edit=responsible))).accepted
+    async with db.read() as s:
+        st = await stocktake.get_stocktake(s, st_id)
+    assert (st.counted_by, st.supervised_by) == ("王五", "钱七")
+
+
 # --- opening balances ---------------------------------------------------------------------------------------------
 
 
@@ -442,4 +659,33 @@ async def test_opening_balances_with_errors_refuse_every_row(db: Database) -> No
     async with db.read() as s:
         assert await s.scalar(select(func.count()).select_from(Document)) == docs_before
         assert await s.scalar(select(func.count()).select_from(Asset)) == 3
+    assert await on_hand(db, depot, w.tent) == 0
+
+
+async def test_opening_balances_refuse_a_quantity_beyond_the_movement_bound_and_read_the_book_only_when_uncounted(
+    db: Database,
+) -> None:
+    w = await make_world(db)
+    depot = await _new_depot(db)
+    data = write_count_sheet(SheetHeader(place="新建区"), [
+        SheetRow(item_code="TENT-12", book_quantity=40),
+        SheetRow(item_code="WATER-550", book_quantity=60, lot_number="L7"),
+        SheetRow(item_code="PUMP-300", book_quantity=1, serial_number="BC-NEW-9"),
+    ])
+
+    def retyped(ws: Any, header: int, cols: dict[str, int]) -> None:
+        ws.cell(header + 1, cols["实盘数量"]).value = 99_999_999_999_999
+        ws.cell(header + 2, cols["账面数量"]).value = "六十"  # no count here: the book is the quantity
+        ws.cell(header + 3, cols["账面数量"]).value = "#VALUE!"
+        ws.cell(header + 3, cols["实盘数量"]).value = 1  # counted: the book cell does not matter
+
+    data = fill(data, {}, edit=retyped)
+    parsed = parse_count_sheet(data)
+    async with db.write() as s:
+        up, docs = await import_opening_balances(s, depot, parsed, data, actor="admin")
+    assert not up.accepted and docs == []
+    assert [(e["row"], e["column"], e["value"], e["message"]) for e in up.errors["errors"]] == [
+        (7, "实盘数量", "99999999999999", TOO_LARGE), (8, "账面数量", "六十", "账面数量：「六十」不是数字")]
+    assert up.error_copy is not None
+    assert marked(up.error_copy)[1] == {(7, "实盘数量"), (8, "账面数量")}
     assert await on_hand(db, depot, w.tent) == 0

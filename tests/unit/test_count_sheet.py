@@ -18,6 +18,8 @@ from importers.cells import CellError, clean_code, parse_date, parse_quantity
 from importers.count_sheet import CountRow, ParsedSheet, RowError, SheetUnreadable, parse_count_sheet
 from importers.error_copy import ERROR_RGB
 from importers.sheet_writer import (
+    FAR_BEYOND_BOOK,
+    NEEDS_REASON,
     SheetHeader,
     SheetRow,
     VarianceLine,
@@ -85,12 +87,20 @@ def test_blank_subtotal_prenumbered_and_repeated_header_rows_and_signature_lines
     assert parsed.errors == []
 
 
-def test_extra_columns_are_ignored() -> None:
+def test_extra_columns_are_ignored_and_a_responsible_person_column_is_read_as_who_counted() -> None:
     parsed = parse("extra_columns.xlsx")
-    assert set(parsed.columns) == {"序号", "物资编号", "物资名称", "计量单位", "账面数量", "实盘数量"}
-    assert [(row.item_code, row.book_quantity, row.counted) for row in parsed.rows] == [
-        ("WZ-001", 20, 19), ("WZ-002", 100, 100),
+    assert set(parsed.columns) == {"序号", "物资编号", "物资名称", "计量单位", "账面数量", "实盘数量", "盘点人"}
+    assert parsed.columns["盘点人"] == "D"  # written 责任人
+    assert [(row.item_code, row.book_quantity, row.counted, row.counted_by) for row in parsed.rows] == [
+        ("WZ-001", 20, 19, "王五"), ("WZ-002", 100, 100, "王五"),
     ]
+    assert parsed.errors == []
+
+
+def test_responsible_person_in_the_header_block_is_who_counted() -> None:
+    parsed = parse("responsible_person.xlsx")
+    assert parsed.header == {"盘点日期": "2025-03-31", "盘点人": "王五", "监盘人": "钱七"}
+    assert [row.counted_by for row in parsed.rows] == ["王五", "赵六", None]
     assert parsed.errors == []
 
 
@@ -176,6 +186,17 @@ def test_trailing_and_full_width_spaces_are_stripped_and_codes_nfkc_normalised()
         ("WZ-003", "毛毯", None, "床", "L-3"),
     ]
     assert parsed.rows[0].note == "备注"
+
+
+def test_a_count_typed_as_full_width_text_is_read_and_unreadable_derived_cells_are_not_errors() -> None:
+    parsed = parse("count_as_text_value_error.xlsx")
+    assert parsed.errors == []  # 差异 showing #VALUE!, 账面数量 typed in words: not the counter's input
+    assert [(row.item_code, row.book_quantity, row.counted, row.difference) for row in parsed.rows] == [
+        ("WZ-001", 20, 12, None), ("WZ-002", None, 98, None), ("WZ-003", 50, 50, None), ("WZ-004", 10, 9, -1),
+    ]
+    assert all(type(row.counted) is int for row in parsed.rows)
+    assert [(error.row, error.value, error.letter) for error in parsed.book_errors] == [(3, "一百", "G")]
+    assert parsed.book_errors[0].message == "账面数量：「一百」不是数字"
 
 
 def test_an_empty_count_cell_is_listed_as_not_counted_not_as_an_error() -> None:
@@ -475,17 +496,34 @@ def test_an_error_copy_of_an_error_copy_reuses_the_column_and_clears_fixed_rows(
 
 def test_the_variance_workbook_lists_each_line_and_a_totals_row() -> None:
     lines = [
-        VarianceLine(item_code="WZ-001", name="帐篷", book_quantity=20, counted=19, reason="破损一顶"),
+        VarianceLine(item_code="WZ-001", name="帐篷", spec="3×4米", book_quantity=20, counted=19, reason="破损一顶"),
         VarianceLine(item_code="WZ-002", name="棉被", book_quantity=100, counted=103, reason="上次入库漏记"),
         VarianceLine(item_code="WZ-003", name="毛毯", book_quantity=50, counted=None),
     ]
     sheet = openpyxl.load_workbook(io.BytesIO(write_variance(HEADER, lines))).active
     assert sheet["A1"].value == "南昌县应急物资储备库盘点差异表"
-    assert [cell.value for cell in sheet[6]][8:] == ["账面数量", "实盘数量", "差异", "差异原因"]
+    assert (sheet["F2"].value, sheet["G2"].value) == ("盘点日期", dt.datetime(2025, 3, 31))
+    assert [cell.value for cell in sheet[6]][8:] == ["账面数量", "实盘数量", "差异", "差异原因", "核查提示"]
     table = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=7, values_only=False)]
     assert [row[8:] for row in table] == [
-        [20, 19, -1, "破损一顶"], [100, 103, 3, "上次入库漏记"], [50, None, None, None],
-        [170, 122, 2, "盘盈 1 项，盘亏 1 项，未盘点 1 项"],
+        [20, 19, -1, "破损一顶", None], [100, 103, 3, "上次入库漏记", None], [50, None, None, None, None],
+        [170, 122, 2, "盘盈 1 项，盘亏 1 项，未盘点 1 项", None],
     ]
+    assert table[0][3] == "3×4米"
     assert table[-1][0] == "合计"
     assert lines[0].difference == -1
+
+
+def test_the_variance_workbook_shows_what_the_approver_must_check() -> None:
+    lines = [
+        VarianceLine(item_code="WZ-001", book_quantity=20, counted=19, needs_reason=True),
+        VarianceLine(item_code="WZ-002", book_quantity=10, counted=1000, reason="待核实", far_beyond_book=True),
+        VarianceLine(item_code="WZ-003", book_quantity=5, counted=900, needs_reason=True, far_beyond_book=True),
+        VarianceLine(item_code="WZ-004", book_quantity=5, counted=5),
+    ]
+    sheet = openpyxl.load_workbook(io.BytesIO(write_variance(HEADER, lines))).active
+    checks = [sheet[f"M{row}"].value for row in range(7, 12)]
+    assert checks == [NEEDS_REASON, FAR_BEYOND_BOOK, f"{FAR_BEYOND_BOOK}；{NEEDS_REASON}", None,
+                      "缺差异原因 2 项，差异远超账面 2 项"]
+    assert NEEDS_REASON.startswith("缺差异原因") and "核实" in FAR_BEYOND_BOOK
+    assert any("L7:M" in str(rule.sqref) for rule in sheet.conditional_formatting)

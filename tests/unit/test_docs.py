@@ -16,5 +16,7 @@ def test_readme_permission_table_is_the_one_in_code() -> None:
 
 def test_readme_opens_with_the_two_setup_commands() -> None:
     blocks = README.read_text(encoding="utf-8").split("```")
-    assert blocks[1].strip() == "sh\npip install -e . && inventory serve --demo"
+    serve, _, comment = blocks[1].strip().partition("#")
+    assert serve.strip() == "sh\npip install -e . && inventory serve --demo"
+    assert "--port" in comment  # a new user sees at once how to pick another port
     assert blocks[3].strip() == "sh\npip install -e '.[test]' && pytest"

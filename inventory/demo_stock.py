@@ -28,10 +28,15 @@ POINT_STOCK: tuple[tuple[str, int, int], ...] = (
     ("WATER-550", 20, 60), ("FOOD-NOODLE", 10, 40),
 )
 
+# 质量 on each lot's label: textiles carry their grade (FZ/T 优等品/一等品/合格品), everything else passed inspection.
+QUALITY: dict[str, str] = {"BED-QUILT": "一等品", "BED-BLANKET": "一等品", "CLOTH-COTTON": "一等品"}
+DEFAULT_QUALITY = "合格"
 
-def _lines(rng: random.Random, plan: tuple[tuple[str, int, int], ...], types: dict[str, ItemType],
-           today: dt.date) -> list[MovementLine]:
-    """Two lots per consumable: an older one (some expiring within weeks) and a fresh one."""
+
+def opening_lines(rng: random.Random, plan: tuple[tuple[str, int, int], ...], types: dict[str, ItemType],
+                  today: dt.date) -> list[MovementLine]:
+    """Receipt lines of a place's opening stock: two lots per consumable (an older one, some expiring within
+    weeks, and a fresh one), one lot of everything else; every lot with its quality (质量)."""
     lines = []
     for code, lo, hi in plan:
         it = types.get(code)
@@ -40,8 +45,8 @@ def _lines(rng: random.Random, plan: tuple[tuple[str, int, int], ...], types: di
         total = rng.randint(lo, hi)
         if not it.shelf_life_days:
             lines.append(MovementLine(item_type_id=it.id, quantity=total, lot=LotSpec(
-                number=f"{code}-{today.year - 1}01", origin="江西", production_date=today.replace(month=1, day=1)
-                - dt.timedelta(days=365))))
+                number=f"{code}-{today.year - 1}01", origin="江西", quality=QUALITY.get(code, DEFAULT_QUALITY),
+                production_date=today.replace(month=1, day=1) - dt.timedelta(days=365))))
             continue
         old = total // 3 or 1
         soon = rng.choice((12, 25, 40, 90, 200))  # days until the older lot expires
@@ -50,7 +55,8 @@ def _lines(rng: random.Random, plan: tuple[tuple[str, int, int], ...], types: di
         for made, qty in ((made_old, old), (made_new, total - old)):
             if qty > 0:
                 lines.append(MovementLine(item_type_id=it.id, quantity=qty, lot=LotSpec(
-                    number=f"{code}-{made:%Y%m%d}", origin="江西", production_date=made,
+                    number=f"{code}-{made:%Y%m%d}", origin="江西", quality=QUALITY.get(code, DEFAULT_QUALITY),
+                    production_date=made,
                     expiry_date=made + dt.timedelta(days=it.shelf_life_days))))
     return lines
 
@@ -72,7 +78,7 @@ async def ensure_opening_stock(
             continue
         rng = random.Random(f"{seed}:{loc.code}")
         plan = DEPOT_STOCK if loc.kind == "depot" else POINT_STOCK
-        lines = _lines(rng, plan, types, today)
+        lines = opening_lines(rng, plan, types, today)
         if loc.kind == "bin":
             lines = lines[:2]
         if lines:

@@ -36,7 +36,7 @@ async def _lot(session: AsyncSession, public_url: str, lot: Lot) -> LabelContent
     code = await ensure_label(session, "lot", lot.id)
     return lot_label(code, scan_url(public_url, code), it.name, it.spec, lot.origin, lot.number,
                      f"{on_hand}{it.unit}", lot.production_date, lot.expiry_date,
-                     received.date() if received else None)
+                     received.date() if received else None, quality=lot.quality)
 
 
 async def _location(session: AsyncSession, public_url: str, loc: Location) -> LabelContent:

@@ -71,12 +71,13 @@ def pickable(candidates: Sequence[Candidate], today: dt.date, *, include_expired
 
 
 async def resolve_lot(session: AsyncSession, item: Item, spec: LotSpec, field: str) -> Lot:
-    """The lot with this number for the item type: reused if it exists (dates must agree), else created."""
+    """The lot with this number for the item type: reused if it exists (dates and quality must agree), else created."""
     if spec.production_date and spec.expiry_date and spec.expiry_date < spec.production_date:
         raise InvalidInput(
             f"批号 {spec.number} 的有效期 {spec.expiry_date} 早于生产日期 {spec.production_date}",
             field=f"{field}.expiry_date",
         )
+    quality = spec.quality.strip()
     find = select(Lot).where(Lot.item_type_id == item.id, Lot.number == spec.number)
     lot = await session.scalar(find)
     if lot is None:
@@ -86,8 +87,8 @@ async def resolve_lot(session: AsyncSession, item: Item, spec: LotSpec, field: s
         # A concurrent receipt may create the same lot first: then this one waits for it and reuses it.
         builder = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
         await session.execute(builder(Lot).values(
-            item_type_id=item.id, number=spec.number, origin=spec.origin, production_date=spec.production_date,
-            expiry_date=expiry, created_at=utcnow(),
+            item_type_id=item.id, number=spec.number, origin=spec.origin, quality=quality,
+            production_date=spec.production_date, expiry_date=expiry, created_at=utcnow(),
         ).on_conflict_do_nothing(index_elements=[Lot.item_type_id, Lot.number]))
         lot = await session.scalar(find)
         assert lot is not None
@@ -101,4 +102,11 @@ async def resolve_lot(session: AsyncSession, item: Item, spec: LotSpec, field: s
                 f"{item.name} 批号 {spec.number} 已存在，{name} 为 {getattr(lot, name)}，与填写的 {given} 不一致",
                 field=f"{field}.{name}",
             )
+    if quality and lot.quality and quality != lot.quality:
+        raise InvalidInput(
+            f"{item.name} 批号 {spec.number} 已存在，质量为“{lot.quality}”，与填写的“{quality}”不一致",
+            field=f"{field}.quality",
+        )
+    if quality and not lot.quality:
+        lot.quality = quality  # the first receipt that says what the quality is records it
     return lot

@@ -3,8 +3,11 @@
 Every renderer (PNG, SVG, PDF) draws the same layout, so a label looks the same in all three. The
 QR code sits on the left at full label height (minus margins) inside a quiet zone of two modules;
 text fills the rest: the title larger and bold, then the labelled lines, then the code pinned to
-the bottom. Text that is too wide first shrinks a little, then is cut with "…"; the sizes are
-chosen so that all rows fit the height. Nothing is ever drawn outside the margins.
+the bottom. Text that is too wide wraps (Chinese rules, :mod:`labels.wrap`: no row starts with
+"，" or "）"); a text just a little too wide for one row shrinks a little instead. When the rows do
+not fit the height, everything shrinks together until they do, down to ``FLOOR``. Only text that
+does not fit even then is cut, visibly ("…"), and the layout names the fields it cut (``cut``).
+Nothing is ever drawn outside the margins.
 """
 
 from __future__ import annotations
@@ -16,14 +19,21 @@ from labels.codes import display_code
 from labels.content import LabelContent
 from labels.fonts import Face, mono_face, sans_face
 from labels.qr import QrMatrix, qr_matrix
+from labels.wrap import Wrapper
 
 QUIET_MODULES: Final = 2
 LEADING: Final = 1.22
 TITLE_SCALE: Final = 1.3
-MIN_SHRINK: Final = 0.8
+MIN_SHRINK: Final = 0.8  # a text this little too wide for one row shrinks rather than wraps
+STEP: Final = 0.95  # each try at fitting the height sets everything this much smaller
+LEGIBLE: Final = 1.8  # mm (about 5 pt): no row shrinks below it to avoid wrapping; the demo's data never goes below
+FLOOR: Final = 1.2  # mm: nothing is set smaller; what does not fit at this size is cut with "…"
 BOLD_EM: Final = 0.04  # stroke width added around bold glyphs, as a fraction of the font size
 ELLIPSIS: Final = "…"
 SEPARATOR: Final = "："
+TITLE_FIELD: Final = "名称"
+IDENTIFYING: Final = frozenset({"编号", "批号"})  # cut last: they tell one unit or batch from another
+INDENT_SHARE: Final = 0.25  # later rows of a line hang under its value unless the name takes more of the width
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,8 @@ class LabelLayout:
     text_left: float
     text_right: float
     runs: tuple[TextRun, ...]
+    cut: tuple[str, ...] = ()
+    """Fields cut with "…" because they did not fit even at ``FLOOR`` (``名称`` for the title); empty normally."""
 
     @property
     def module(self) -> float:
@@ -65,66 +77,115 @@ class LabelLayout:
         return self.qr_x + inset, self.qr_y + inset, self.module * len(self.matrix)
 
 
-def fit_text(text: str, face: Face, size: float, max_width: float, *, bold: bool = False) -> tuple[str, float]:
-    """Text and size that fit max_width: shrink down to 80 % of size, then cut the end with "…"."""
-    extra = BOLD_EM * size if bold else 0.0
-    width = face.width(text, size) + extra
-    if width <= max_width:
-        return text, size
-    smallest = size * MIN_SHRINK
-    needed = size * max_width / width
-    if needed >= smallest:
-        return text, needed
-    size = smallest
-    extra = BOLD_EM * size if bold else 0.0
-    budget = max_width - extra - face.width(ELLIPSIS, size)
-    kept = 0
-    used = 0.0
-    for char in text:
-        used += face.width(char, size)
-        if used > budget:
-            break
-        kept += 1
-    return text[:kept].rstrip() + ELLIPSIS, size
-
-
 def label_margin(width: float, height: float) -> float:
     """Blank border kept around a label's content, in mm."""
     return min(2.5, max(1.0, 0.04 * min(width, height)))
 
 
-def _fitting_prefix(text: str, face: Face, size: float, max_width: float) -> int:
-    """How many leading characters of text fit max_width (at least one, so wrapping always advances)."""
-    used = 0.0
-    for count, char in enumerate(text):
-        used += face.width(char, size)
-        if used > max_width:
-            return max(1, count)
-    return len(text)
+@dataclass(slots=True)
+class _Block:
+    """The title or one labelled line, broken into rows at one size."""
+
+    field: str
+    wrapper: Wrapper
+    bold: bool
+    scale: float  # of the base size: TITLE_SCALE for the title, 1 for lines
+    key_width: float = 0.0  # width at size 1 of "名称：", for the hanging indent of a line's later rows
+    size: float = 0.0  # nominal size: the rows' height is LEADING × size
+    rows: tuple[tuple[str, float, float], ...] = ()  # (text, size, indent)
+    limits: tuple[float, ...] = ()  # the width each row may take
+
+    def set(self, base: float, text_width: float) -> None:
+        """Break the text into rows at base × scale: one row if it fits (shrunk a little if need be), else wrapped."""
+        size = self.size = base * self.scale
+        ink = BOLD_EM if self.bold else 0.0
+        indent = self.key_width * size if self.key_width * size <= INDENT_SHARE * text_width else 0.0
+        whole = self.wrapper.width(0, len(self.wrapper.text), 1.0) + ink
+        if whole * max(size * MIN_SHRINK, min(size, LEGIBLE)) <= text_width:  # never shrunk below legible
+            self.rows = ((self.wrapper.text, min(size, text_width / whole), 0.0),)
+            self.limits = (text_width,)
+            return
+        texts = self.wrapper.rows(size, (text_width, text_width - indent), ink * size)
+        self.rows = tuple((text, size, indent if i else 0.0) for i, text in enumerate(texts))
+        self.limits = tuple(text_width - (indent if i else 0.0) for i in range(len(texts)))
+
+    @property
+    def height(self) -> float:
+        """Height of the rows in mm."""
+        return LEADING * self.size * len(self.rows)
+
+    def overflows(self, face: Face) -> bool:
+        """Whether a row is wider than it may be (a word that could only break at a forbidden place)."""
+        ink = BOLD_EM if self.bold else 0.0
+        return any(face.width(text, size) + ink * size > limit + 1e-9
+                   for (text, size, _), limit in zip(self.rows, self.limits, strict=True))
+
+    def cut_to(self, count: int, face: Face) -> None:
+        """Keep the first count rows, the last of them ending in "…"."""
+        text, size, indent = self.rows[count - 1]
+        limit = self.limits[count - 1] - (BOLD_EM * size if self.bold else 0.0) - face.width(ELLIPSIS, size)
+        while text and face.width(text, size) > limit:
+            text = text[:-1]
+        self.rows = (*self.rows[: count - 1], (text.rstrip() + ELLIPSIS, size, indent))
+        self.limits = self.limits[:count]
 
 
-def wrap_text(
-    text: str, face: Face, size: float, widths: tuple[float, float], max_rows: int, *, bold: bool = False
-) -> list[tuple[str, float]]:
-    """Break text into at most max_rows rows (first row widths[0], others widths[1]); the last may shrink or be cut."""
-    extra = BOLD_EM * size if bold else 0.0
-    if face.width(text, size * MIN_SHRINK) + BOLD_EM * size * MIN_SHRINK <= widths[0]:
-        return [fit_text(text, face, size, widths[0], bold=bold)]  # shrinking a little reads better than wrapping
-    rows: list[tuple[str, float]] = []
-    rest = text
-    while len(rows) < max_rows - 1:
-        width = widths[0] if not rows else widths[1]
-        if face.width(rest, size) + extra <= width:
+def _blocks(content: LabelContent, sans: Face) -> list[_Block]:
+    blocks = [_Block(TITLE_FIELD, Wrapper(content.title, sans), bold=True, scale=TITLE_SCALE)]
+    for name, value in content.lines:
+        key = f"{name}{SEPARATOR}"
+        blocks.append(_Block(name, Wrapper(key + value, sans, keep=len(key)), bold=False, scale=1.0,
+                             key_width=sans.width(key, 1.0)))
+    return blocks
+
+
+def _arrange(blocks: list[_Block], sans: Face, text_width: float, text_height: float,
+             preferred: float) -> tuple[float, tuple[str, ...]]:
+    """Set every block at the largest base size (≤ preferred) where all rows fit; cut at FLOOR if none does.
+
+    Returns the base size (for the code row) and the fields cut.
+    """
+    def fits(base: float) -> bool:
+        for block in blocks:
+            block.set(base, text_width)
+        used = sum(block.height for block in blocks) + LEADING * base
+        return used <= text_height + 1e-9 and not any(block.overflows(sans) for block in blocks)
+
+    floor = min(FLOOR, preferred)
+    base, too_big = preferred, preferred
+    while not fits(base):
+        if base <= floor:
+            return base, _cut(blocks, sans, text_height - LEADING * base)
+        base, too_big = max(floor, base * STEP), base
+    if base < preferred:  # a step too far, perhaps: look for the largest size in between that still fits
+        fitting = base
+        for _ in range(4):
+            middle = (fitting + too_big) / 2
+            fitting, too_big = (middle, too_big) if fits(middle) else (fitting, middle)
+        fits(base := fitting)
+    return base, ()
+
+
+def _cut(blocks: list[_Block], sans: Face, room: float) -> tuple[str, ...]:
+    """The blocks, set at the floor, need more than room (mm of height): cut fields until they fit; the fields cut."""
+    used = sum(block.height for block in blocks)
+    # Take rows off the longest field (the lowest on the label when fields tie; the serial or lot number only
+    # when nothing else is left to cut), ending it with "…", until the rest fits. One row per field always fits:
+    # see ``preferred`` in layout_label.
+    counts = [len(block.rows) for block in blocks]
+    while used > room + 1e-9:
+        longest = max(range(len(blocks)),
+                      key=lambda i: (counts[i] > 1 and blocks[i].field not in IDENTIFYING, counts[i], i))
+        if counts[longest] <= 1:
             break
-        count = _fitting_prefix(rest, face, size, width - extra)
-        if count < len(rest) and rest[count - 1].isascii() and rest[count].isascii():
-            space = rest.rfind(" ", 0, count)
-            if space > count // 2:  # break a Latin word at its space rather than in the middle
-                count = space + 1
-        rows.append((rest[:count], size))
-        rest = rest[count:].lstrip()
-    rows.append(fit_text(rest, face, size, widths[0] if not rows else widths[1], bold=bold))
-    return rows
+        counts[longest] -= 1
+        used -= LEADING * blocks[longest].size
+    cut = []
+    for block, count in zip(blocks, counts, strict=True):
+        if count < len(block.rows) or block.overflows(sans):
+            block.cut_to(count, sans)
+            cut.append(block.field)
+    return tuple(cut)
 
 
 def layout_label(content: LabelContent, width: float, height: float, matrix: QrMatrix | None = None) -> LabelLayout:
@@ -140,35 +201,23 @@ def layout_label(content: LabelContent, width: float, height: float, matrix: QrM
     text_width = text_right - text_left
     text_height = height - 2 * margin
 
-    base = min(0.085 * height, text_height / (LEADING * (TITLE_SCALE + len(content.lines) + 1)))
-    # Whole rows left over once the title, every line and the code have one row each: long text may wrap into them.
-    spare = int(text_height / (LEADING * base) - TITLE_SCALE - 1 - len(content.lines) + 1e-6)
+    # The preferred size gives the title, every line and the code one row each.
+    preferred = min(0.085 * height, text_height / (LEADING * (TITLE_SCALE + len(content.lines) + 1)))
+    blocks = _blocks(content, sans)
+    base, cut = _arrange(blocks, sans, text_width, text_height, preferred)
     pad = (LEADING - sans.ascent - sans.descent) / 2
     runs: list[TextRun] = []
     top = margin
+    for block in blocks:
+        for text, size, indent in block.rows:
+            runs.append(TextRun(text_left + indent, top + (pad + sans.ascent) * block.size, size, text,
+                                bold=block.bold))
+            top += LEADING * block.size
 
-    title_size = base * TITLE_SCALE
-    title_rows = wrap_text(content.title, sans, title_size, (text_width, text_width), 2 if spare >= 2 else 1, bold=True)
-    spare -= 2 * (len(title_rows) - 1)  # a second title row takes 1.3 line rows: count it as two
-    for text, size in title_rows:
-        runs.append(TextRun(text_left, top + (pad + sans.ascent) * title_size, size, text, bold=True))
-        top += LEADING * title_size
-
-    for name, value in content.lines:
-        key = f"{name}{SEPARATOR}"
-        indent = sans.width(key, base)
-        if indent > 0.4 * text_width:
-            indent = 0.0
-        rows = wrap_text(key + value, sans, base, (text_width, text_width - indent), 1 + max(0, spare))
-        spare -= len(rows) - 1
-        for index, (text, size) in enumerate(rows):
-            x = text_left + (indent if index else 0.0)
-            runs.append(TextRun(x, top + (pad + sans.ascent) * base, size, text))
-            top += LEADING * base
-
-    code, size = fit_text(display_code(content.code), mono, base, text_width)
+    code = display_code(content.code)
+    code_size = min(base, text_width / mono.width(code, 1.0))  # the code is never cut: it shrinks to fit
     baseline = height - margin - (pad + mono.descent) * base
-    runs.append(TextRun(text_left, baseline, size, code, mono=True))
+    runs.append(TextRun(text_left, baseline, code_size, code, mono=True))
     return LabelLayout(
         width=width,
         height=height,
@@ -180,4 +229,5 @@ def layout_label(content: LabelContent, width: float, height: float, matrix: QrM
         text_left=text_left,
         text_right=text_right,
         runs=tuple(runs),
+        cut=cut,
     )

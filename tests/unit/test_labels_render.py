@@ -19,12 +19,19 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from labels.codes import new_code, scan_url
+from inventory.demo import CITY, _depots, _reserve_points, _vendors, _wgs84_centres, read_centres
+from inventory.demo_catalog import ITEM_TYPES
+from inventory.demo_stock import DEFAULT_QUALITY, DEPOT_STOCK, POINT_STOCK, QUALITY
+from inventory.migrations.seed import read_regions
+from inventory.models import Region
+from inventory.scan import LOCATION_KIND_ZH
+from labels.codes import display_code, new_code, scan_url
 from labels.content import LabelContent, asset_label, location_label, lot_label
 from labels.fonts import FONT_ENV, FONT_PATH, FontMissing, font_path, mono_face, sans_face
-from labels.layout import layout_label
+from labels.layout import BOLD_EM, ELLIPSIS, FLOOR, LEGIBLE, SEPARATOR, LabelLayout, layout_label
 from labels.render import render_png, render_svg
-from labels.sheets import TEMPLATES, render_sheet
+from labels.sheets import PT_PER_MM, TEMPLATES, render_sheet
+from labels.wrap import NO_END, NO_START, Wrapper
 
 PUBLIC_URL = "https://yjgl.nanchang.example.cn"
 MM_PER_INCH = 25.4
@@ -62,6 +69,15 @@ def _long(rng: random.Random) -> LabelContent:
     spec = "PDT 350-400 MHz IP67 Exib IIC T4 Gb " * 3
     location = "南昌县综合应急物资储备库 A 区 3 号架" * 3
     return asset_label(code, scan_url(PUBLIC_URL, code), name, spec, "SN-" + "0123456789" * 6, location)
+
+
+def _longest_allowed(rng: random.Random) -> LabelContent:
+    """An asset label with every field as long as the API accepts (name 100, spec 200, serial 60, place 100)."""
+    code = new_code("asset", rng)
+    name = ("数字集群手持终端（防爆型，含备用电池两块及充电座）" * 5)[:100]
+    spec = ("PDT 350-400 MHz IP67 Exib IIC T4 Gb，" * 10)[:200]
+    location = ("南昌县综合应急物资储备库 A 区 3 号架，" * 6)[:100]
+    return asset_label(code, scan_url(PUBLIC_URL, code), name, spec, ("SN-" + "0123456789" * 6)[:60], location)
 
 
 def _all_kinds() -> list[LabelContent]:
@@ -121,23 +137,183 @@ def test_png_label_of_each_kind_decodes_to_its_url_with_a_quiet_zone(content: La
     assert dark.shape[1] - columns[-1] - 1 >= 2 * module_px
 
 
-@needs_font
-@pytest.mark.parametrize(("width", "height"), [(70, 37), (50, 30), (60, 40), (105, 59.4)])
-def test_long_text_is_wrapped_or_cut_and_never_crosses_the_margins(width: float, height: float) -> None:
-    content = _long(random.Random(9))
-    layout = layout_label(content, width, height)
-    assert any(run.text.endswith("…") for run in layout.runs)
+def _written(content: LabelContent) -> str:
+    """Everything a label should print, in order, without spaces (rows may break at a space)."""
+    fields = "".join(f"{name}{SEPARATOR}{value}" for name, value in content.lines)
+    return (content.title + fields + display_code(content.code)).replace(" ", "")
+
+
+def _printed(layout: LabelLayout) -> str:
+    """Everything the layout prints, in order, without spaces."""
+    return "".join(run.text for run in layout.runs).replace(" ", "")
+
+
+def _assert_inside(layout: LabelLayout) -> None:
+    """Every run lies inside the text box: right of the QR code, within the margins."""
     for run in layout.runs:
         face = mono_face() if run.mono else sans_face()
-        assert run.x + face.width(run.text, run.size) <= layout.text_right + 1e-9
-        assert run.baseline - face.ascent * run.size >= layout.margin - 0.2
-        assert run.baseline + face.descent * run.size <= height - layout.margin + 1e-9
+        ink = BOLD_EM * run.size if run.bold else 0.0
+        assert run.x >= layout.text_left - 1e-9, run
+        assert run.x + face.width(run.text, run.size) + ink <= layout.text_right + 1e-9, run
+        assert run.baseline - face.ascent * run.size >= layout.margin - 0.2, run
+        assert run.baseline + face.descent * run.size <= layout.height - layout.margin + 1e-9, run
+
+
+def _assert_kinsoku(texts: list[str]) -> None:
+    """No row starts with closing punctuation (，。、）…) or ends with opening punctuation (（「《…)."""
+    for text in texts:
+        assert text[0] not in NO_START, f"row starts with {text[0]!r}: {texts}"
+        assert text[-1] not in NO_END, f"row ends with {text[-1]!r}: {texts}"
+
+
+@needs_font
+@pytest.mark.parametrize(("width", "height"), [(70, 37), (50, 30), (60, 40), (105, 59.4)])
+def test_long_text_wraps_and_shrinks_whole_and_never_crosses_the_margins(width: float, height: float) -> None:
+    content = _long(random.Random(9))
+    layout = layout_label(content, width, height)
+    assert layout.cut == ()
+    assert _printed(layout) == _written(content)
+    assert min(run.size for run in layout.runs) >= FLOOR
+    _assert_inside(layout)
+    _assert_kinsoku([run.text for run in layout.runs])
 
     dark = _dark(Image.open(io.BytesIO(render_png(content, width_mm=width, height_mm=height))))
     margin_px = int(layout.margin * PX_PER_MM) - 1
     assert not dark[:, -margin_px:].any(), "text ran into the right margin"
     assert not dark[-margin_px:, :].any(), "text ran into the bottom margin"
     assert [barcode.text for barcode in _decode(Image.fromarray(~dark))] == [content.url]
+
+
+@needs_font
+@pytest.mark.parametrize("name", list(TEMPLATES))
+def test_text_too_long_even_at_the_smallest_size_is_cut_visibly_and_the_layout_names_what_it_cut(name: str) -> None:
+    template = TEMPLATES[name]
+    content = _longest_allowed(random.Random(10))
+    layout = layout_label(content, template.label_width, template.label_height)
+    _assert_inside(layout)
+    assert layout.runs[-1].text == display_code(content.code)  # the code is never cut
+    if name == "roll-50x30":
+        assert layout.cut, "the longest text the API accepts cannot fit 50×30 mm whole"
+    if not layout.cut:
+        assert _printed(layout) == _written(content)
+        return
+    assert min(run.size for run in layout.runs) >= FLOOR
+    assert sum(run.text.endswith(ELLIPSIS) for run in layout.runs) == len(layout.cut)
+    starts = {run.text.split(SEPARATOR)[0]: index for index, run in enumerate(layout.runs) if SEPARATOR in run.text}
+    for field in layout.cut:
+        if field in starts:  # a cut line: its last row, the one before the next field, ends with "…"
+            following = [i for i in starts.values() if i > starts[field]] or [len(layout.runs) - 1]
+            assert layout.runs[min(following) - 1].text.endswith(ELLIPSIS), (field, layout.runs)
+
+
+def _widest(values: list[str]) -> str:
+    """The value that takes the most room on a label."""
+    face = sans_face()
+    return max(values, key=lambda value: face.width(value, 1.0))
+
+
+def _demo_place_names() -> tuple[list[str], list[str]]:
+    """Every location name the demo creates, and every region name of 南昌市 (label line 地区)."""
+    regions = [Region(**row) for row in read_regions() if str(row["code"]).startswith(CITY)]
+    counties = [r for r in regions if r.level == 3 and r.parent_code == CITY]
+    towns = [r for r in regions if r.level == 4 and r.parent_code in {c.code for c in counties}]
+    centres = read_centres()
+    wgs = _wgs84_centres(counties, centres)
+    places = [*_depots(counties, centres), *_reserve_points(counties, towns, wgs), *_vendors(counties, wgs)]
+    return [place.name for place in places] + ["货架 A"], [region.name for region in regions]
+
+
+def _longest_demo_labels() -> list[LabelContent]:
+    """An asset, a lot and a location label, each with the widest value of every field in the demo data."""
+    rng = random.Random(11)
+    serial = [it for it in ITEM_TYPES if it.tracking == "serial"]
+    bulk = [it for it in ITEM_TYPES if it.tracking == "bulk"]
+    places, regions = _demo_place_names()
+    units = {it.code: it.unit for it in bulk}
+    asset, lot, location = new_code("asset", rng), new_code("lot", rng), new_code("location", rng)
+    return [
+        asset_label(asset, scan_url(PUBLIC_URL, asset), _widest([it.name for it in serial]),
+                    _widest([it.spec for it in serial]), _widest([f"{it.code}-2024-0888" for it in serial]),
+                    _widest(places)),
+        lot_label(lot, scan_url(PUBLIC_URL, lot), _widest([it.name for it in bulk]), _widest([it.spec for it in bulk]),
+                  "江西", _widest([f"{it.code}-20250808" for it in bulk]),
+                  _widest([f"{hi}{units[code]}" for code, _, hi in (*DEPOT_STOCK, *POINT_STOCK)]),
+                  date(2025, 8, 8), date(2028, 8, 8), date(2025, 9, 28),
+                  quality=_widest([*QUALITY.values(), DEFAULT_QUALITY])),
+        location_label(location, scan_url(PUBLIC_URL, location), _widest(places), _widest(regions),
+                       _widest(list(LOCATION_KIND_ZH.values()))),
+    ]
+
+
+def _every_demo_label() -> list[LabelContent]:
+    """Each demo item type as an asset or lot label, at the widest demo place."""
+    rng = random.Random(12)
+    places, _ = _demo_place_names()
+    contents = []
+    for it in ITEM_TYPES:
+        if it.tracking == "serial":
+            code = new_code("asset", rng)
+            contents.append(asset_label(code, scan_url(PUBLIC_URL, code), it.name, it.spec, f"{it.code}-2024-0888",
+                                        _widest(places)))
+        else:
+            code = new_code("lot", rng)
+            contents.append(lot_label(code, scan_url(PUBLIC_URL, code), it.name, it.spec, "江西",
+                                      f"{it.code}-20250808", f"20000{it.unit}", date(2025, 8, 8), date(2028, 8, 8),
+                                      date(2025, 9, 28), quality=QUALITY.get(it.code, DEFAULT_QUALITY)))
+    return contents
+
+
+@needs_font
+@pytest.mark.parametrize("name", list(TEMPLATES))
+def test_every_demo_label_fits_whole_legible_and_without_a_row_starting_with_punctuation(name: str) -> None:
+    template = TEMPLATES[name]
+    for content in [*_longest_demo_labels(), *_every_demo_label()]:
+        layout = layout_label(content, template.label_width, template.label_height)
+        assert layout.cut == (), (content.title, layout.runs)
+        assert _printed(layout) == _written(content), layout.runs
+        assert min(run.size for run in layout.runs) >= LEGIBLE, layout.runs
+        _assert_inside(layout)
+        _assert_kinsoku([run.text for run in layout.runs])
+
+
+@needs_font
+@pytest.mark.parametrize("name", list(TEMPLATES))
+def test_longest_demo_values_print_whole_inside_the_label_as_a_pdf_reader_sees_them(name: str) -> None:
+    template = TEMPLATES[name]
+    for content in _longest_demo_labels():
+        page = pdfium.PdfDocument(render_sheet([content], name))[0]
+        layout = layout_label(content, template.label_width, template.label_height)
+        left, top = template.label_origin(0)
+        page_height = page.get_size()[1]
+        text = page.get_textpage()
+        extracted = text.get_text_range()
+        # pdfium joins a row ending in a hyphen to the next one, writing the hyphen as U+FFFE.
+        rows = [row for row in extracted.replace("\ufffe", "-\r\n").split("\r\n") if row.strip()]
+        assert "".join(rows).replace(" ", "") == _written(content), rows
+        _assert_kinsoku(rows)
+        for index in range(text.count_chars()):
+            if extracted[index].isspace():
+                continue
+            x0, y0, x1, y1 = (value / PT_PER_MM for value in text.get_charbox(index))
+            where = (extracted[index], index, x0, y0, x1, y1)
+            assert left + layout.text_left - 0.15 <= x0 and x1 <= left + layout.text_right + 0.15, where
+            top_mm, bottom_mm = page_height / PT_PER_MM - y1, page_height / PT_PER_MM - y0
+            assert top + layout.margin - 0.3 <= top_mm, where
+            assert bottom_mm <= top + template.label_height - layout.margin, where
+            size_mm = pdfium_raw.FPDFText_GetFontSize(text.raw, index) / PT_PER_MM
+            assert size_mm >= LEGIBLE - 1e-6, where
+
+
+@needs_font
+def test_rows_never_start_with_closing_or_end_with_opening_punctuation_at_any_width() -> None:
+    text = "规格：浮筒式，90 m³/h（自吸式），扬程 20 m；380 V、11 kW。“防汛用”《说明书》FLOOD-BAG-WOVEN-2024-0888"
+    wrapper = Wrapper(text, sans_face())
+    for tenths in range(25, 600):
+        rows = wrapper.rows(1.0, (tenths / 10,))
+        assert "".join(rows).replace(" ", "") == text.replace(" ", "")
+        _assert_kinsoku(rows)
+        if tenths >= 50:  # wide enough for "90 m³/h": a number stays with its unit
+            assert not any(row.endswith(("90", "20", "380", "11")) for row in rows[:-1]), rows
 
 
 @needs_font

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 
+from inventory.demo_catalog import ITEM_TYPES
+from inventory.demo_stock import DEPOT_STOCK, POINT_STOCK, opening_lines
 from inventory.ledger import PREFIX, document_number, parse_document_number
+from inventory.ledger_schemas import LotSpec
 from inventory.lots import Candidate, fefo_order, is_expired, pick_fefo, pickable
+from inventory.models import ItemType
 
 TODAY = dt.date(2026, 7, 15)
 
@@ -94,3 +99,16 @@ def test_document_numbers_round_trip_beyond_six_digits_and_in_lower_case() -> No
                                   "XCK20260715-000042"])
 def test_text_that_is_not_a_voucher_number_gives_none(text: str) -> None:
     assert parse_document_number(text) is None
+
+
+def test_every_demo_lot_has_a_quality_for_its_label_and_textiles_their_grade() -> None:
+    types = {d.code: ItemType(id=n, code=d.code, shelf_life_days=d.shelf_life_days)
+             for n, d in enumerate(ITEM_TYPES, 1) if d.tracking == "bulk"}
+    code_of = {it.id: code for code, it in types.items()}
+    for plan in (DEPOT_STOCK, POINT_STOCK):
+        lots = [(code_of[line.item_type_id], line.lot) for line in opening_lines(random.Random(7), plan, types, TODAY)]
+        assert lots
+        assert all(isinstance(lot, LotSpec) and lot.quality for _, lot in lots), lots
+        grades = {code: lot.quality for code, lot in lots if lot is not None}
+        assert grades.get("BED-QUILT", "一等品") == "一等品"
+        assert grades["TENT-12"] == grades["WATER-550"] == "合格"

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.errors import Conflict, InvalidInput, NotFound
 from inventory.label_codes import ensure_label, resolve
-from inventory.models import Asset, Balance, ItemType, Location, Lot, Movement, Region
+from inventory.ledger import CHINA
+from inventory.models import Asset, Balance, Document, ItemType, Location, Lot, Movement, Region
 from inventory.scan import LOCATION_KIND_ZH
 from labels.codes import scan_url
 from labels.content import LabelContent, asset_label, location_label, lot_label
@@ -31,12 +32,14 @@ async def _lot(session: AsyncSession, public_url: str, lot: Lot) -> LabelContent
     assert it is not None
     on_hand = int(await session.scalar(select(func.coalesce(func.sum(Balance.on_hand), 0))
                                        .where(Balance.lot_id == lot.id)) or 0)
-    received = await session.scalar(select(func.min(Movement.created_at)).where(
+    # 入库时间: when the first receipt happened (the document's occurred_at), as a date in 北京时间.
+    received = await session.scalar(select(func.min(Document.occurred_at)).join(
+        Movement, Movement.document_id == Document.id).where(
         Movement.lot_id == lot.id, Movement.quantity > 0, Movement.bucket == "on_hand"))
     code = await ensure_label(session, "lot", lot.id)
     return lot_label(code, scan_url(public_url, code), it.name, it.spec, lot.origin, lot.number,
                      f"{on_hand}{it.unit}", lot.production_date, lot.expiry_date,
-                     received.date() if received else None, quality=lot.quality)
+                     received.astimezone(CHINA).date() if received else None, quality=lot.quality)
 
 
 async def _location(session: AsyncSession, public_url: str, loc: Location) -> LabelContent:

@@ -192,3 +192,18 @@ async def test_a_lot_label_prints_its_quality_among_the_batch_fields(client: Any
     for field in ("批号：T-2026A", "产地：江西南昌", "质量：一等品", "生产日期：2026-01-05", "有效期：2030-12-31",
                   "数量：20顶"):
         assert field in text, text
+
+
+@needs_font
+async def test_a_lot_label_dates_its_receipt_in_beijing_time_from_when_it_happened(client: Any) -> None:
+    depot = await created(client, "/api/v1/locations", location_body("D-EARLY"))
+    rice = await created(client, "/api/v1/item-types", item_type_body(
+        "RICE-25", name="大米", unit="袋", tracking="bulk", category="food", gbt_code=None, attributes={}, tags=[]))
+    body = receipt(depot["id"], rice["id"], 8, number="R-0704")
+    body["occurred_at"] = "2026-07-04T07:30:00+08:00"  # 北京时间 early morning: still 7月3日 in UTC
+    lot_id = (await created(client, MOVEMENTS, body))["movements"][0]["lot_id"]
+    code = (await client.get(f"{LOTS}/{lot_id}")).json()["label_code"]
+    r = await client.post("/api/v1/labels/sheets", json={"codes": [code], "template": "a4-3x8"})
+    assert r.status_code == 200, r.text
+    text = pdfium.PdfDocument(r.content)[0].get_textpage().get_text_range().replace("\r\n", "")
+    assert "2026-07-04" in text and "2026-07-03" not in text, text

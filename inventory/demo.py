@@ -23,6 +23,7 @@ from inventory.assets import create_asset
 from inventory.catalog import create_item_type
 from inventory.demo_catalog import ITEM_TYPES, STOCKING, VENDORS
 from inventory.demo_stock import ensure_opening_stock
+from inventory.demo_write_offs import ensure_demo_write_off
 from inventory.geo import to_wgs84
 from inventory.locations import create_location
 from inventory.models import Asset, ItemType, Location, Region
@@ -308,5 +309,6 @@ async def load_demo(session: AsyncSession, *, progress: Callable[[str], None] = 
     made, kept = await ensure_opening_stock(session, types, locs, progress, SEED)
     summary.receipts_created, summary.receipts_skipped = made, kept
     progress(_said("期初入库单", made, kept, "张"))
+    progress(_said("待审批的报废申请", *await ensure_demo_write_off(session), "张"))
     progress(summary.describe())
     return summary

@@ -10,7 +10,8 @@ import msgspec
 from inventory.schemas import Id, Strict
 
 DocumentKind = Literal["receipt", "issue", "transfer", "adjustment", "write_off", "return"]
-Quantity = Annotated[int, msgspec.Meta(ge=-1_000_000_000, le=1_000_000_000)]
+MAX_QUANTITY = 1_000_000_000  # the largest quantity one line may move (a stocktake's count is bounded alike)
+Quantity = Annotated[int, msgspec.Meta(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 Text200 = Annotated[str, msgspec.Meta(max_length=200)]
 
 
@@ -19,6 +20,7 @@ class LotSpec(Strict):
 
     number: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
     origin: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    quality: Annotated[str, msgspec.Meta(max_length=40)] = ""  # 质量 on the label: 合格, 一等品…
     production_date: dt.date | None = None
     expiry_date: dt.date | None = None
 
@@ -34,7 +36,11 @@ class MovementLine(Strict):
 
 
 class MovementCreate(Strict):
-    """A document to post: receipt, issue, transfer, adjustment, write-off or return."""
+    """A document to post: receipt, issue, transfer, adjustment or return.
+
+    ``write_off`` is refused with a pointer to ``POST /api/v1/write-offs``: a write-off is requested and
+    posted only when a commander or admin other than the requester approves it.
+    """
 
     kind: DocumentKind
     location_id: Id
@@ -57,7 +63,7 @@ class ReceiveLine(Strict):
     """What arrived of one transfer line."""
 
     item_type_id: Id
-    quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000)]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=MAX_QUANTITY)]
     lot_id: Id | None = None
     asset_ids: list[Id] = msgspec.field(default_factory=list)
 

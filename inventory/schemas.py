@@ -191,15 +191,17 @@ class ItemTypeRead(msgspec.Struct):
 
 
 class LotRead(msgspec.Struct):
-    """A batch of a bulk item type."""
+    """A batch of a bulk item type, with the code on its label."""
 
     id: int
     item_type_id: int
     number: str
     origin: str
+    quality: str
     production_date: dt.date | None
     expiry_date: dt.date | None
     label_code: str | None
+    created_at: dt.datetime
 
 
 class AssetCreate(Strict):

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import SQLAlchemyError
 
+from api.page_text import http_phrase, is_page, page_error
+from inventory.db_errors import RETRY_AFTER_SECONDS, is_unavailable
 from inventory.errors import (
     Conflict,
     InsufficientStock,
@@ -123,11 +127,15 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
     return problem(422, detail, errors=errors)
 
 
-def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    """Framework HTTP errors (404 route, 405, 401…) as problem details."""
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Framework HTTP errors (404 route, 405, 401…) as problem details; on a page route, as a Chinese page."""
+    if is_page(request.url.path) and not isinstance(exc, NotAuthorizedException):
+        return page_error(exc.status_code, headers=exc.headers)
     detail = str(exc.detail)
     if detail.startswith("JSON is malformed"):
         detail = f"请求体不是合法的 JSON — {detail}"
+    elif detail == http_phrase(exc.status_code):  # the framework's English default ("Not Found")
+        detail = f"{_TITLES.get(exc.status_code, '错误')}：{request.method} {request.url.path}"
     response = problem(exc.status_code, detail)
     if isinstance(exc, NotAuthorizedException):
         response.headers["WWW-Authenticate"] = 'Bearer realm="inventory"'
@@ -136,10 +144,28 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return response
 
 
-def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Anything unexpected: logged with its traceback, answered without internals."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    if is_page(request.url.path):
+        return page_error(HTTP_500_INTERNAL_SERVER_ERROR)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "服务器内部错误，请稍后重试；若持续出现请联系管理员")
+
+
+def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A database unavailable for a moment (connection lost, unreachable, locked): 503 with Retry-After.
+
+    The transaction did not commit, so the client sends the same request again; its Idempotency-Key makes
+    the retry count once even if the commit's answer was what got lost. Any other database error is a bug.
+    """
+    if not is_unavailable(exc):
+        return internal_error_handler(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if is_page(request.url.path):
+        return page_error(503, headers=headers)
+    return problem(503, f"数据库暂时不可用（连接中断或正忙），请求未能完成。请 {RETRY_AFTER_SECONDS} 秒后重试；"
+                        "带同一 Idempotency-Key 重试不会重复记账", headers=headers)
 
 
 def font_missing_handler(request: Request[Any, Any, Any], exc: FontMissing) -> Response[dict[str, Any]]:
@@ -153,5 +179,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     InventoryError: domain_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
+    SQLAlchemyError: database_error_handler,
+    sqlite3.Error: database_error_handler,
+    ConnectionError: database_error_handler,
     Exception: internal_error_handler,
 }

@@ -131,7 +131,7 @@ async def list_assets(
     if status:
         stmt = stmt.where(Asset.status == status)
     if serial:
-        stmt = stmt.where(Asset.serial_number.contains(serial))
+        stmt = stmt.where(Asset.serial_number.contains(serial, autoescape=True))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = await session.scalars(stmt.order_by(Asset.id).limit(limit).offset(offset))
     return Page(items=[asset_read(r) for r in rows], total=total or 0, limit=limit, offset=offset)

@@ -78,8 +78,9 @@ async def list_audit(
         kind, _, ident = target.rpartition(":")
         if kind:
             stmt = stmt.where(AuditEntry.target_type == kind)
-        stmt = stmt.where((AuditEntry.target_ids == ident) | AuditEntry.target_ids.startswith(f"{ident},")
-                          | AuditEntry.target_ids.endswith(f",{ident}") | AuditEntry.target_ids.contains(f",{ident},"))
+        ids = AuditEntry.target_ids
+        stmt = stmt.where((ids == ident) | ids.startswith(f"{ident},", autoescape=True)
+                          | ids.endswith(f",{ident}", autoescape=True) | ids.contains(f",{ident},", autoescape=True))
     if since:
         stmt = stmt.where(AuditEntry.at >= since)
     if until:

@@ -155,7 +155,7 @@ async def list_item_types(
     if tracking:
         stmt = stmt.where(ItemType.tracking == tracking)
     if q:
-        stmt = stmt.where(ItemType.name.contains(q) | ItemType.code.contains(q))
+        stmt = stmt.where(ItemType.name.contains(q, autoescape=True) | ItemType.code.contains(q, autoescape=True))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = await session.scalars(stmt.order_by(ItemType.id).limit(limit).offset(offset))
     return Page(items=[item_type_read(r) for r in rows], total=total or 0, limit=limit, offset=offset)

@@ -246,12 +246,18 @@ async def deliver_dispatch(session: AsyncSession, dispatch_id: int, principal: P
 
 async def return_dispatch(session: AsyncSession, dispatch_id: int, data: ReturnRequest,
                           principal: Principal) -> Dispatch:
-    """Bring back what is still at the incident (not used up) to a depot, through the ledger."""
+    """Bring back what is still at the incident (not used up) to a depot, through the ledger.
+
+    A keeper receives back only what was dispatched from his own places, into a place of his: the
+    order's sources are checked as well as the destination.
+    """
     d = await get_dispatch(session, dispatch_id)
     if d.status != "delivered":
         raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，须先签收才能归还")
     incident = await get_incident(session, d.incident_id)
-    await require_scope(session, principal, data.to_location_id)
+    sources = await session.scalars(select(DispatchLine.location_id).distinct().where(
+        DispatchLine.dispatch_id == d.id, DispatchLine.state == "delivered"))
+    await require_scope(session, principal, data.to_location_id, *sorted(sources))
     depot = await load_place(session, data.to_location_id, field="to_location_id")
     site = await load_place(session, incident.location_id)
     doc = await insert_document(session, kind="transfer", location_id=site.id, to_location_id=depot.id,

@@ -169,11 +169,11 @@ async def list_locations(
     if kind:
         stmt = stmt.where(Location.kind == kind)
     if region:
-        stmt = stmt.where(Location.region_code.startswith(region))
+        stmt = stmt.where(Location.region_code.startswith(region, autoescape=True))
     if parent_id is not None:
         stmt = stmt.where(Location.parent_id == parent_id)
     if q:
-        stmt = stmt.where(Location.name.contains(q) | Location.code.contains(q))
+        stmt = stmt.where(Location.name.contains(q, autoescape=True) | Location.code.contains(q, autoescape=True))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = await session.scalars(stmt.order_by(Location.id).limit(limit).offset(offset))
     return Page(items=[location_read(r) for r in rows], total=total or 0, limit=limit, offset=offset)

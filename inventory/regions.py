@@ -39,7 +39,7 @@ async def list_regions(
     if level is not None:
         stmt = stmt.where(Region.level == level)
     if q:
-        stmt = stmt.where(Region.name.contains(q))
+        stmt = stmt.where(Region.name.contains(q, autoescape=True))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = (await session.execute(stmt.order_by(Region.code).limit(limit).offset(offset))).all()
     items = [RegionRead(r.code, r.name, r.level, r.parent_code, bool(has)) for r, has in rows]

@@ -67,7 +67,7 @@ async def list_stock(
     if item_type_id is not None:
         where.append(Balance.item_type_id == item_type_id)
     if region:
-        where.append(Location.region_code.startswith(region))
+        where.append(Location.region_code.startswith(region, autoescape=True))
     group_loc = literal(location_id) if rollup else Balance.location_id
     keys = (
         select(group_loc.label("loc"), Balance.item_type_id).join(Location, Location.id == Balance.location_id)

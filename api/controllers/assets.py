@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
-from inventory import assets
+from inventory import assets, custody
 from inventory.accounts import Principal, require_scope
 from inventory.db import Database
 from inventory.schemas import AssetCreate, AssetRead, AssetStatus, AssetUpdate, Page
@@ -64,7 +64,7 @@ class AssetController(Controller):
         """Change readiness and descriptive fields (moves go through the ledger)."""
 
         async def work(session: AsyncSession) -> AssetRead:
-            await require_scope(session, principal, (await assets.get_asset(session, asset_id)).location_id)
+            await custody.require_unit_scope(session, principal, await assets.get_asset(session, asset_id))
             return assets.asset_read(await assets.update_asset(session, asset_id, data))
 
         return await run_write(request, db, principal, work, status_code=200)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId, QueryTime, parse_time
 from api.openapi import problem_responses
 from api.writes import run_write
-from inventory import ledger, stock, transfers
+from inventory import custody, ledger, stock, transfers
 from inventory.accounts import Principal, require_scope
 from inventory.db import Database
 from inventory.ledger_schemas import (
@@ -45,7 +45,7 @@ class LedgerController(Controller):
         """Post a document (receipt, issue, transfer, adjustment, write-off, return) with its movements."""
 
         async def work(session: AsyncSession) -> DocumentRead:
-            await require_scope(session, principal, data.location_id)
+            await custody.require_movement_scope(session, principal, data)
             doc = await ledger.post_document(session, data, actor=principal.username)
             return await stock.document_read(session, doc)
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
@@ -18,7 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
-from api.audit_trail import AuditFailuresMiddleware
+from api.audit_trail import AuditFailuresMiddleware, audit_routing_refusal
 from api.auth import TokenAuthMiddleware, permission_guard
 from api.controllers.assets import AssetController
 from api.controllers.audit import AuditController
@@ -30,15 +29,19 @@ from api.controllers.item_types import ItemTypeController
 from api.controllers.labels import LabelController
 from api.controllers.ledger import LedgerController, StockController, TransferController
 from api.controllers.locations import LocationController
+from api.controllers.lots import LotController
 from api.controllers.regions import RegionController
 from api.controllers.scan import ScanController
 from api.controllers.stocktakes import ImportController, StocktakeController
 from api.controllers.users import UserController
+from api.controllers.write_offs import WriteOffController
+from api.csrf import CSRFMiddleware
 from api.deps import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.headers import add_security_headers, complete_allow_header
 from api.openapi import ProblemJsonRenderPlugin, document_problems
 from api.pages import PAGE_HANDLERS
+from api.pages_writeoffs import WRITE_OFF_PAGE_HANDLERS
 from inventory.config import Settings, load_settings
 from inventory.db import Database
 from inventory.eta import load_eta_config
@@ -49,8 +52,9 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     health, ready, AuthController, UserController, AuditController, RegionController, LocationController,
     ItemTypeController, AssetController, LedgerController, TransferController, StockController, ScanController,
     LabelController, IncidentController, DispatchController, StocktakeController, ImportController,
-    AvailabilityController,
-    *PAGE_HANDLERS,
+    AvailabilityController, LotController,
+    WriteOffController,
+    *PAGE_HANDLERS, *WRITE_OFF_PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),
 ]
@@ -76,8 +80,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         route_handlers=ROUTE_HANDLERS,
         dependencies=DEPENDENCIES,
         before_send=[add_security_headers, complete_allow_header],
+        after_exception=[audit_routing_refusal],
         middleware=[
             AuditFailuresMiddleware,
+            CSRFMiddleware,  # the pages' forms (api.csrf); the API takes bearer tokens only
             DefineMiddleware(TokenAuthMiddleware, exclude=UNAUTHENTICATED),
         ],
         guards=[permission_guard],
@@ -92,11 +98,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         ),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key, cookie_name="inv_csrf", cookie_samesite="lax", cookie_httponly=True,
-            cookie_secure=settings.public_url.startswith("https"),
-            exclude=["/api/", "/health", "/ready", "/schema", "/static/"],
-        ),
     )
     document_problems(app)
     return app

@@ -1,4 +1,4 @@
-"""Authentication (bearer tokens for the API, a session cookie for phone pages) and the permission guard."""
+"""Authentication (bearer tokens for the API; the phone pages' session cookie is read by the pages) and the guard."""
 
 from __future__ import annotations
 
@@ -30,7 +30,13 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Resolves the bearer token (or, for pages, the session cookie) to a Principal on every request."""
+    """Resolves the bearer token to a Principal on every request.
+
+    Bearer tokens only: the phone pages' session cookie is not taken here. The API is not CSRF-checked,
+    and a browser sends cookies with a cross-site "simple" request (a ``text/plain`` POST needs no
+    preflight), so a cookie accepted here would let any web page write as the phone's user. The pages
+    read the cookie themselves (``api.pages.page_principal``), behind the CSRF check.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a missing or bad token here, so that the 401 passes through the outer middleware.
@@ -50,14 +56,10 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         """401 unless a valid, unexpired, unrevoked token of an active user is presented."""
         token = bearer_token(connection)
-        kind = "bearer"
-        if token is None:
-            token = connection.cookies.get(SESSION_COOKIE)
-            kind = "session"
         if not token:
             raise Unauthenticated("需要登录：请在 Authorization 头中携带 Bearer 令牌 (sign in first)")
         db: Database = connection.app.state.db
-        principal = await cached_principal(db.read, token, kind)
+        principal = await cached_principal(db.read, token, "bearer")
         return AuthenticationResult(user=principal, auth=token)
 
 

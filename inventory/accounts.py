@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import secrets
@@ -13,7 +14,7 @@ from typing import Annotated
 import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -189,7 +190,7 @@ async def count_users(session: AsyncSession) -> int:
 
 
 async def throttled_for(session: AsyncSession, username: str, now: dt.datetime | None = None) -> int:
-    """Seconds until this username may try again, 0 when it may try now."""
+    """Seconds until this username may try again, 0 when it may try now (a read: see :func:`reserve_attempt`)."""
     now = now or utcnow()
     recent = list(await session.scalars(
         select(LoginFailure.at).where(LoginFailure.username == username, LoginFailure.at > now - THROTTLE_WINDOW)
@@ -199,15 +200,57 @@ async def throttled_for(session: AsyncSession, username: str, now: dt.datetime |
     return max(1, int((recent[-1] + THROTTLE_WINDOW - now).total_seconds()) + 1)
 
 
-async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
-    """The active user with this password, else None; costs the same whether or not the user exists."""
-    user = await session.scalar(select(User).where(User.username == username))
-    stored = user.password_hash if user is not None else _DUMMY_HASH
-    ok: bool
+def _attempt_lock(username: str) -> int:
+    """The PostgreSQL advisory lock key of one username's sign-in attempts (a signed 64-bit number)."""
+    return int.from_bytes(hashlib.sha256(f"sign-in:{username}".encode()).digest()[:8], "big", signed=True)
+
+
+async def reserve_attempt(session: AsyncSession, username: str, client_ip: str) -> tuple[int | None, int]:
+    """Count a sign-in attempt before its password is checked: ``(attempt id, 0)``, or ``(None, seconds to wait)``.
+
+    Call in a write transaction. The attempt is stored as a failure at once, so concurrent attempts
+    count it while its password is being checked; :func:`release_attempt` removes it if it succeeds.
+    Counting and storing are one step per username: on SQLite the single writer runs one write at a
+    time, on PostgreSQL a transaction-scoped advisory lock on the username serialises them (without
+    it, forty parallel guesses each counted the others' uncommitted rows as absent and all were
+    checked). A throttled attempt is not stored: the window runs from the attempts actually checked.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(_attempt_lock(username))))
+    now = utcnow()
+    wait = await throttled_for(session, username, now)
+    if wait:
+        return None, wait
+    attempt = LoginFailure(username=username[:64], client_ip=client_ip[:64], at=now)
+    session.add(attempt)
+    await session.flush()
+    return attempt.id, 0
+
+
+async def release_attempt(session: AsyncSession, attempt_id: int) -> None:
+    """Forget a reserved attempt that turned out not to be a failure (right password, or never checked)."""
+    await session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id)
+                          .execution_options(synchronize_session=False))
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    """Argon2 verification (deliberately slow: run it in a worker thread, outside any transaction).
+
+    ``stored`` None (no such user) is checked against a dummy hash, so it costs the same.
+    """
     try:
-        ok = _hasher.verify(stored, password)
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
     except (VerificationError, InvalidHashError):
-        ok = False
+        return False
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
+    """The active user with this password, else None (for the command line; requests use ``sign_in``).
+
+    The hash is checked in a worker thread; do not call this inside a write transaction.
+    """
+    user = await session.scalar(select(User).where(User.username == username))
+    ok = await asyncio.to_thread(verify_password, user.password_hash if user is not None else None, password)
     if user is None or not ok or not user.active:
         return None
     return user

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./inventory.db"
 
@@ -15,7 +14,8 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     public_url: str = "http://127.0.0.1:8000"
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # None: a key made once and kept in the database (inventory.secret_key), shared by every process.
+    secret_key: str | None = None
     bootstrap_admin_password: str | None = None
     cors_origins: tuple[str, ...] = ()
 

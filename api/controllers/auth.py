@@ -1,4 +1,4 @@
-"""Sign-in: opaque bearer tokens, with throttling that does not reveal which usernames exist."""
+"""Sign-in: opaque bearer tokens, with throttling that does not reveal which usernames exist (inventory.sign_in)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi import ResponseSpec
 
 from api.audit_trail import client_ip
 from api.auth import PUBLIC
-from api.errors import problem
-from api.openapi import problem_responses
+from api.errors import PROBLEM, problem
+from api.openapi import Problem, problem_responses
 from inventory import accounts
 from inventory.accounts import Principal, UserRead
 from inventory.db import Database
+from inventory.sign_in import sign_in as password_sign_in
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -39,25 +41,23 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/token", opt=PUBLIC, status_code=201, responses=problem_responses(401, 429))
+    @post("/token", opt=PUBLIC, status_code=201, responses={
+        **problem_responses(401, 429),
+        503: ResponseSpec(data_container=Problem, media_type=PROBLEM, generate_examples=False,
+                          description="同时登录的请求过多，见 Retry-After (too many sign-ins at once)")})
     async def sign_in(self, request: Request[Any, Any, Any], db: Database, data: TokenRequest) -> Response[Any]:
         """Exchange username and password for a token; five failures in 15 minutes → 429."""
-        username = data.username.strip()[:64]
-        async with db.read() as session:
-            wait = await accounts.throttled_for(session, username)
-        if wait:
-            return problem(429, f"登录失败次数过多，请 {wait} 秒后再试 (too many failed sign-ins)",
-                           headers={"Retry-After": str(wait)})
-        async with db.write() as session:
-            user = await accounts.authenticate(session, username, data.password)
-            if user is None:
-                await accounts.record_failure(session, username, client_ip(request.scope))
-            else:
-                token, row = await accounts.issue_token(session, user)
-                answer = TokenResponse(token, "bearer", row.expires_at, accounts.user_read(user))
-        if user is None:
+        result = await password_sign_in(db, data.username.strip(), data.password, client_ip(request.scope))
+        if result.outcome == "throttled":
+            return problem(429, f"登录失败次数过多，请 {result.retry_after} 秒后再试 (too many failed sign-ins)",
+                           headers={"Retry-After": str(result.retry_after)})
+        if result.outcome == "busy":
+            return problem(503, f"登录请求过多，请 {result.retry_after} 秒后再试 (too many sign-ins at once)",
+                           headers={"Retry-After": str(result.retry_after)})
+        if result.outcome == "wrong" or result.user is None or result.expires_at is None:
             return problem(401, "用户名或密码错误，或账号已停用 (wrong username or password)",
                            headers={"WWW-Authenticate": 'Bearer realm="inventory"'})
+        answer = TokenResponse(result.token, "bearer", result.expires_at, accounts.user_read(result.user))
         return Response(answer, status_code=201, headers={"Cache-Control": "no-store"})
 
     @delete("/token", opt={"action": "session"}, status_code=204)

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ PROBLEM = "application/problem+json"
 TOKEN = "/api/v1/auth/token"
 ME = "/api/v1/auth/me"
 MOVEMENTS = "/api/v1/movements"
+WRITE_OFFS = "/api/v1/write-offs"
 PASSWORD = "correct-horse-battery"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
@@ -289,7 +291,7 @@ async def test_refused_writes_are_audited_as_denied_or_rejected(client: Any, cli
     assert_problem(await keeper.post(MOVEMENTS, json={**doc("issue", depots.inside, depots.tent, 1), "kind": "gift"}),
                        422)
     assert_problem(await keeper.post(MOVEMENTS, json=doc("write_off", depots.inside, depots.tent, 1, reason="霉变")),
-                   422, "approver")
+                   422, "kind")
     assert_problem(await anonymous.post(MOVEMENTS, json=doc("issue", depots.inside, depots.tent, 1)), 401)
     entries = await audit_entries(client, user="wang")
     assert [(e["action"], e["outcome"], e["status_code"]) for e in reversed(entries)] == [
@@ -348,30 +350,36 @@ async def test_answers_for_unknown_paths_and_methods_carry_the_security_headers(
 # --- approvers and scope ------------------------------------------------------------------------------------
 
 
-async def test_a_write_off_needs_an_active_commander_or_admin_other_than_the_requester(
-    db: Database, client: Any, client_as: Any,
+async def test_a_write_off_is_approved_by_a_commander_in_scope_or_an_admin_never_by_the_requester(
+    client: Any, client_as: Any,
 ) -> None:
     depots = await make_depots(client)
     keeper = await client_as("keeper", "wang", scope_regions=["360121"])
-    await client_as("keeper", "zhao", scope_regions=["360121"])
-    retired = await make_user(db, "retired-chief", "commander")
-    async with db.write() as session:
-        await accounts.update_user(session, retired, accounts.UserUpdate(active=False))
-
-    def write_off(approver: str | None) -> dict[str, Any]:
-        return doc("write_off", depots.inside, depots.tent, 2, reason="霉变", approver=approver)
-
-    for approver in (None, "", "wang", "zhao", "retired-chief", "王局长"):
-        body = assert_problem(await keeper.post(MOVEMENTS, json=write_off(approver)), 422, "approver")
-        assert CHINESE.search(body["detail"])
-    assert_problem(await client.post(MOVEMENTS, json=write_off("admin")), 422, "approver")  # admin approving self
-    r = await keeper.post(MOVEMENTS, json=write_off("approver"))
+    colleague = await client_as("keeper", "zhao", scope_regions=["360121"])
+    far_chief = await client_as("commander", "far-chief", scope_regions=["3607"])  # 赣州市
+    chief = await client_as("commander", "chief", scope_regions=["3601"])
+    body = {"location_id": depots.inside, "lines": [{"item_type_id": depots.tent, "quantity": 2}], "reason": "霉变"}
+    assert_problem(await keeper.post(MOVEMENTS, json=doc("write_off", depots.inside, depots.tent, 2, reason="霉变",
+                                                         approver="chief")), 422, "kind")
+    r = await keeper.post(WRITE_OFFS, json=body)
     assert r.status_code == 201, r.text
-    assert (r.json()["approver"], r.json()["actor"]) == ("approver", "wang")
-    r = await keeper.post(MOVEMENTS, json=write_off("admin"))
+    wang = r.json()
+    r = await client.post(WRITE_OFFS, json=body)
     assert r.status_code == 201, r.text
-    assert (await client.get("/api/v1/stock", params={"location_id": depots.inside})).json()["items"][0][
-        "on_hand"] == 96
+    admins_own = r.json()
+    for who in (colleague, far_chief):  # a keeper may not approve; a commander only in scope
+        assert CHINESE.search(assert_problem(await who.post(f"{WRITE_OFFS}/{wang['id']}/approve"), 403)["detail"])
+    assert CHINESE.search(assert_problem(await client.post(f"{WRITE_OFFS}/{admins_own['id']}/approve"), 403)[
+        "detail"])  # an admin approving his own request
+    r = await chief.post(f"{WRITE_OFFS}/{wang['id']}/approve")
+    assert r.status_code == 200, r.text
+    document = (await client.get(f"/api/v1/documents/{r.json()['document_id']}")).json()
+    assert (document["kind"], document["actor"], document["approver"]) == ("write_off", "wang", "chief")
+    r = await keeper.post(f"{WRITE_OFFS}/{admins_own['id']}/approve")
+    assert_problem(r, 403)
+    assert (await chief.post(f"{WRITE_OFFS}/{admins_own['id']}/approve")).status_code == 200
+    stock = (await client.get("/api/v1/stock", params={"location_id": depots.inside})).json()["items"][0]
+    assert (stock["on_hand"], stock["reserved"]) == (96, 0)
 
 
 async def test_a_keeper_cannot_post_outside_their_scope_and_nothing_is_written(client: Any, client_as: Any) -> None:
@@ -430,3 +438,271 @@ async def test_a_page_form_without_its_csrf_token_is_refused_and_changes_nothing
                                     headers={"cookie": f"inv_csrf={token}"})
     assert accepted.status_code == 303
     assert "inv_session" in accepted.cookies
+
+
+# --- phone forms across restarts, CSRF bound to the session, the API by bearer token only --------------------
+
+
+class _Forms(HTMLParser):
+    """Every form of a page: its attributes and the values of its inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[dict[str, str], dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append((named, {}))
+        elif tag == "input" and self.forms and named.get("name"):
+            self.forms[-1][1][named["name"]] = named.get("value", "")
+
+
+def form_fields(html: str, **attrs: str) -> dict[str, str]:
+    """The inputs of the one form whose attributes include ``attrs``."""
+    parser = _Forms()
+    parser.feed(html)
+    [fields] = [f for a, f in parser.forms if all(a.get(k) == v for k, v in attrs.items())]
+    return fields
+
+
+def page_app(db_url: str, **settings: str) -> tuple[Any, Database]:
+    """A server process of its own on this database (its own engine, settings read as at start-up)."""
+    from api.app import create_app
+    from inventory.config import load_settings
+
+    database = Database(db_url)
+    settings = {"public_url": "http://inventory.test", **settings}
+    return create_app(load_settings(database_url=db_url, **settings), db=database), database
+
+
+def phone(app: Any, cookies: Any = None) -> Any:
+    """A phone's browser talking to this server process."""
+    import httpx
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.0.8", 50000)),
+                             base_url="http://inventory.test", cookies=cookies)
+
+
+async def page_sign_in(c: Any, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the phone form, as a browser does: the page, then the form with its own token."""
+    page = await c.get("/login")
+    assert page.status_code == 200, page.text
+    r = await c.post("/login", data={**form_fields(page.text, action="/login"), "username": username,
+                                     "password": password})
+    assert r.status_code == 303, r.text
+    assert c.cookies.get("inv_session")
+
+
+async def make_pump(admin: Any) -> str:
+    """A ready pump in 南昌县 (a keeper scoped to 360121 may inspect it); its label code."""
+    depot = (await admin.post("/api/v1/locations", json=location_body("D-NCX"))).json()["id"]
+    pump = (await admin.post("/api/v1/item-types", json=item_type_body())).json()["id"]
+    r = await admin.post("/api/v1/assets", json={"item_type_id": pump, "serial_number": "BC-1", "location_id": depot})
+    assert r.status_code == 201, r.text
+    code: str = r.json()["label_code"]
+    return code
+
+
+async def test_a_sign_in_form_loaded_before_a_restart_is_accepted_after_it(
+    db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("INVENTORY_SECRET_KEY", raising=False)  # the default, as in the Containerfile
+    await make_user(db, "zhang")
+    before, first = page_app(db.url)
+    async with phone(before) as c:
+        page = await c.get("/login")
+        fields, cookies = form_fields(page.text, action="/login"), c.cookies
+    await first.dispose()  # the process ends; another one starts on the same database
+    after, second = page_app(db.url)
+    try:
+        async with phone(after, cookies) as c:
+            r = await c.post("/login", data={**fields, "username": "zhang", "password": PASSWORD})
+            assert r.status_code == 303, r.text
+            assert r.cookies.get("inv_session")
+    finally:
+        await second.dispose()
+
+
+async def test_a_scan_page_form_loaded_before_a_restart_is_accepted_after_it(
+    db: Database, client: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("INVENTORY_SECRET_KEY", raising=False)
+    code = await make_pump(client)
+    await make_user(db, "wang", "keeper", scope_regions=["360121"])
+    before, first = page_app(db.url)
+    async with phone(before) as c:
+        await page_sign_in(c, "wang")
+        page = await c.get(f"/s/{code}")
+        assert page.status_code == 200, page.text
+        fields, cookies = form_fields(page.text, **{"data-action": "inspect"}), c.cookies
+    await first.dispose()
+    after, second = page_app(db.url)
+    try:
+        async with phone(after, cookies) as c:
+            r = await c.post(f"/s/{code}", data={**fields, "result": "ok", "note": "重启后提交"})
+            assert r.status_code == 303, r.text
+            assert r.headers["location"].endswith("done=inspect")
+    finally:
+        await second.dispose()
+    [done] = await audit_entries(client, user="wang", outcome="ok")
+    assert done["path"] == f"/s/{code}"
+
+
+async def test_the_generated_secret_is_made_once_even_when_processes_start_at_once(db: Database) -> None:
+    import threading
+
+    from inventory.secret_key import SETTING, shared_secret
+
+    starting = threading.Barrier(4)
+
+    def start_process() -> str:
+        """What a server process does first: its own event loop and engine, then the key."""
+        async def run() -> str:
+            database = Database(db.url)
+            try:
+                starting.wait(timeout=10)
+                return await shared_secret(database)
+            finally:
+                await database.dispose()
+
+        return asyncio.run(run())
+
+    secrets_seen = await asyncio.gather(*(asyncio.to_thread(start_process) for _ in range(4)))
+    assert len(set(secrets_seen)) == 1
+    assert len(secrets_seen[0]) >= 32
+    async with db.read() as session:
+        rows = (await session.execute(text("SELECT value FROM settings WHERE key = :k"), {"k": SETTING})).all()
+    assert rows == [(secrets_seen[0],)]
+    assert await shared_secret(db) == secrets_seen[0]
+
+
+@pytest.mark.parametrize("stale", ["signed-elsewhere", "garbage"])
+async def test_a_page_replaces_a_csrf_cookie_that_no_longer_verifies(
+    db: Database, anonymous: Any, monkeypatch: pytest.MonkeyPatch, stale: str,
+) -> None:
+    await make_user(db, "zhang")
+    old = "not-a-token"
+    if stale == "signed-elsewhere":  # by a process that had another secret
+        other, database = page_app(db.url, secret_key="another-secret-key-of-another-process")
+        async with phone(other) as c:
+            old = (await c.get("/login")).cookies["inv_csrf"]
+        await database.dispose()
+    anonymous.cookies.set("inv_csrf", old)
+    page = await anonymous.get("/login")
+    fresh = page.cookies.get("inv_csrf")
+    assert fresh and fresh != old, "the page set a new CSRF cookie"
+    fields = form_fields(page.text, action="/login")
+    assert fields["_csrf_token"] == fresh
+    anonymous.cookies.set("inv_csrf", fresh)
+    r = await anonymous.post("/login", data={**fields, "username": "zhang", "password": PASSWORD})
+    assert r.status_code == 303, r.text
+
+
+async def test_a_csrf_token_planted_from_elsewhere_does_not_pass_for_the_signed_in_session(
+    db: Database, app: Any, client: Any,
+) -> None:
+    code = await make_pump(client)
+    await make_user(db, "wang", "keeper", scope_regions=["360121"])
+    await make_user(db, "mallory", "keeper", scope_regions=["360121"])
+    async with phone(app) as attacker, phone(app) as victim:
+        anonymous_token = (await attacker.get("/login")).cookies["inv_csrf"]
+        await page_sign_in(attacker, "mallory")
+        own_page = await attacker.get(f"/s/{code}")
+        mallorys_token = form_fields(own_page.text, **{"data-action": "inspect"})["_csrf_token"]
+        await page_sign_in(victim, "wang")
+        for planted in (anonymous_token, mallorys_token):
+            # A sibling subdomain sets the cookie for the whole site; its page posts the matching field.
+            victim.cookies.set("inv_csrf", planted, domain="inventory.test")
+            forged = await victim.post(f"/s/{code}", data={
+                "_csrf_token": planted, "action": "inspect", "idempotency_key": planted[:32], "result": "fault",
+                "note": "伪造"})
+            assert forged.status_code == 403, forged.text
+    assert await audit_entries(client, user="wang", outcome="ok") == []
+
+
+async def test_the_api_does_not_take_the_phone_session_cookie_even_for_a_text_plain_post(
+    db: Database, app: Any, client: Any,
+) -> None:
+    import json
+
+    depots = await make_depots(client)
+    await make_user(db, "wang", "keeper", scope_regions=["360121"])
+    movements = await count(client, MOVEMENTS)
+    async with phone(app) as browser:
+        await page_sign_in(browser, "wang")
+        # What a page on another site can send without a preflight: a "simple" text/plain POST, cookies included.
+        forged = await browser.post(MOVEMENTS, content=json.dumps(doc("receipt", depots.inside, depots.tent, 5)),
+                                    headers={"content-type": "text/plain", "origin": "https://evil.example"})
+        assert forged.status_code in (401, 403), forged.text
+        assert (await browser.get(ME)).status_code == 401
+    assert await count(client, MOVEMENTS) == movements
+
+
+async def test_a_csrf_refused_form_and_posts_to_unknown_paths_are_in_the_audit_log(
+    client: Any, anonymous: Any,
+) -> None:
+    refused = await anonymous.post("/login", data={"username": "zhang", "password": PASSWORD, "next": "/"})
+    assert refused.status_code == 403
+    assert (await anonymous.post("/api/v1/nonexistent", json={"x": 1})).status_code == 404
+    assert (await client.post("/no-such-page", data={"a": "b"})).status_code == 404
+    assert (await client.delete("/api/v1/regions")).status_code == 405
+    entries = {(e["method"], e["path"]): e for e in await audit_entries(client)}
+    csrf = entries[("POST", "/login")]
+    assert (csrf["status_code"], csrf["outcome"], csrf["username"]) == (403, "denied", "-")
+    assert "CSRF" in csrf["summary"]
+    unknown = entries[("POST", "/api/v1/nonexistent")]
+    assert (unknown["status_code"], unknown["outcome"], unknown["client_ip"]) == (404, "rejected", "10.0.0.7")
+    assert entries[("POST", "/no-such-page")]["status_code"] == 404
+    assert entries[("DELETE", "/api/v1/regions")]["status_code"] == 405
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("POST", MOVEMENTS, 401), ("POST", "/login", 403), ("POST", "/api/v1/nonexistent", 404)])
+async def test_a_refused_write_is_in_the_audit_log_before_its_answer_is_sent(
+    db: Database, app: Any, method: str, path: str, status: int,
+) -> None:
+    import httpx
+
+    seen_at_answer: list[int] = []
+
+    async def server_watched(scope: Any, receive: Any, send: Any) -> None:
+        async def watched_send(message: Any) -> None:
+            if message["type"] == "http.response.start":  # the answer leaves now: a crash after this loses nothing
+                async with db.read() as session:
+                    seen_at_answer.append(int(await session.scalar(text("SELECT count(*) FROM audit_log")) or 0))
+            await send(message)
+
+        await app(scope, receive, watched_send)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server_watched),
+                                 base_url="http://inventory.test") as c:
+        r = await c.request(method, path, json={"kind": "receipt"})
+    assert r.status_code == status, r.text
+    assert seen_at_answer == [1]
+
+
+async def test_on_https_the_csrf_cookie_is_host_only_and_a_plain_one_from_a_subdomain_is_not_taken(
+    db: Database,
+) -> None:
+    import httpx
+
+    await make_user(db, "zhang")
+    app, database = page_app(db.url, public_url="https://inventory.test")
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://inventory.test") as c:
+            page = await c.get("/login")
+            set_cookie = page.headers["set-cookie"]
+            assert set_cookie.startswith("__Host-inv_csrf="), set_cookie
+            assert "Secure" in set_cookie and "Path=/" in set_cookie and "Domain" not in set_cookie
+            fields = form_fields(page.text, action="/login")
+            planted = httpx.Cookies()
+            planted.set("inv_csrf", fields["_csrf_token"], domain="inventory.test")  # what a subdomain can set
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://inventory.test",
+                                         cookies=planted) as victim:
+                refused = await victim.post("/login", data={**fields, "username": "zhang", "password": PASSWORD})
+                assert refused.status_code == 403
+            r = await c.post("/login", data={**fields, "username": "zhang", "password": PASSWORD})
+            assert r.status_code == 303, r.text
+    finally:
+        await database.dispose()

@@ -38,9 +38,10 @@ class UserController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[UserRead]:
         """Create a user (password at least 10 characters; it is stored as an Argon2 hash)."""
+        password_hash = await accounts.hash_password(data.password)  # off the loop, before the write
 
         async def work(session: AsyncSession) -> UserRead:
-            return accounts.user_read(await accounts.create_user(session, data))
+            return accounts.user_read(await accounts.create_user(session, data, password_hash))
 
         return await run_write(request, db, principal, work)
 
@@ -50,8 +51,11 @@ class UserController(Controller):
         data: UserUpdate, idempotency_key: IdempotencyKey = None,
     ) -> Response[UserRead]:
         """Change role, scope, password or disable; disabling revokes the user's tokens."""
+        password_hash = None
+        if isinstance(data.password, str):
+            password_hash = await accounts.hash_password(data.password)  # off the loop, before the write
 
         async def work(session: AsyncSession) -> UserRead:
-            return accounts.user_read(await accounts.update_user(session, user_id, data))
+            return accounts.user_read(await accounts.update_user(session, user_id, data, password_hash))
 
         return await run_write(request, db, principal, work, status_code=200)

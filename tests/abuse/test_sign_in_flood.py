@@ -142,3 +142,45 @@ async def test_sign_ins_beyond_what_can_be_hashed_soon_are_answered_503_with_ret
     assert set(statuses) == {401, 503}, statuses
     assert statuses[401] <= 2, statuses
     assert all(int(r.headers["retry-after"]) >= 1 for r in answers if r.status_code == 503)
+
+
+async def test_admins_creating_users_and_setting_passwords_do_not_hold_up_other_writes(
+    db: Database, app: Any, client: Any,
+) -> None:
+    depot = (await client.post("/api/v1/locations", json=location_body("D-NCX"))).json()["id"]
+    tent = (await client.post("/api/v1/item-types", json=item_type_body(
+        "TENT-12", name="帐篷", unit="顶", tracking="bulk", category="shelter", gbt_code=None, attributes={},
+        tags=[], inspection_interval_days=None))).json()["id"]
+
+    async def receipt() -> float:
+        started = time.perf_counter()
+        r = await client.post("/api/v1/movements", json={"kind": "receipt", "location_id": depot,
+                                                         "lines": [{"item_type_id": tent, "quantity": 1}]})
+        assert r.status_code == 201, r.text
+        return time.perf_counter() - started
+
+    await receipt()  # warm
+    per_hash = await asyncio.to_thread(one_verification_seconds)
+    size = 8
+    hashing_total = size * per_hash
+    made = await client.post("/api/v1/users", json={"username": "keeper-0", "password": "first-password-1",
+                                                    "role": "keeper", "scope_regions": ["360121"]})
+    assert made.status_code == 201, made.text
+    user_id = made.json()["id"]
+    changes = asyncio.gather(
+        *(client.post("/api/v1/users", json={"username": f"keeper-{i}", "password": f"a-password-{i:04d}",
+                                             "role": "keeper", "scope_regions": ["360121"]})
+          for i in range(1, size // 2 + 1)),
+        *(client.patch(f"/api/v1/users/{user_id}", json={"password": f"new-password-{i:04d}"})
+          for i in range(size // 2)))
+    latencies: list[float] = []
+    await asyncio.sleep(0)
+    while not changes.done():
+        latencies.append(await receipt())
+        await asyncio.sleep(0.01)
+    answers = await changes
+    assert sorted(r.status_code for r in answers) == [200] * (size // 2) + [201] * (size // 2), \
+        [r.text for r in answers]
+    assert max(latencies) < hashing_total / 3, (
+        f"slowest write {max(latencies):.3f} s during {size} password hashes costing {hashing_total:.3f} s; "
+        f"all writes: {[round(x, 3) for x in latencies]}")

@@ -16,15 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit_trail import client_ip
 from api.auth import SESSION_COOKIE
+from api.page_text import field_zh, for_people
 from api.writes import write_once
-from inventory import accounts, assets, idempotency, scan_actions, stock
+from inventory import accounts, assets, idempotency, scan_actions, scan_choices, stock
 from inventory.accounts import Principal
 from inventory.config import Settings
 from inventory.db import Database
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied, Unauthenticated
 from inventory.models import Asset, Document, ItemType, Location, Region
 from inventory.permissions import ROLE_ZH
-from inventory.scan import ACTION_ZH, BEIJING, ScanView, _recent, scan_view
+from inventory.scan import ACTION_ZH, BEIJING, SITES_SHOWN, ScanView, _recent, lot_sites_page, scan_view
+from inventory.sign_in import sign_in as password_sign_in
 from labels.codes import InvalidCode
 
 PAGE = {"action": "public", "exclude_from_auth": True}
@@ -73,23 +75,20 @@ async def login(request: Request[Any, Any, Any], db: Database, settings: Setting
     username = (form.get("username") or [""])[0].strip()[:64]
     password = (form.get("password") or [""])[0]
     target = _safe_next((form.get("next") or ["/"])[0])
-    async with db.read() as session:
-        wait = await accounts.throttled_for(session, username)
-    if wait:
+    result = await password_sign_in(db, username, password, client_ip(request.scope), kind="session",
+                                    ttl=SESSION_TTL)
+    wait = result.retry_after
+    if result.outcome == "throttled":
         return Template("login.html", status_code=429, headers={"Retry-After": str(wait)}, context=_context(
             None, next=target, username=username, error=f"登录失败次数过多，请 {wait // 60 + 1} 分钟后再试"))
-    async with db.write() as session:
-        user = await accounts.authenticate(session, username, password)
-        if user is None:
-            await accounts.record_failure(session, username, client_ip(request.scope))
-            token = None
-        else:
-            token, _ = await accounts.issue_token(session, user, kind="session", ttl=SESSION_TTL)
-    if token is None:
+    if result.outcome == "busy":
+        return Template("login.html", status_code=503, headers={"Retry-After": str(wait)}, context=_context(
+            None, next=target, username=username, error=f"登录的人太多，请 {wait} 秒后再试"))
+    if result.outcome != "ok":
         return Template("login.html", status_code=401, context=_context(
             None, next=target, username=username, error="用户名或密码错误，或账号已停用"))
     response: Response[Any] = Redirect(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
+    response.set_cookie(SESSION_COOKIE, result.token, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
                         samesite="lax", secure=settings.public_url.startswith("https"), path="/")
     return response
 
@@ -133,12 +132,15 @@ async def home(request: Request[Any, Any, Any], db: Database) -> Template | Redi
             prefix = next(iter(principal.scope_regions), "3601")[:4]
             counties = {r.code: r.name for r in await session.scalars(
                 select(Region).where(Region.parent_code == prefix).order_by(Region.code))}
+            # One expression object in SELECT and GROUP BY (the same binds), or PostgreSQL refuses the grouping.
+            county_of = func.substr(Location.region_code, 1, 6)
             rows = (await session.execute(
-                select(func.substr(Location.region_code, 1, 6), ItemType.category, func.count())
-                .join(Location, Location.id == Asset.location_id).join(ItemType, ItemType.id == Asset.item_type_id)
+                select(county_of, ItemType.category, func.count())
+                .select_from(Asset).join(Location, Location.id == Asset.location_id)
+                .join(ItemType, ItemType.id == Asset.item_type_id)
                 .where(Asset.status == "available", Asset.readiness != "fault",
                        Location.region_code.startswith(prefix))
-                .group_by(func.substr(Location.region_code, 1, 6), ItemType.category))).all()
+                .group_by(county_of, ItemType.category))).all()
             counts: dict[str, dict[str, int]] = {code: {} for code in counties}
             for county, category, n in rows:
                 if county in counts:
@@ -160,7 +162,7 @@ async def _render_scan(request: Request[Any, Any, Any], db: Database, principal:
                        status: int = 200) -> Template:
     try:
         async with db.read() as session:
-            view = await scan_view(session, code, principal)
+            view = await scan_view(session, code, principal, sites=SITES_SHOWN)
             extra = await _form_choices(session, principal, view)
     except InvalidCode as exc:
         return _error_page(code, "标签编码有误", f"{exc.reason_zh}。请核对标签上的编码。", 422)
@@ -176,56 +178,73 @@ async def _render_scan(request: Request[Any, Any, Any], db: Database, principal:
 
 
 async def _form_choices(session: AsyncSession, principal: Principal, view: ScanView) -> dict[str, Any]:
-    if not view.actions:
-        return {}
-    mine = await _my_locations(session, principal)
-    bulk = list(await session.scalars(select(ItemType).where(ItemType.tracking == "bulk", ItemType.active.is_(True))
-                                      .order_by(ItemType.code).limit(300)))
-    sources = [s for s in view.stock if s.available > 0 and await accounts.in_scope(session, principal, s.location_id)]
-    return {"my_locations": mine, "move_targets": [loc for loc in mine if loc.id != view.location_id],
-            "bulk_items": bulk, "lot_sources": sources}
+    return {"choices": await scan_choices.form_choices(session, principal, view)}
+
+
+async def _render_sites(request: Request[Any, Any, Any], db: Database, principal: Principal, code: str,
+                        page: str | None) -> Template | Redirect:
+    """Every place holding a lot, the user's own first, a page at a time (the scan page shows the first few)."""
+    number = int(page) if page and page.isascii() and page.isdigit() and 0 < int(page) < 100_000 else 1
+    try:
+        async with db.read() as session:
+            sites = await lot_sites_page(session, code, principal, number)
+    except (InvalidCode, NotFound):
+        return await _render_scan(request, db, principal, code)
+    if sites is None:  # not a lot, or a retired label: the scan page says what it is
+        return Redirect(f"/s/{code}", status_code=303)
+    return Template("scan_sites.html", context=_context(principal, sites=sites))
 
 
 @get("/s/{code:str}", opt=PAGE, include_in_schema=False)
-async def scan_page(request: Request[Any, Any, Any], db: Database, code: str,
-                    done: str | None = None) -> Template | Redirect:
-    """What a scanned label names, and the actions this user may take."""
+async def scan_page(request: Request[Any, Any, Any], db: Database, code: str, done: str | None = None,
+                    show_all: Annotated[str | None, QueryParameter(name="all")] = None,
+                    page: str | None = None) -> Template | Redirect:
+    """What a scanned label names, and the actions this user may take; ``?all=1`` every place holding a lot."""
     principal = await page_principal(request, db)
     if principal is None:
         return _login_redirect(f"/s/{code}")
+    if show_all:
+        return await _render_sites(request, db, principal, code, page)
     return await _render_scan(request, db, principal, code, done=DONE_ZH.get(done or ""))
 
 
-def _int(form: dict[str, list[str]], name: str, *, required: bool = True) -> int | None:
+_FORM_INT_MAX = 1_000_000_000
+
+
+def _int(form: dict[str, list[str]], name: str, *, required: bool = True, minimum: int | None = None) -> int | None:
     raw = (form.get(name) or [""])[0].strip()
     if not raw:
         if required:
             raise _FormError(name, "必填")
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise _FormError(name, f"“{raw}”不是整数") from None
+        raise _FormError(name, f"“{raw[:20]}”不是整数") from None
+    if minimum is not None and value < minimum:
+        raise _FormError(name, f"不能小于 {minimum}")
+    if abs(value) > _FORM_INT_MAX:  # beyond the database's integers
+        raise _FormError(name, f"不能大于 {_FORM_INT_MAX}")
+    return value
+
+
+def _date(form: dict[str, list[str]], name: str) -> dt.date | None:
+    raw = (form.get(name) or [""])[0].strip()
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise _FormError(name, f"“{raw[:20]}”不是日期（如 2027-06-30）") from None
 
 
 class _FormError(InventoryError):
+    """A form field the page could not read (empty, not a number or date), named as the form labels it."""
+
     def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}：{problem}", field=field)
+        super().__init__(f"{field_zh(field)}：{problem}", field=field)
 
 
 async def _resolve_target(session: AsyncSession, form: dict[str, list[str]]) -> int:
-    to_code = (form.get("to_code") or [""])[0].strip()
-    if to_code:
-        from inventory.label_codes import resolve
-        from labels.codes import code_from_payload
-
-        found = await resolve(session, code_from_payload(to_code))
-        if found.kind != "location" or not found.active:
-            raise _FormError("to_code", "请扫描或输入货架/地点的标签")
-        return found.target_id
-    target = _int(form, "to_location_id")
-    assert target is not None
-    return target
+    return await scan_actions.resolve_place(session, (form.get("to") or [""])[0])
 
 
 def _action_work(view: ScanView, principal: Principal, action: str,
@@ -262,15 +281,16 @@ def _action_work(view: ScanView, principal: Principal, action: str,
             return await scan_actions.lost(session, principal, target, text.get("note", ""))
         if action == "issue":
             return await scan_actions.issue_lot(session, principal, target, _int(form, "location_id") or 0,
-                                                _int(form, "quantity") or 0, text.get("counterparty", ""))
+                                                _int(form, "quantity", minimum=1) or 0, text.get("counterparty", ""))
         if action == "move":
             return await scan_actions.move_lot(session, principal, target, _int(form, "location_id") or 0,
-                                               await _resolve_target(session, form), _int(form, "quantity") or 0)
+                                               await _resolve_target(session, form),
+                                               _int(form, "quantity", minimum=1) or 0)
         if action == "receive":
-            expiry = dt.date.fromisoformat(text["expiry_date"]) if text.get("expiry_date") else None
+            expiry = _date(form, "expiry_date")
             return await scan_actions.receive_here(session, principal, target, _int(form, "item_type_id") or 0,
-                                                   _int(form, "quantity") or 0, text.get("lot_number", ""), expiry,
-                                                   "")
+                                                   _int(form, "quantity", minimum=1) or 0, text.get("lot_number", ""),
+                                                   expiry, "")
         if action == "count":
             return await scan_actions.count_here(session, principal, target, _int(form, "item_type_id") or 0,
                                                  _int(form, "counted") or 0)
@@ -305,8 +325,8 @@ async def scan_act(request: Request[Any, Any, Any], db: Database, code: str) -> 
                          fingerprint_body=body, status_code=200)
     except InventoryError as exc:
         status = 403 if isinstance(exc, PermissionDenied) else 409 if isinstance(exc, Conflict) else 422
-        return await _render_scan(request, db, principal, view.code, error=exc.detail, open_action=action,
-                                  status=status)
+        return await _render_scan(request, db, principal, view.code, error=for_people(exc.detail),
+                                  open_action=action, status=status)
     return Redirect(f"/s/{view.code}?done={action}", status_code=303)
 
 

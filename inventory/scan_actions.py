@@ -9,11 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.accounts import Principal, require_scope
 from inventory.assets import get_asset, next_due
-from inventory.errors import Conflict, InvalidInput
+from inventory.errors import Conflict, InvalidInput, NotFound
+from inventory.label_codes import resolve
 from inventory.ledger import post_document
 from inventory.ledger_schemas import LotSpec, MovementCreate, MovementLine, ReceiveLine, TransferReceive
 from inventory.models import Asset, Balance, Document, ItemType, Location, Lot, Movement, utcnow
+from inventory.scan import STATUS_ZH
 from inventory.transfers import receive_transfer
+from labels.codes import InvalidCode, code_from_payload
+
+COUNTERPARTY_MAX = 100
+REASON_MAX = 200
 
 
 def _top(path: str) -> str:
@@ -21,15 +27,65 @@ def _top(path: str) -> str:
     return path.strip("/").split("/")[0]
 
 
+def _counterparty(text: str) -> str:
+    """Who takes the goods: required, at most 100 characters."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("请填写领用人、单位或事件", field="counterparty")
+    if len(text) > COUNTERPARTY_MAX:
+        raise InvalidInput(f"领用人、单位或事件最多 {COUNTERPARTY_MAX} 个字（现在 {len(text)} 个）",
+                           field="counterparty")
+    return text
+
+
+async def resolve_place(session: AsyncSession, text: str) -> int:
+    """The place a keeper named: a scanned or typed label code (or the QR's address), a location code or name."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("请在“移到”中选择地点，或扫描、输入货架/地点标签上的编码", field="to")
+    try:
+        code: str | None = code_from_payload(text)
+    except InvalidCode:
+        code = None  # not a label: a location code or name
+    if code is not None:
+        try:
+            found = await resolve(session, code)
+        except NotFound:
+            raise InvalidInput(f"标签 {code} 不是本系统打印的标签，请核对", field="to") from None
+        if found.kind != "location":
+            raise InvalidInput(f"标签 {code} 是装备或批次的标签，请扫描货架或地点的标签", field="to")
+        if not found.active:
+            raise InvalidInput(f"标签 {code} 已停用，请扫描新标签 {found.replaced_by}", field="to")
+        return found.target_id
+    by_code = await session.scalar(select(Location.id).where(func.upper(Location.code) == text.upper()))
+    if by_code is not None:
+        return by_code
+    named = list(await session.scalars(select(Location.id).where(Location.name == text, Location.active.is_(True))
+                                       .limit(2)))
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise InvalidInput(f"有多个地点名为“{text}”，请输入地点编码或扫描它的标签", field="to")
+    raise InvalidInput(f"没有找到地点“{text}”：请从列表中选择，或扫描、输入货架/地点标签上的编码", field="to")
+
+
+async def _target(session: AsyncSession, location_id: int) -> Location:
+    target = await session.get(Location, location_id)
+    if target is None or not target.active:
+        raise InvalidInput("目的地点不存在或已停用", field="to")
+    return target
+
+
 async def checkout(session: AsyncSession, p: Principal, asset_id: int, counterparty: str, reason: str) -> Document:
     """Issue a unit to a person, unit or incident (领用出库)."""
     asset = await get_asset(session, asset_id)
     await require_scope(session, p, asset.location_id)
-    if not counterparty.strip():
-        raise InvalidInput("请填写领用人、单位或事件", field="counterparty")
+    who = _counterparty(counterparty)
+    if len(reason.strip()) > REASON_MAX:
+        raise InvalidInput(f"用途最多 {REASON_MAX} 个字（现在 {len(reason.strip())} 个）", field="reason")
     assert asset.location_id is not None
     return await post_document(session, MovementCreate(
-        kind="issue", location_id=asset.location_id, counterparty=counterparty.strip(), reason=reason,
+        kind="issue", location_id=asset.location_id, counterparty=who, reason=reason.strip(),
         lines=[MovementLine(item_type_id=asset.item_type_id, quantity=1, asset_ids=[asset.id])]), actor=p.username)
 
 
@@ -47,9 +103,8 @@ async def move(session: AsyncSession, p: Principal, asset_id: int, to_location_i
     asset = await get_asset(session, asset_id)
     await require_scope(session, p, asset.location_id)
     source = await session.get(Location, asset.location_id)
-    target = await session.get(Location, to_location_id)
-    if source is None or target is None:
-        raise InvalidInput("目的地点不存在", field="to_location_id")
+    target = await _target(session, to_location_id)
+    assert source is not None
     doc = await post_document(session, MovementCreate(
         kind="transfer", location_id=source.id, to_location_id=target.id, reason="扫码移库",
         lines=[MovementLine(item_type_id=asset.item_type_id, quantity=1, asset_ids=[asset.id])]), actor=p.username)
@@ -106,7 +161,7 @@ async def damaged(session: AsyncSession, p: Principal, asset_id: int, note: str)
     if not note.strip():
         raise InvalidInput("请写明损坏情况", field="note")
     if asset.status not in ("available", "maintenance"):
-        raise Conflict(f"装备当前状态为 {asset.status}，不能报损")
+        raise Conflict(f"装备当前状态为“{STATUS_ZH.get(asset.status, asset.status)}”，不能报损")
     asset.status, asset.readiness, asset.fault_note, asset.updated_at = "maintenance", "fault", note[:200], utcnow()
     await session.flush()
     return asset
@@ -118,7 +173,7 @@ async def lost(session: AsyncSession, p: Principal, asset_id: int, reason: str) 
     await require_scope(session, p, asset.location_id)
     assert asset.location_id is not None
     return await post_document(session, MovementCreate(
-        kind="adjustment", location_id=asset.location_id, reason=f"报失：{reason.strip() or '扫码报失'}",
+        kind="adjustment", location_id=asset.location_id, reason=f"报失：{reason.strip()[:150] or '扫码报失'}",
         lines=[MovementLine(item_type_id=asset.item_type_id, quantity=-1, asset_ids=[asset.id])]), actor=p.username)
 
 
@@ -128,10 +183,9 @@ async def issue_lot(session: AsyncSession, p: Principal, lot_id: int, location_i
     lot = await session.get(Lot, lot_id)
     assert lot is not None
     await require_scope(session, p, location_id)
-    if not counterparty.strip():
-        raise InvalidInput("请填写领用人、单位或事件", field="counterparty")
+    who = _counterparty(counterparty)
     return await post_document(session, MovementCreate(
-        kind="issue", location_id=location_id, counterparty=counterparty.strip(), reason="扫码出库",
+        kind="issue", location_id=location_id, counterparty=who, reason="扫码出库",
         lines=[MovementLine(item_type_id=lot.item_type_id, quantity=quantity, lot_id=lot.id)]), actor=p.username)
 
 
@@ -141,9 +195,9 @@ async def move_lot(session: AsyncSession, p: Principal, lot_id: int, location_id
     lot = await session.get(Lot, lot_id)
     assert lot is not None
     await require_scope(session, p, location_id)
-    source, target = await session.get(Location, location_id), await session.get(Location, to_location_id)
-    if source is None or target is None:
-        raise InvalidInput("目的地点不存在", field="to_location_id")
+    source, target = await session.get(Location, location_id), await _target(session, to_location_id)
+    if source is None:
+        raise InvalidInput("出发地点不存在", field="location_id")
     doc = await post_document(session, MovementCreate(
         kind="transfer", location_id=location_id, to_location_id=to_location_id, reason="扫码移库",
         lines=[MovementLine(item_type_id=lot.item_type_id, quantity=quantity, lot_id=lot.id)]), actor=p.username)

@@ -32,27 +32,30 @@ ALL = "admin commander keeper auditor"
 PERMISSIONS: dict[str, Rule] = {
     "public": _rule(ALL, False, "不需登录：健康检查、接口文档、登录"),
     "session": _rule(ALL, False, "查看或注销自己的登录"),
-    "read": _rule(ALL, False, "查看行政区划、地点、品目、装备、库存、流水、调拨"),
+    "read": _rule(ALL, False, "查看行政区划、地点、品目、装备、批次、库存、流水、调拨"),
     "locations.write": _rule("admin", False, "新建、修改地点"),
     "catalog.write": _rule("admin", False, "新建、修改物资品目"),
     "assets.write": _rule("admin keeper", True, "登记装备、修改装备状况（保管员限辖区内）"),
-    "movements.post": _rule("admin keeper", True, "出入库、调拨、盘盈盘亏、报废、归还（保管员限辖区内）"),
+    "movements.post": _rule("admin keeper", True,
+                            "出入库、调拨、盘盈盘亏、归还，提交或撤销本人的报废申请（保管员限辖区内）"),
     "documents.reverse": _rule("admin keeper", True, "冲销单据（保管员限辖区内）"),
     "transfers.receive": _rule("admin keeper", True, "调拨收货（保管员限收货地点在辖区内）"),
+    "labels.print": _rule("admin keeper", True, "打印标签页（PDF，一次至多 5000 张；保管员限辖区内）"),
     "labels.reissue": _rule("admin keeper", True, "补打破损标签，旧编码作废（保管员限辖区内）"),
     "incidents.write": _rule("admin commander", False, "登记、关闭事件"),
     "dispatch.order": _rule("admin commander", False, "下达、取消动用指令，补办书面手续"),
     "dispatch.execute": _rule("admin keeper", True, "执行动用指令出库、现场签收、归还（保管员限辖区内）"),
     "stocktake.count": _rule("admin keeper", True, "发起盘点、导入盘点表（保管员限辖区内）"),
     "stocktake.approve": _rule("admin commander", False, "审批盘点差异（不能是导入人本人）"),
+    "writeoffs.approve": _rule("admin commander", True, "批准或驳回报废申请（不能是申请人本人；指挥人员限辖区内）"),
     "imports.opening": _rule("admin keeper", True, "导入新库点的期初库存（保管员限辖区内）"),
     "audit.read": _rule("admin auditor", False, "查看审计日志"),
     "users.read": _rule("admin auditor", False, "查看用户"),
     "users.manage": _rule("admin", False, "新建、修改、停用用户"),
 }
 
-# Who may be named as the approver of a write-off (报废须经上级批准).
-APPROVER_ROLES = frozenset({"admin", "commander"})
+# Who may approve a write-off (报废须经上级批准): the roles of ``writeoffs.approve``.
+APPROVER_ROLES = PERMISSIONS["writeoffs.approve"].roles
 
 
 def allowed(action: str, role: str) -> bool:

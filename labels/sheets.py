@@ -126,8 +126,12 @@ def render_sheet(
     template: str | SheetTemplate,
     *,
     progress: Callable[[int, int], None] | None = None,
+    cut: Callable[[int, tuple[str, ...]], None] | None = None,
 ) -> bytes:
-    """A PDF of contents laid out on template, as many pages as needed; progress(done, total) after each label."""
+    """A PDF of contents laid out on template, as many pages as needed; progress(done, total) after each label.
+
+    cut(index, fields) is called for each label whose layout had to cut fields with "…" (``LabelLayout.cut``).
+    """
     sheet = template if isinstance(template, SheetTemplate) else get_template(template)
     if not contents:
         raise ValueError("没有要打印的标签 (no labels to print)")
@@ -152,6 +156,8 @@ def render_sheet(
         layout = layout_label(content, sheet.label_width, sheet.label_height)
         x_mm, y_mm = sheet.label_origin(slot)
         _draw_label(canvas, layout, x_mm, y_mm, sheet.page_height, fonts)
+        if cut is not None and layout.cut:
+            cut(index, layout.cut)
         if progress is not None:
             progress(index + 1, total)
     canvas.showPage()

@@ -7,25 +7,31 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey
 from api.writes import run_write
-from inventory.accounts import Principal, require_scope
+from inventory.accounts import Principal
 from inventory.config import Settings
+from inventory.custody import require_target_scope
 from inventory.db import Database
 from inventory.errors import InvalidInput
 from inventory.label_codes import reissue_label, resolve
-from inventory.label_data import content_for_code, sheet_contents
-from inventory.models import Asset
+from inventory.label_data import content_for_code, render_contents, sheet_contents
 from inventory.schemas import Id
 from labels.codes import InvalidCode
+from labels.fonts import font_path
 from labels.render import render_png, render_svg
-from labels.sheets import TEMPLATES, render_sheet
+from labels.sheets import TEMPLATES
+
+TRUNCATED = "X-Labels-Truncated"
+TRUNCATED_CODES = "X-Labels-Truncated-Codes"
+SHOWN_CODES = 20
 
 
 class SheetRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Which labels to print and on what stock."""
+    """Which labels to print and on what stock: at most 5,000 labels in all (codes may repeat for copies)."""
 
     template: str = "a4-3x8"
     codes: list[str] = msgspec.field(default_factory=list)
@@ -69,22 +75,33 @@ class LabelController(Controller):
         svg = await asyncio.to_thread(render_svg, content)
         return Response(svg.encode(), media_type="image/svg+xml")
 
-    @post("/sheets", opt={"action": "read"}, status_code=200, media_type="application/pdf")
-    async def sheet(self, db: Database, settings: Settings, data: SheetRequest) -> Response[bytes]:
-        """A PDF sheet: by list of codes, or everything at a location and/or of an item type."""
+    @post("/sheets", opt={"action": "labels.print"}, status_code=200, media_type="application/pdf",
+          response_headers=[ResponseHeader(
+              name=TRUNCATED, documentation_only=True, description=(
+                  "How many labels had text cut with “…” (it did not fit even at the smallest size); with "
+                  f"{TRUNCATED_CODES}, the first {SHOWN_CODES} of their codes."))])
+    async def sheet(self, db: Database, settings: Settings, principal: Principal,
+                    data: SheetRequest) -> Response[bytes]:
+        """A PDF sheet: by list of codes, and/or everything at a location and/or of an item type.
+
+        At most 5,000 labels, whatever the selection (a 422 naming the field otherwise). A keeper prints only
+        the labels of things in his scope (an item type alone: its things at his places).
+        """
         if data.template not in TEMPLATES:
             raise InvalidInput(f"模板 {data.template} 不存在，可选：{', '.join(TEMPLATES)}", field="template")
-        try:
-            async with db.write() as session:
-                contents = await sheet_contents(session, settings.public_url, codes=data.codes,
-                                                location_id=data.location_id, item_type_id=data.item_type_id)
-        except InvalidCode as exc:
-            raise InvalidInput(f"标签编码有误：{exc.reason_zh}", field="codes") from exc
+        font_path()  # without the font nothing can be printed: say so before issuing any code
+        contents = await sheet_contents(db, settings.public_url, codes=data.codes, location_id=data.location_id,
+                                        item_type_id=data.item_type_id, principal=principal)
         if not contents:
-            raise InvalidInput("所选范围内没有可打印的标签", field="location_id")
-        pdf = await asyncio.to_thread(render_sheet, contents, data.template)
-        return Response(pdf, media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="labels-{data.template}.pdf"'})
+            raise InvalidInput("所选范围内没有可打印的标签",
+                               field="location_id" if data.location_id is not None else "item_type_id")
+        # Outside any transaction and off the event loop: a sheet of thousands takes many seconds.
+        sheet = await asyncio.to_thread(render_contents, contents, data.template)
+        headers = {"Content-Disposition": f'attachment; filename="labels-{data.template}.pdf"',
+                   TRUNCATED: str(len(sheet.truncated))}
+        if sheet.truncated:
+            headers[TRUNCATED_CODES] = ",".join(code for code, _ in sheet.truncated[:SHOWN_CODES])
+        return Response(sheet.pdf, media_type="application/pdf", headers=headers)
 
     @post("/{code:str}/reissue", opt={"action": "labels.reissue"})
     async def reissue(self, request: Request[Any, Any, Any], db: Database, principal: Principal, code: str,
@@ -96,13 +113,8 @@ class LabelController(Controller):
                 found = await resolve(session, code)
             except InvalidCode as exc:
                 raise _code_error(code, exc) from exc
-            place: int | None = None  # a lot may lie in many places: its label is not tied to one
-            if found.kind == "asset":
-                asset = await session.get(Asset, found.target_id)
-                place = asset.location_id if asset else None
-            elif found.kind == "location":
-                place = found.target_id
-            await require_scope(session, principal, place)
+            # A unit out of stock answers by where it last was, a lot by the places holding it.
+            await require_target_scope(session, principal, found.kind, found.target_id)
             new = await reissue_label(session, found.code)
             return Reissued(found.target_id, found.code, new, found.kind)
 

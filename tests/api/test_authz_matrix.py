@@ -20,6 +20,7 @@ from api.auth import is_framework_options
 from inventory import accounts
 from inventory.db import Database
 from inventory.permissions import PERMISSIONS, ROLES
+from tests.api import snapshot
 from tests.api.helpers import item_type_body, location_body
 
 PROBLEM = "application/problem+json"
@@ -44,6 +45,7 @@ class Site:
     label: dict[str, str] = field(default_factory=dict)
     csrf: str = ""
     numbers: Iterator[int] = field(default_factory=itertools.count)
+    db: Any = None
 
     def other(self, target: str) -> int:
         """The depot on the other side of the scope line."""
@@ -92,6 +94,14 @@ async def reverse_a_fresh_receipt(s: Site, target: str) -> Call:
     """Each reversal needs a document not reversed yet."""
     doc = await created(s.admin, "/api/v1/movements", receipt(s.depot[target], s.tent, 1))
     return Call({"document_id": doc["id"]}, json={"reason": "录入错误"})
+
+
+async def a_lot(s: Site, target: str) -> Call:
+    """A lot received at the target's depot (its id from the receipt's movement)."""
+    doc = await created(s.admin, "/api/v1/movements", {
+        "kind": "receipt", "location_id": s.depot[target],
+        "lines": [{"item_type_id": s.tent, "quantity": 1, "lot": {"number": s.unique("M-LOT-"), "quality": "合格"}}]})
+    return Call({"lot_id": doc["movements"][0]["lot_id"]})
 
 
 async def receive_a_fresh_transfer(s: Site, target: str) -> Call:
@@ -233,6 +243,39 @@ async def page_form(s: Site, form: dict[str, str], **params: Any) -> Call:
     return Call(params, form=form, headers={"x-csrftoken": s.csrf, "cookie": f"inv_csrf={s.csrf}"})
 
 
+def write_off_body(s: Site, target: str) -> dict[str, Any]:
+    """A request to write off one tent at the target's depot."""
+    return {"location_id": s.depot[target], "lines": [{"item_type_id": s.tent, "quantity": 1}], "reason": "霉变"}
+
+
+async def a_write_off(s: Site, target: str, *, by: str | None = None, password: str = "long-enough-1") -> int:
+    """A pending write-off at the target's depot, requested by the admin or by ``by`` (another user)."""
+    headers = {}
+    if by is not None:
+        token = (await created(s.admin, "/api/v1/auth/token", {"username": by, "password": password}))["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+    r = await s.admin.post("/api/v1/write-offs", json=write_off_body(s, target), headers=headers)
+    assert r.status_code == 201, f"setup write-off: {r.text}"
+    request_id: int = r.json()["id"]
+    return request_id
+
+
+async def decidable_write_off(s: Site, target: str, json: Any = None) -> Call:
+    """A write-off requested by another admin (the approver may not be the requester)."""
+    name = s.unique("requester-")
+    await created(s.admin, "/api/v1/users", {"username": name, "password": "long-enough-1", "role": "admin"})
+    return Call({"request_id": await a_write_off(s, target, by=name)}, json=json)
+
+
+async def cancellable_write_off(s: Site, target: str) -> Call:
+    """In scope, the matrix keeper's own request (only the requester or an admin cancels); outside it, the admin's."""
+    from tests.conftest import TEST_PASSWORD
+
+    if target == "in":
+        return Call({"request_id": await a_write_off(s, target, by="keeper", password=TEST_PASSWORD)})
+    return Call({"request_id": await a_write_off(s, target)})
+
+
 # Pages are "public" to the permission guard: they read the session cookie themselves and send anyone
 # without one to /login (303), which is what every column here sees, since the matrix signs in with bearer
 # tokens. What a signed-in user may do on the scan page is the scan tests' business.
@@ -284,6 +327,8 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/api/v1/transfers"): lambda s, t: Call(query={"location_id": s.depot[t]}),
     ("GET", "/api/v1/transfers/{transfer_id}"): lambda s, t: Call({"transfer_id": s.transfer[t]}),
     ("POST", "/api/v1/transfers/{transfer_id}/receive"): receive_a_fresh_transfer,
+    ("GET", "/api/v1/lots"): lambda s, t: Call(query={"location": s.depot[t], "item_type": "TENT-12"}),
+    ("GET", "/api/v1/lots/{lot_id}"): a_lot,
     ("GET", "/api/v1/stock"): lambda s, t: Call(query={"location_id": s.depot[t]}),
     ("GET", "/api/v1/stock/card"): lambda s, t: Call(query={"location_id": s.depot[t], "item_type_id": s.tent}),
     ("GET", "/api/v1/availability/nearest"): lambda s, t: Call(query={"lat": 28.55, "lon": 115.94,
@@ -314,6 +359,15 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         a_dispatch(s, t, steps=("execute",)), "dispatch_id"),
     ("POST", "/api/v1/dispatches/{dispatch_id}/return"): return_to,
     ("POST", "/api/v1/dispatches/{dispatch_id}/cancel"): lambda s, t: _call(a_dispatch(s, t), "dispatch_id"),
+    ("POST", "/api/v1/write-offs"): lambda s, t: Call(json=write_off_body(s, t)),
+    ("GET", "/api/v1/write-offs"): lambda s, t: Call(query={"location_id": s.depot[t], "status": "pending"}),
+    ("GET", "/api/v1/write-offs/{request_id}"): lambda s, t: _call(a_write_off(s, t), "request_id"),
+    ("POST", "/api/v1/write-offs/{request_id}/approve"): decidable_write_off,
+    ("POST", "/api/v1/write-offs/{request_id}/reject"): lambda s, t: decidable_write_off(s, t, {"reason": "尚可修复"}),
+    ("POST", "/api/v1/write-offs/{request_id}/cancel"): cancellable_write_off,
+    ("GET", "/write-offs"): lambda s, t: Call(),
+    ("POST", "/write-offs/{request_id}/approve"): lambda s, t: page_form(s, {"idempotency_key": "x"}, request_id=1),
+    ("POST", "/write-offs/{request_id}/reject"): lambda s, t: page_form(s, {"reason": "尚可修复"}, request_id=1),
 }
 
 
@@ -416,7 +470,7 @@ async def build_site(admin: Any, db: Database) -> Site:
             "lines": [{"item_type_id": tent, "quantity": 1}]}))["id"]
     user = (await created(admin, "/api/v1/users", {"username": SIGN_IN_USER, "password": SIGN_IN_PASSWORD,
                                                     "role": "auditor"}))["id"]
-    return Site(admin, depot, asset, document, transfer, tent, pump, user, label)
+    return Site(admin, depot, asset, document, transfer, tent, pump, user, label, db=db)
 
 
 async def fresh_token(db: Database, username: str) -> str:
@@ -466,12 +520,16 @@ async def test_every_route_answers_every_role_as_the_permission_table_says(
             headers = {}
             if call.fresh_token and role is not None:
                 headers["Authorization"] = f"Bearer {await fresh_token(db, role)}"
+            want = expected(route.action, role, target)
+            refused_write = want != "ok" and route.method not in ("GET", "HEAD", "OPTIONS")
+            before = await snapshot.state(db) if refused_write else {}
             r = await clients[role].request(route.method, route.path.format(**call.params), params=call.query,
                                             json=call.json, data=call.form, files=call.files,
                                             headers={**call.headers, **headers})
             clients[role].cookies.clear()  # a page sign-in must not turn the next anonymous request into a session
-            want = expected(route.action, role, target)
             why = verdict(want, r)
+            if not why and refused_write and (tables := snapshot.changed(before, await snapshot.state(db))):
+                why = f"refused with {r.status_code} but changed {', '.join(tables)}"
             cells[(i, j)] = f"{r.status_code}{'!' if why else ''}"
             if why:
                 failures.append(f"{route.method} {route.path} as {role or 'anonymous'} ({target} of scope): {why}")
@@ -490,3 +548,155 @@ class _AnyId(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return "1"
+
+
+# Things without a location (a unit that is out, a lot) and every path that moves a site's stock, aimed at
+# the keeper's own depot ("in") from the target's side. The route matrix above aims each route at one place;
+# these calls join two, so a check of the keeper's own place alone lets them through.
+@dataclass
+class Crossing:
+    """One request that changes something of the target's side."""
+
+    method: str
+    path: str
+    json: Any = None
+
+
+async def a_unit(s: Site, target: str) -> dict[str, Any]:
+    """A new pump at the target's depot."""
+    return await created(s.admin, "/api/v1/assets", {"item_type_id": s.pump, "serial_number": s.unique("BC-X"),
+                                                      "location_id": s.depot[target]})
+
+
+async def a_unit_out(s: Site, target: str, *, lost: bool = False) -> dict[str, Any]:
+    """A pump that left the target's depot (issued, or counted as lost): it has no location now."""
+    unit = await a_unit(s, target)
+    await created(s.admin, "/api/v1/movements", {
+        "kind": "adjustment" if lost else "issue", "location_id": s.depot[target], "counterparty": "县防汛抢险队",
+        "reason": "盘点未找到" if lost else "",
+        "lines": [{"item_type_id": s.pump, "quantity": -1 if lost else 1, "asset_ids": [unit["id"]]}]})
+    return unit
+
+
+def units_line(s: Site, unit: dict[str, Any], quantity: int = 1) -> list[dict[str, Any]]:
+    """One line naming one pump."""
+    return [{"item_type_id": s.pump, "quantity": quantity, "asset_ids": [unit["id"]]}]
+
+
+async def edit_unit_out(s: Site, t: str) -> Crossing:
+    """PATCH a pump that was issued from the target's depot."""
+    return Crossing("PATCH", f"/api/v1/assets/{(await a_unit_out(s, t))['id']}", {"notes": "已检查"})
+
+
+async def reissue_unit_out_label(s: Site, t: str) -> Crossing:
+    """Re-issue the label of a pump issued from the target's depot."""
+    return Crossing("POST", f"/api/v1/labels/{(await a_unit_out(s, t))['label_code']}/reissue")
+
+
+async def reissue_lot_label(s: Site, t: str) -> Crossing:
+    """Re-issue the label of a lot held only at the target's depot."""
+    doc = await created(s.admin, "/api/v1/movements", {"kind": "receipt", "location_id": s.depot[t], "lines": [
+        {"item_type_id": s.tent, "quantity": 2, "lot": {"number": s.unique("X-LOT-")}}]})
+    return Crossing("POST", f"/api/v1/labels/{await lot_code(s, doc['movements'][0]['lot_id'])}/reissue")
+
+
+async def lot_code(s: Site, lot_id: int) -> str:
+    """A lot's current label code, read from the database."""
+    from sqlalchemy import select
+
+    from inventory.models import Lot
+
+    async with s.db.read() as session:
+        code = await session.scalar(select(Lot.label_code).where(Lot.id == lot_id))
+    assert code, f"lot {lot_id} has no label"
+    return code
+
+
+async def return_unit_out(s: Site, t: str) -> Crossing:
+    """Return a pump issued from the target's depot into the keeper's depot."""
+    return Crossing("POST", "/api/v1/movements", {"kind": "return", "location_id": s.depot["in"],
+                                                  "lines": units_line(s, await a_unit_out(s, t))})
+
+
+async def receive_unit_out(s: Site, t: str) -> Crossing:
+    """Receive a pump issued from the target's depot into the keeper's depot."""
+    return Crossing("POST", "/api/v1/movements", {"kind": "receipt", "location_id": s.depot["in"],
+                                                  "lines": units_line(s, await a_unit_out(s, t))})
+
+
+async def find_lost_unit(s: Site, t: str) -> Crossing:
+    """Count a pump lost at the target's depot back in at the keeper's depot."""
+    return Crossing("POST", "/api/v1/movements", {"kind": "adjustment", "location_id": s.depot["in"],
+                                                  "reason": "找到了",
+                                                  "lines": units_line(s, await a_unit_out(s, t, lost=True))})
+
+
+async def transfer_away(s: Site, t: str) -> Crossing:
+    """Transfer a tent from the target's depot to the other one."""
+    to = s.depot["out" if t == "in" else "in"]  # a keeper may send his own stock away
+    return Crossing("POST", "/api/v1/movements", {"kind": "transfer", "location_id": s.depot[t],
+                                                  "to_location_id": to,
+                                                  "lines": [{"item_type_id": s.tent, "quantity": 1}]})
+
+
+async def issue_bulk(s: Site, t: str) -> Crossing:
+    """Issue a tent at the target's depot."""
+    return Crossing("POST", "/api/v1/movements", {"kind": "issue", "location_id": s.depot[t],
+                                                  "counterparty": "县防汛抢险队",
+                                                  "lines": [{"item_type_id": s.tent, "quantity": 1}]})
+
+
+async def reverse_transfer_away(s: Site, t: str) -> Crossing:
+    """Reverse a transfer from the target's depot to the other one (its stock goes back)."""
+    sent = await created(s.admin, "/api/v1/movements", {
+        "kind": "transfer", "location_id": s.depot[t], "to_location_id": s.depot["out" if t == "in" else "in"],
+        "lines": [{"item_type_id": s.tent, "quantity": 1}]})
+    return Crossing("POST", f"/api/v1/documents/{sent['id']}/reverse", {"reason": "录入错误"})
+
+
+async def execute_dispatch(s: Site, t: str) -> Crossing:
+    """Execute a dispatch reserved at the target's depot."""
+    return Crossing("POST", f"/api/v1/dispatches/{await a_dispatch(s, t)}/execute", {})
+
+
+async def return_dispatch_to_own_depot(s: Site, t: str) -> Crossing:
+    """Return a delivered dispatch from the target's depot into the keeper's depot."""
+    return Crossing("POST", f"/api/v1/dispatches/{await a_dispatch(s, t, steps=('execute', 'deliver'))}/return",
+                    {"to_location_id": s.depot["in"]})
+
+
+CROSSINGS: dict[str, Callable[[Site, str], Awaitable[Crossing]]] = {
+    "edit a unit that is out": edit_unit_out,
+    "re-issue the label of a unit that is out": reissue_unit_out_label,
+    "re-issue the label of a lot": reissue_lot_label,
+    "return a unit that is out into the keeper's depot": return_unit_out,
+    "receive a unit that is out into the keeper's depot": receive_unit_out,
+    "count a lost unit back into the keeper's depot": find_lost_unit,
+    "transfer the target's stock to the other depot": transfer_away,
+    "issue the target's stock": issue_bulk,
+    "reverse the target's transfer to the other depot": reverse_transfer_away,
+    "execute a dispatch from the target's depot": execute_dispatch,
+    "return a dispatch from the target's depot into the keeper's depot": return_dispatch_to_own_depot,
+}
+
+
+async def test_a_keeper_changes_nothing_of_another_county_on_any_path_that_crosses_the_scope_line(
+    db: Database, client: Any, client_as: Any,
+) -> None:
+    site = await build_site(client, db)
+    keeper = await client_as("keeper", "keeper", scope_regions=[KEEPER_SCOPE])
+    failures: list[str] = []
+    for what, build in CROSSINGS.items():
+        for who, actor, target in (("keeper", keeper, "in"), ("keeper", keeper, "out"), ("admin", client, "out")):
+            call = await build(site, target)
+            before = await snapshot.state(db)
+            r = await actor.request(call.method, call.path, json=call.json)
+            tables = snapshot.changed(before, await snapshot.state(db))
+            if who == "keeper" and target == "out":
+                if r.status_code != 403 or tables:
+                    failures.append(f"{what} as keeper of another county: {r.status_code}, changed {tables}: "
+                                    f"{r.text[:200]}")
+            elif r.status_code >= 400 or not tables:
+                failures.append(f"{what} as {who} ({target} of scope): {r.status_code}, changed {tables}: "
+                                f"{r.text[:200]}")
+    assert not failures, "\n".join(failures)

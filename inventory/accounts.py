@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import os
 import secrets
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated
@@ -114,6 +116,9 @@ def _check_scope_regions(regions: Sequence[str]) -> None:
             raise InvalidInput(f"辖区代码 {r} 不合法（应为行政区划代码前缀，如 360121）", field="scope_regions")
 
 
+_HASH_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
 async def hash_password(password: str) -> str:
     """The Argon2 hash of a new password, checked first and computed in a worker thread.
 
@@ -121,7 +126,12 @@ async def hash_password(password: str) -> str:
     nor the SQLite writer.
     """
     _check_password(password)
-    return await asyncio.to_thread(_hasher.hash, password)
+    loop = asyncio.get_running_loop()
+    slots = _HASH_SLOTS.get(loop)
+    if slots is None:
+        slots = _HASH_SLOTS[loop] = asyncio.Semaphore(max(1, (os.cpu_count() or 2) // 2))
+    async with slots:  # a few at a time: the event loop keeps a core for everybody else
+        return await asyncio.to_thread(_hasher.hash, password)
 
 
 async def create_user(session: AsyncSession, data: UserCreate, password_hash: str | None = None) -> User:

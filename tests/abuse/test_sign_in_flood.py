@@ -181,6 +181,6 @@ async def test_admins_creating_users_and_setting_passwords_do_not_hold_up_other_
     answers = await changes
     assert sorted(r.status_code for r in answers) == [200] * (size // 2) + [201] * (size // 2), \
         [r.text for r in answers]
-    assert max(latencies) < hashing_total / 3, (
+    assert max(latencies) < hashing_total / 2, (
         f"slowest write {max(latencies):.3f} s during {size} password hashes costing {hashing_total:.3f} s; "
         f"all writes: {[round(x, 3) for x in latencies]}")

@@ -158,12 +158,14 @@ async def _label_contents(settings: Settings, args: argparse.Namespace) -> list[
 
     db = Database(settings.database_url)
     try:
-        async with db.write() as session:
+        async with db.read() as session:
             location_id = (await get_location_by_code(session, args.location)).id if args.location else None
             item_type_id = (await find_item_type(session, args.item_type)).id if args.item_type else None
-            _say("读取标签内容 collecting label contents …")
-            contents = await sheet_contents(session, settings.public_url, codes=args.code, location_id=location_id,
-                                            item_type_id=item_type_id, progress=_progress)
+        _say("读取标签内容 collecting label contents …")
+        # No cap here (the operator's own run, e.g. a county's first labelling): collecting holds only short
+        # transactions and rendering none, so a server on the same database never waits for it.
+        contents = await sheet_contents(db, settings.public_url, codes=args.code, location_id=location_id,
+                                        item_type_id=item_type_id, capped=False)
     except (InventoryError, InvalidCode) as exc:
         _say(f"错误 error: {getattr(exc, 'detail', None) or getattr(exc, 'reason_zh', exc)}")
         return None
@@ -179,8 +181,9 @@ def _progress(done: int, total: int) -> None:
 
 def cmd_labels_sheet(settings: Settings, args: argparse.Namespace) -> int:
     """Write a PDF sheet of labels, showing progress."""
+    from inventory.label_data import render_contents, truncation_note
     from labels.fonts import FontMissing, font_path
-    from labels.sheets import TEMPLATES, render_sheet
+    from labels.sheets import TEMPLATES
 
     if args.template not in TEMPLATES:
         _say(f"模板 {args.template} 不存在，可选 templates: {', '.join(TEMPLATES)}")
@@ -198,12 +201,14 @@ def cmd_labels_sheet(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     _say(f"排版 {len(contents)} 张标签 rendering {len(contents)} labels on {args.template} …")
     try:
-        pdf = render_sheet(contents, args.template, progress=_progress)
+        sheet = render_contents(contents, args.template, progress=_progress)
     except FontMissing as exc:
         _say(f"错误 error: {exc}")
         return 1
-    Path(args.out).write_bytes(pdf)
-    _say(f"已写入 wrote {args.out} ({len(pdf) // 1024} KB, {len(contents)} labels)")
+    Path(args.out).write_bytes(sheet.pdf)
+    _say(f"已写入 wrote {args.out} ({len(sheet.pdf) // 1024} KB, {len(contents)} labels)")
+    if sheet.truncated:
+        _say(truncation_note(sheet.truncated))
     return 0
 
 
@@ -240,6 +245,8 @@ async def _stocktake_import(settings: Settings, args: argparse.Namespace) -> int
                 location = await get_location_by_code(session, args.location)
                 upload, _ = await import_opening_balances(session, location.id, sheet, raw, actor=args.actor,
                                                           progress=_bar("核对 matching"))
+        # the marked-up copy of a refusal: made in a worker thread after the import's transaction
+        copy = None if upload.accepted else await stocktake.attach_error_copy(db, upload, sheet, raw)
     except InventoryError as exc:
         _say(f"\n错误 error: {exc.detail}")
         return 1
@@ -247,12 +254,13 @@ async def _stocktake_import(settings: Settings, args: argparse.Namespace) -> int
         await db.dispose()
     if not upload.accepted:
         errors = upload.errors.get("errors", [])
-        _say(f"\n拒绝导入，共 {len(errors)} 处错误，未导入任何数据 (refused, nothing applied):")
+        total = upload.errors.get("total", len(errors))
+        _say(f"\n拒绝导入，共 {total} 处错误，未导入任何数据 (refused, nothing applied):")
         for e in errors[:50]:
             _say(f"  第 {e['row']} 行「{e['column']}」{e['value']!r}：{e['message']}")
-        if upload.error_copy:
+        if copy:
             out = Path(args.file).with_suffix(".errors.xlsx")
-            await asyncio.to_thread(out.write_bytes, upload.error_copy)
+            await asyncio.to_thread(out.write_bytes, copy)
             _say(f"已写出标注错误的副本 marked-up copy: {out}")
         return 1
     _say(f"\n已导入 imported {len(sheet.rows)} 行（未填实盘数 {len(sheet.not_counted)} 行）")

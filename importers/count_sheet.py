@@ -22,6 +22,7 @@ import msgspec
 import openpyxl
 from openpyxl.utils import get_column_letter
 
+from importers.archive_guard import MAX_ROWS, NOT_XLSX, SheetTooLarge, SheetUnreadable, check_archive
 from importers.columns import (
     COLUMN_ALIASES,
     HEADER_SEARCH_ROWS,
@@ -32,10 +33,13 @@ from importers.columns import (
 )
 from importers.count_rows import CountRow, Quantity, RowError, RowReader
 
-__all__ = ["CountRow", "ParsedSheet", "Quantity", "RowError", "SheetUnreadable", "parse_count_sheet"]
+__all__ = [
+    "MAX_ERRORS", "NOT_XLSX", "CountRow", "ParsedSheet", "Quantity", "RowError", "SheetTooLarge", "SheetUnreadable",
+    "parse_count_sheet",
+]
 PROGRESS_EVERY = 1000
+MAX_ERRORS = 1000  # errors listed; the rest are only counted (``ParsedSheet.errors_omitted``)
 
-NOT_XLSX = "文件不是有效的 Excel (.xlsx) 文件，请在 Excel 或 WPS 中“另存为” .xlsx 格式后再上传"
 OLD_OR_ENCRYPTED = (
     "文件是旧版 Excel 97-2003 (.xls) 格式或设置了打开密码，请取消密码并“另存为” .xlsx 格式后再上传"
 )
@@ -50,14 +54,6 @@ DAMAGED = "文件已损坏，无法读取表格内容，请在 Excel 或 WPS 中
 _DAMAGE = (zipfile.BadZipFile, ParseError, zlib.error, EOFError, IndexError, KeyError)
 
 
-class SheetUnreadable(Exception):
-    """The upload is not a counting sheet we can read; ``detail`` says why, in Chinese."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
 class ParsedSheet(msgspec.Struct, kw_only=True):
     """A parsed counting sheet: header block, columns found (name → letter), clean rows and errors."""
 
@@ -69,6 +65,8 @@ class ParsedSheet(msgspec.Struct, kw_only=True):
     errors: list[RowError]
     # 账面数量 cells that could not be read: not errors of a count (the book comes from the snapshot)
     book_errors: list[RowError] = []
+    # errors found beyond the first MAX_ERRORS (listed in ``errors``), counted only
+    errors_omitted: int = 0
 
     @property
     def stocktake_id(self) -> str | None:
@@ -84,7 +82,11 @@ class ParsedSheet(msgspec.Struct, kw_only=True):
 def parse_count_sheet(
     source: bytes | BinaryIO | str | Path, *, progress: Callable[[int], None] | None = None
 ) -> ParsedSheet:
-    """Read a counting sheet; ``progress`` gets the number of sheet rows read, every 1,000 rows and at the end."""
+    """Read a counting sheet; ``progress`` gets the number of sheet rows read, every 1,000 rows and at the end.
+
+    The archive is checked first (:func:`importers.archive_guard.check_archive`): a workbook that would
+    cost more than a counting sheet may is :class:`SheetTooLarge`, before openpyxl reads any of it.
+    """
     workbook = _load(source)
     try:
         sheet, head, match, rest = _locate(workbook)
@@ -100,17 +102,15 @@ def parse_count_sheet(
 
 def _load(source: bytes | BinaryIO | str | Path) -> Any:
     if isinstance(source, bytes | bytearray | memoryview):
-        _check_signature(bytes(source[:8]))
         stream: Any = io.BytesIO(source)
     elif isinstance(source, str | Path):
-        with open(source, "rb") as file:
-            _check_signature(file.read(8))
-        stream = source
+        stream = io.BytesIO(Path(source).read_bytes())
     else:
         stream = source if source.seekable() else io.BytesIO(source.read())
-        start = stream.tell()
-        _check_signature(stream.read(8))
-        stream.seek(start)
+    start = stream.tell()
+    _check_signature(stream.read(8))
+    stream.seek(start)
+    check_archive(stream)
     try:
         return openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # openpyxl raises anything from KeyError to TypeError on a foreign zip
@@ -175,7 +175,15 @@ def _parse(
     reader = RowReader(match.columns, epoch)
     number = header_row
     for number, values in enumerate(chain(head[header_row:], rest), start=header_row + 1):
+        if number > MAX_ROWS:  # the archive check counted the rows already; this holds whatever it missed
+            raise SheetTooLarge(f"工作表「{title}」超过 {MAX_ROWS:,} 行，超过一张盘点表的上限；"
+                                "请删除表格末尾多余的行后再上传", part=title, limit=MAX_ROWS)
         reader.read(number, values, parsed.rows, parsed.errors)
+        if len(parsed.errors) > MAX_ERRORS:
+            parsed.errors_omitted += len(parsed.errors) - MAX_ERRORS
+            del parsed.errors[MAX_ERRORS:]
+        if len(reader.book_errors) > MAX_ERRORS:
+            del reader.book_errors[MAX_ERRORS:]
         if progress is not None and number % PROGRESS_EVERY == 0:
             progress(number)
     if progress is not None:

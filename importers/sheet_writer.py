@@ -203,11 +203,11 @@ def _start(
     date = _cell(sheet, header.count_date)
     date.number_format = "yyyy-mm-dd"
     date.alignment = Alignment(horizontal="left")
-    sheet.append([_label(sheet, "盘点单号"), _text(header.stocktake_id), None, None, None, _label(sheet, "盘点日期"),
-                  date])
+    sheet.append([_label(sheet, "盘点单号"), _cell(sheet, header.stocktake_id), None, None, None,
+                  _label(sheet, "盘点日期"), date])
     sheet.append([
-        _label(sheet, "地点"), _text(header.place), None, None, None, _label(sheet, "盘点人"), _text(header.counter),
-        None, _label(sheet, "监盘人"), _text(header.supervisor),
+        _label(sheet, "地点"), _cell(sheet, header.place), None, None, None, _label(sheet, "盘点人"),
+        _cell(sheet, header.counter), None, _label(sheet, "监盘人"), _cell(sheet, header.supervisor),
     ])
     sheet.append([note or None])
     sheet.append([])
@@ -228,6 +228,8 @@ def _text(value: str) -> str:
 def _cell(sheet: Any, value: Value, font: Font | None = None, alignment: Alignment | None = None,
           fill: PatternFill | None = None) -> Any:
     cell = WriteOnlyCell(sheet, _text(value) if isinstance(value, str) else value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # text from people stays text: a name such as "=1+1" is never a formula
     if font is not None:
         cell.font = font
     if alignment is not None:

@@ -13,7 +13,7 @@ from inventory.ledger import post_document
 from inventory.ledger_schemas import LotSpec, MovementCreate, MovementLine
 from inventory.models import Asset, Document, ItemType, StocktakeUpload, utcnow
 from inventory.schemas import AssetCreate
-from inventory.stocktake import column_letters, error_copy, msgspec_dict, row_error, whole_number
+from inventory.stocktake import record_refusal, row_error, whole_number
 from inventory.stocktake_rules import TOO_LARGE, count_too_large
 from inventory.stocktake_schemas import ImportError_
 
@@ -72,12 +72,7 @@ async def import_opening_balances(
             lot = LotSpec(number=row.lot_number, production_date=row.production_date, expiry_date=row.expiry_date)
         bulk.append((row.row, MovementLine(item_type_id=it.id, quantity=quantity, lot=lot)))
     if errors:
-        upload = StocktakeUpload(stocktake_id=None, kind="opening", uploaded_by=actor, uploaded_at=utcnow(),
-                                 accepted=False, errors={"errors": [msgspec_dict(e) for e in errors]},
-                                 error_copy=error_copy(original, errors, column_letters(sheet)))
-        session.add(upload)
-        await session.flush()
-        return upload, []
+        return await record_refusal(session, "opening", None, errors, sheet, actor=actor), []
     documents = []
     for start in range(0, len(bulk), MAX_LINES_PER_DOCUMENT):
         chunk = [line for _, line in bulk[start:start + MAX_LINES_PER_DOCUMENT]]

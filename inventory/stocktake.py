@@ -8,10 +8,16 @@ after the import (before approval) are real changes and are not touched by the a
 The importer computes the difference itself: the sheet's 差异 and 账面数量 cells are never input. Every
 difference needs a 差异原因 before approval, from the sheet or entered by the approver (the audit log
 records who); a difference far beyond the book is flagged for the approver to check.
+
+A refused upload keeps little: its first ``MAX_ERRORS`` errors (values and messages shortened) with the
+count of all, and a marked-up copy made afterwards off the event loop and outside the write
+transaction (:func:`attach_error_copy`), only for small sheets; copies of refusals older than
+``COPY_RETENTION`` are dropped whenever another refusal is recorded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -21,9 +27,10 @@ from typing import Any
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from importers.count_sheet import ParsedSheet, RowError
-from importers.error_copy import write_error_copy
+from importers.count_sheet import MAX_ERRORS, ParsedSheet, RowError
+from importers.error_copy import marked_copy
 from importers.sheet_writer import SheetHeader, SheetRow, VarianceLine, write_count_sheet, write_variance
+from inventory.db import Database
 from inventory.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from inventory.ledger import Posting, apply_change, insert_document, move_asset
 from inventory.locations import get_location
@@ -52,6 +59,9 @@ from inventory.stocktake_schemas import (
 
 HELD = ("available", "reserved", "maintenance")
 MAX_REASON = 200  # stocktake_lines.reason
+COPY_RETENTION = dt.timedelta(days=30)  # marked-up copies of refused uploads
+MAX_VALUE_SHOWN = 100  # characters of a cell value kept in a stored error
+MAX_MESSAGE = 300
 RULE = ("差异 = 实盘数量 − 盘点时账面数量。盘点时账面数量 = 快照账面数量 + 快照之后至导入盘点表之间过账的出入库；"
         "导入之后、审批之前的出入库是真实发生的变动，不计入差异。The variance compares the count with the book "
         "as of the import of the counted sheet.")
@@ -60,13 +70,15 @@ RULE = ("差异 = 实盘数量 − 盘点时账面数量。盘点时账面数量
 class SheetRejected(InvalidInput):
     """An uploaded sheet with errors: nothing applied; the errors and a marked-up copy are kept."""
 
-    def __init__(self, errors: list[ImportError_], upload_id: int) -> None:
+    def __init__(self, errors: list[ImportError_], upload_id: int, total: int | None = None) -> None:
+        total = len(errors) if total is None else total
         shown = "；".join(f"第 {e.row} 行「{e.column}」{e.value!r}：{e.message}" for e in errors[:5])
-        more = f"（另有 {len(errors) - 5} 处）" if len(errors) > 5 else ""
-        super().__init__(f"盘点表有 {len(errors)} 处错误，未导入任何数据：{shown}{more}", field="file",
+        more = f"（另有 {total - 5} 处）" if total > 5 else ""
+        listed = f"；errors 只列出前 {len(errors):,} 处" if total > len(errors) else ""
+        super().__init__(f"盘点表有 {total} 处错误，未导入任何数据：{shown}{more}{listed}", field="file",
                          extra={"errors": [{"row": e.row, "column": e.column, "value": e.value,
                                             "message": e.message} for e in errors],
-                                "upload_id": upload_id})
+                                "errors_total": total, "upload_id": upload_id})
 
 
 def stocktake_number(st: Stocktake) -> str:
@@ -160,8 +172,14 @@ async def counting_sheet(session: AsyncSession, stocktake_id: int, *, now: dt.da
     return write_count_sheet(header, rows)
 
 
+def _shortened(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def row_error(row: int, column: str, value: object, message: str) -> ImportError_:
-    return ImportError_(row, column, "" if value is None else str(value), message)
+    """An import error as stored and answered: a long value or message is cut (a cell may hold 32,767 characters)."""
+    return ImportError_(row, _shortened(column, 64), _shortened("" if value is None else str(value), MAX_VALUE_SHOWN),
+                        _shortened(message, MAX_MESSAGE))
 
 
 def whole_number(value: int | Decimal | None) -> int | None:
@@ -172,7 +190,11 @@ def whole_number(value: int | Decimal | None) -> int | None:
 
 async def import_counts(session: AsyncSession, stocktake_id: int, sheet: ParsedSheet, original: bytes, *,
                         actor: str, progress: Callable[[int], None] | None = None) -> StocktakeUpload:
-    """Match the counted rows to the snapshot; every error refuses the whole file (nothing applied)."""
+    """Match the counted rows to the snapshot; every error refuses the whole file (nothing applied).
+
+    A refusal is recorded without its marked-up copy of ``original``: :func:`attach_error_copy` makes that
+    after this transaction, off the event loop.
+    """
     st = await get_stocktake(session, stocktake_id)
     if st.status == "approved":
         raise Conflict(f"盘点单 {stocktake_number(st)} 已审批结案，不能再导入")
@@ -239,12 +261,7 @@ async def import_counts(session: AsyncSession, stocktake_id: int, sheet: ParsedS
         errors.append(row_error(sheet.header_row, "实盘数量", None,
                                 "未填写任何实盘数量：整张表的「实盘数量」列都是空的，请填写清点到的数量后再导入"))
     if errors:
-        upload = StocktakeUpload(stocktake_id=st.id, kind="counts", uploaded_by=actor, uploaded_at=utcnow(),
-                                 accepted=False, errors={"errors": [msgspec_dict(e) for e in errors]},
-                                 error_copy=error_copy(original, errors, column_letters(sheet)))
-        session.add(upload)
-        await session.flush()
-        return upload
+        return await record_refusal(session, "counts", st.id, errors, sheet, actor=actor)
     await _apply_counts(session, st, details, matched, found)
     _take_people(st, sheet)
     st.status, st.imported_by, st.imported_at = "counted", actor, utcnow()
@@ -274,13 +291,47 @@ def column_letters(sheet: ParsedSheet) -> dict[str, str]:
     return {**sheet.columns, **{e.column: e.letter for e in [*sheet.errors, *sheet.book_errors] if e.letter}}
 
 
-def error_copy(original: bytes, errors: list[ImportError_], letters: dict[str, str] | None = None) -> bytes | None:
-    letters = letters or {}
-    try:
-        return write_error_copy(original, [RowError(row=e.row, column=e.column, value=e.value, message=e.message,
-                                                    letter=letters.get(e.column, "")) for e in errors])
-    except Exception:  # a file that could not be read has no copy to mark up
-        return None
+async def record_refusal(session: AsyncSession, kind: str, stocktake_id: int | None, errors: list[ImportError_],
+                         sheet: ParsedSheet, *, actor: str, now: dt.datetime | None = None) -> StocktakeUpload:
+    """Record a refused upload: its first MAX_ERRORS errors and how many there were (the copy comes later).
+
+    Copies kept with refusals older than COPY_RETENTION are dropped here, on every refusal.
+    """
+    now = now or utcnow()
+    await session.execute(update(StocktakeUpload).where(
+        StocktakeUpload.accepted.is_(False), StocktakeUpload.error_copy.is_not(None),
+        StocktakeUpload.uploaded_at < now - COPY_RETENTION).values(error_copy=None))
+    upload = StocktakeUpload(stocktake_id=stocktake_id, kind=kind, uploaded_by=actor, uploaded_at=now,
+                             accepted=False, errors={"errors": [msgspec_dict(e) for e in errors[:MAX_ERRORS]],
+                                                     "total": len(errors) + sheet.errors_omitted},
+                             error_copy=None)
+    session.add(upload)
+    await session.flush()
+    return upload
+
+
+def error_cells(upload: StocktakeUpload, sheet: ParsedSheet) -> list[RowError]:
+    """The stored errors of a refused upload as the cells to mark in its copy."""
+    letters = column_letters(sheet)
+    return [RowError(row=int(str(e["row"])), column=str(e["column"]), value=e["value"], message=str(e["message"]),
+                     letter=letters.get(str(e["column"]), "")) for e in upload.errors.get("errors", [])]
+
+
+async def attach_error_copy(db: Database, upload: StocktakeUpload, sheet: ParsedSheet,
+                            original: bytes) -> bytes | None:
+    """Mark up a copy of a refused upload in a worker thread, then keep it in a short write of its own.
+
+    Returns the copy (also set on ``upload``), or ``None`` when the sheet is too large for one.
+    """
+    listed = error_cells(upload, sheet)
+    omitted = int(upload.errors.get("total", len(listed))) - len(listed)
+    copy = await asyncio.to_thread(marked_copy, original, listed, omitted=omitted)
+    if copy is not None:
+        async with db.write() as session:
+            await session.execute(update(StocktakeUpload).where(StocktakeUpload.id == upload.id)
+                                  .values(error_copy=copy))
+    upload.error_copy = copy
+    return copy
 
 
 _UPDATE_LINE = update(StocktakeLine).where(StocktakeLine.id == bindparam("b_id")).values(

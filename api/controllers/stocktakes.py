@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
-from importers.count_sheet import ParsedSheet, SheetUnreadable, parse_count_sheet
+from importers.count_sheet import ParsedSheet, SheetTooLarge, SheetUnreadable, parse_count_sheet
 from inventory import stocktake
 from inventory.accounts import Principal, require_scope
 from inventory.audit import AuditRecord, record
@@ -54,20 +54,24 @@ class OpeningUpload:
 
 
 async def read_sheet(upload: UploadFile) -> tuple[ParsedSheet, bytes]:
-    """Parse an uploaded workbook off the event loop; an unreadable file is a 422 on ``file``."""
+    """Check and parse an uploaded workbook off the event loop; an unreadable or oversized file is a 422 on ``file``."""
     raw = await upload.read()
     try:
         return await asyncio.to_thread(parse_count_sheet, raw), raw
+    except SheetTooLarge as exc:
+        raise InvalidInput(str(exc), field="file", extra={"part": exc.part, "limit": exc.limit}) from exc
     except SheetUnreadable as exc:
         raise InvalidInput(str(exc), field="file") from exc
 
 
-def rejected(upload: StocktakeUpload) -> stocktake.SheetRejected:
-    """The 422 for a refused sheet: every error, and where to download the marked-up copy."""
+async def rejected(db: Database, upload: StocktakeUpload, sheet: ParsedSheet, raw: bytes) -> stocktake.SheetRejected:
+    """The 422 for a refused sheet: its errors (the first 1,000 and the count), and where its marked-up copy is."""
+    copy = await stocktake.attach_error_copy(db, upload, sheet, raw)
     errors = [ImportError_(int(str(e["row"])), str(e["column"]), str(e["value"]), str(e["message"]))
               for e in upload.errors.get("errors", [])]
-    exc = stocktake.SheetRejected(errors, upload.id)
-    exc.extra["error_copy_url"] = f"/api/v1/stocktakes/uploads/{upload.id}/errors.xlsx"
+    exc = stocktake.SheetRejected(errors, upload.id, int(upload.errors.get("total", len(errors))))
+    if copy is not None:
+        exc.extra["error_copy_url"] = f"/api/v1/stocktakes/uploads/{upload.id}/errors.xlsx"
     return exc
 
 
@@ -138,7 +142,7 @@ class StocktakeController(Controller):
                                              f"导入盘点表 {len(sheet.rows)} 行"))
                 read = await stocktake.stocktake_read(session, st)
         if not upload.accepted:
-            raise rejected(upload)
+            raise await rejected(db, upload, sheet, raw)
         return ImportResult(upload.id, len(sheet.rows), len(sheet.rows) - len(sheet.not_counted),
                             len(sheet.not_counted), read)
 
@@ -148,7 +152,8 @@ class StocktakeController(Controller):
         async with db.read() as session:
             upload = await session.get(StocktakeUpload, upload_id)
         if upload is None or upload.error_copy is None:
-            raise NotFound(f"上传记录 {upload_id} 没有可下载的错误标注表")
+            kept = stocktake.COPY_RETENTION.days
+            raise NotFound(f"上传记录 {upload_id} 没有可下载的错误标注表（过大的表不生成标注表，标注表保留 {kept} 天）")
         return Response(upload.error_copy, media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="errors-{upload_id}.xlsx"'})
 
@@ -211,5 +216,5 @@ class ImportController(Controller):
                 await record(session, _audit(request, principal, "location", location.id,
                                              f"期初库存导入 {len(sheet.rows)} 行"))
         if not upload.accepted:
-            raise rejected(upload)
+            raise await rejected(db, upload, sheet, raw)
         return ImportResult(upload.id, len(sheet.rows), len(sheet.rows), 0, None, docs[0].id if docs else None)

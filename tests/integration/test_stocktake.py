@@ -57,10 +57,13 @@ async def sheet_of(db: Database, stocktake_id: int) -> bytes:
 
 
 async def upload(db: Database, stocktake_id: int, data: bytes, actor: str = IMPORTER) -> StocktakeUpload:
-    """Parse and import a filled sheet in one transaction (as the endpoint does)."""
+    """Parse and import a filled sheet in one transaction, then mark up a refused one's copy (as the endpoint does)."""
     parsed = parse_count_sheet(data)
     async with db.write() as s:
-        return await stocktake.import_counts(s, stocktake_id, parsed, data, actor=actor)
+        up = await stocktake.import_counts(s, stocktake_id, parsed, data, actor=actor)
+    if not up.accepted:
+        await stocktake.attach_error_copy(db, up, parsed, data)
+    return up
 
 
 async def approve(db: Database, stocktake_id: int, actor: str = APPROVER,
@@ -650,6 +653,7 @@ async def test_opening_balances_with_errors_refuse_every_row(db: Database) -> No
     async with db.write() as s:
         up, docs = await import_opening_balances(s, depot, parsed, data, actor="admin")
     assert not up.accepted and docs == []
+    await stocktake.attach_error_copy(db, up, parsed, data)
     got = [(e["row"], e["column"]) for e in up.errors["errors"]]
     assert sorted(got) == [(7, "实盘数量"), (8, "物资编号"), (9, "序列号"), (10, "序列号")]
     assert "不存在" in next(e["message"] for e in up.errors["errors"] if e["row"] == 8)
@@ -684,6 +688,7 @@ async def test_opening_balances_refuse_a_quantity_beyond_the_movement_bound_and_
     async with db.write() as s:
         up, docs = await import_opening_balances(s, depot, parsed, data, actor="admin")
     assert not up.accepted and docs == []
+    await stocktake.attach_error_copy(db, up, parsed, data)
     assert [(e["row"], e["column"], e["value"], e["message"]) for e in up.errors["errors"]] == [
         (7, "实盘数量", "99999999999999", TOO_LARGE), (8, "账面数量", "六十", "账面数量：「六十」不是数字")]
     assert up.error_copy is not None

@@ -527,3 +527,49 @@ def test_the_variance_workbook_shows_what_the_approver_must_check() -> None:
                       "缺差异原因 2 项，差异远超账面 2 项"]
     assert NEEDS_REASON.startswith("缺差异原因") and "核实" in FAR_BEYOND_BOOK
     assert any("L7:M" in str(rule.sqref) for rule in sheet.conditional_formatting)
+
+
+# --- Text from people stays text (no live formulas) ---------------------------------------------------------------
+
+FORMULA_LIKE = ("=HYPERLINK(\"http://x.example\",\"点此\")", "+1+1", "-2+3", "@SUM(1,2)")
+
+
+def typed_cells(data: bytes) -> dict[str, tuple[str, object]]:
+    """Cells of the first sheet whose text starts like a formula: coordinate → (openpyxl data type, value)."""
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    return {cell.coordinate: (cell.data_type, cell.value) for row in sheet.iter_rows() for cell in row
+            if isinstance(cell.value, str) and cell.value[:1] in "=+-@"}
+
+
+@pytest.mark.parametrize("text", FORMULA_LIKE)
+def test_header_and_row_text_starting_like_a_formula_is_written_as_text_in_the_counting_sheet(text: str) -> None:
+    header = SheetHeader(place=text, stocktake_id=text, counter=text, supervisor=text)
+    data = write_count_sheet(header, [SheetRow(item_code="WZ-001", book_quantity=1, name=text, place=text)])
+    cells = typed_cells(data)
+    assert {ref: cells[ref] for ref in ("A1", "B2", "B3", "G3", "J3", "C7", "I7")} == {
+        "A1": ("s", f"{text}物资盘点表"), **dict.fromkeys(("B2", "B3", "G3", "J3", "C7", "I7"), ("s", text))}
+    # the only formulas are the sheet's own 差异 column (N)
+    assert {ref[0] for ref, (kind, _) in cells.items() if kind == "f"} == {"N"}
+    assert parse_count_sheet(data).header["盘点人"] == text
+
+
+@pytest.mark.parametrize("text", FORMULA_LIKE)
+def test_header_and_row_text_starting_like_a_formula_is_written_as_text_in_the_variance_workbook(text: str) -> None:
+    header = SheetHeader(place=text, stocktake_id=text, counter=text, supervisor=text)
+    cells = typed_cells(write_variance(header, [
+        VarianceLine(item_code="WZ-001", book_quantity=2, counted=1, place=text, reason=text)]))
+    assert {ref: cells[ref] for ref in ("A1", "B2", "B3", "G3", "J3", "G7", "L7")} == {
+        "A1": ("s", f"{text}盘点差异表"), **dict.fromkeys(("B2", "B3", "G3", "J3", "G7", "L7"), ("s", text))}
+    assert {kind for kind, _ in cells.values()} == {"s"}
+
+
+def test_the_error_copy_keeps_text_cells_as_text_and_writes_its_notes_as_text() -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["物资编号", "实盘数量", "差异原因"])
+    sheet.append(["WZ-001", "三", FORMULA_LIKE[1]])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    error = RowError(row=2, column="实盘数量", value="三", message="=此处填写数字", letter="B")
+    cells = typed_cells(write_error_copy(buffer.getvalue(), [error]))
+    assert cells == {"C2": ("s", FORMULA_LIKE[1]), "D2": ("s", "=此处填写数字")}

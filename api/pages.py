@@ -309,7 +309,7 @@ async def scan_act(request: Request[Any, Any, Any], db: Database, code: str) -> 
     form = parse_qs(body.decode(), keep_blank_values=True)
     action = (form.get("action") or [""])[0]
     key = (form.get("idempotency_key") or [""])[0] or None
-    if key and await _already_done(db, principal, request.url.path, key, body):
+    if key and await form_already_done(db, principal, request.url.path, key, body):
         return Redirect(f"/s/{code}?done={action}", status_code=303)  # a double tap or a resend
     try:
         async with db.read() as session:
@@ -330,7 +330,7 @@ async def scan_act(request: Request[Any, Any, Any], db: Database, code: str) -> 
     return Redirect(f"/s/{view.code}?done={action}", status_code=303)
 
 
-async def _already_done(db: Database, principal: Principal, path: str, key: str, body: bytes) -> bool:
+async def form_already_done(db: Database, principal: Principal, path: str, key: str, body: bytes) -> bool:
     """True when this form (same idempotency key and content) was already carried out."""
     fingerprint = idempotency.request_fingerprint("POST", path, body)
     try:

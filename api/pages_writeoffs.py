@@ -14,9 +14,9 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.pages import PAGE, page_principal
+from api.pages import PAGE, form_already_done, page_principal
 from api.writes import write_once
-from inventory import idempotency, write_off_views, write_offs
+from inventory import write_off_views, write_offs
 from inventory.accounts import Principal
 from inventory.db import Database
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
@@ -59,7 +59,7 @@ async def _decide(request: Request[Any, Any, Any], db: Database, request_id: int
     form = parse_qs(body.decode(), keep_blank_values=True)
     key = (form.get("idempotency_key") or [""])[0] or None
     reason = (form.get("reason") or [""])[0]
-    if key and await _already_done(db, principal, request.url.path, key, body):
+    if key and await form_already_done(db, principal, request.url.path, key, body):
         return Redirect(f"{PATH}?done={decision}", status_code=303)  # a double tap or a resend
 
     async def work(session: AsyncSession) -> WriteOffRead:
@@ -76,16 +76,6 @@ async def _decide(request: Request[Any, Any, Any], db: Database, request_id: int
                   else 409 if isinstance(exc, Conflict) else 422)
         return await _render(db, principal, error=f"报废申请 #{request_id}：{exc.detail}", status=status)
     return Redirect(f"{PATH}?done={decision}", status_code=303)
-
-
-async def _already_done(db: Database, principal: Principal, path: str, key: str, body: bytes) -> bool:
-    """True when this form (same idempotency key and content) was already carried out."""
-    fingerprint = idempotency.request_fingerprint("POST", path, body)
-    try:
-        async with db.read() as session:
-            return await idempotency.find_response(session, principal.username, key, fingerprint) is not None
-    except Conflict:
-        return False
 
 
 @post(f"{PATH}/{{request_id:int}}/approve", opt=PAGE, include_in_schema=False, status_code=303)

@@ -422,19 +422,6 @@ async def require_scope(session: AsyncSession, principal: Principal, *location_i
             )
 
 
-async def require_approver(session: AsyncSession, approver: str | None, actor: str) -> None:
-    """A write-off names an active commander or admin other than the requester."""
-    from inventory.permissions import APPROVER_ROLES
-
-    if not approver:
-        raise InvalidInput("报废须填写审批人 approver（指挥人员或管理员的用户名）", field="approver")
-    if approver == actor:
-        raise InvalidInput("审批人不能是申请人本人", field="approver")
-    user = await session.scalar(select(User).where(User.username == approver))
-    if user is None or not user.active or user.role not in APPROVER_ROLES:
-        raise InvalidInput(f"审批人 {approver} 不是在职的指挥人员或管理员", field="approver")
-
-
 def principal_error(role: str, action: str) -> PermissionDenied:
     """The 403 for a role that may not take an action."""
     return PermissionDenied(f"{ROLE_ZH.get(role, role)} 无权执行此操作（{action}）(role not permitted)",

@@ -42,9 +42,9 @@ from api.headers import add_security_headers, complete_allow_header
 from api.openapi import ProblemJsonRenderPlugin, document_problems
 from api.pages import PAGE_HANDLERS
 from api.pages_writeoffs import WRITE_OFF_PAGE_HANDLERS
+from inventory.availability.eta import load_eta_config
 from inventory.config import Settings, load_settings
-from inventory.db import Database
-from inventory.eta import load_eta_config
+from inventory.store.db import Database
 
 HERE = Path(__file__).parent
 PUBLIC_STATIC = {"action": "public", "exclude_from_auth": True}

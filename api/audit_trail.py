@@ -16,9 +16,9 @@ from typing import Any
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from inventory.accounts import Principal
-from inventory.audit import AuditRecord, record
-from inventory.db import Database
+from inventory.access.accounts import Principal
+from inventory.access.audit import AuditRecord, record
+from inventory.store.db import Database
 
 log = logging.getLogger("api.audit")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

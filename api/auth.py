@@ -13,10 +13,10 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Receive, Scope, Send
 
 from api.errors import domain_error_handler
-from inventory.accounts import Principal, cached_principal, principal_error
-from inventory.db import Database
+from inventory.access.accounts import Principal, cached_principal, principal_error
+from inventory.access.permissions import PERMISSIONS, allowed
 from inventory.errors import Unauthenticated
-from inventory.permissions import PERMISSIONS, allowed
+from inventory.store.db import Database
 
 SESSION_COOKIE = "inv_session"
 PUBLIC = {"action": "public", "exclude_from_auth": True}

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from inventory.config import Settings, load_settings
-from inventory.db import Database
-from inventory.migrate import upgrade
+from inventory.store.db import Database
+from inventory.store.migrate import upgrade
 
 
 def _say(message: str) -> None:
@@ -31,8 +31,8 @@ def cmd_db_upgrade(settings: Settings) -> int:
 
 
 async def _load_demo(settings: Settings, *, with_users: bool = False) -> None:
-    from inventory.demo import load_demo
-    from inventory.demo_users import ensure_demo_users
+    from inventory.demo.loader import load_demo
+    from inventory.demo.users import ensure_demo_users
 
     db = Database(settings.database_url)
     try:
@@ -50,7 +50,7 @@ async def _load_demo(settings: Settings, *, with_users: bool = False) -> None:
 
 
 async def _bootstrap(settings: Settings, *, quiet: bool = False) -> None:
-    from inventory.accounts import count_users, ensure_bootstrap_admin
+    from inventory.access.accounts import count_users, ensure_bootstrap_admin
 
     db = Database(settings.database_url)
     try:
@@ -74,7 +74,7 @@ def cmd_demo_load(settings: Settings) -> int:
 
 
 async def _verify(settings: Settings) -> int:
-    from inventory.verify import verify_ledger
+    from inventory.stock.verify import verify_ledger
 
     db = Database(settings.database_url)
     try:
@@ -96,7 +96,7 @@ async def _verify(settings: Settings) -> int:
 
 
 async def _users(settings: Settings, args: argparse.Namespace) -> int:
-    from inventory import accounts
+    from inventory.access import accounts
     from inventory.errors import InventoryError
 
     db = Database(settings.database_url)
@@ -150,10 +150,10 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _label_contents(settings: Settings, args: argparse.Namespace) -> list[Any] | None:
-    from inventory.catalog import find_item_type
+    from inventory.catalog.service import find_item_type
     from inventory.errors import InventoryError
-    from inventory.label_data import sheet_contents
-    from inventory.locations import get_location_by_code
+    from inventory.places.locations import get_location_by_code
+    from inventory.scan.label_data import sheet_contents
     from labels.codes import InvalidCode
 
     db = Database(settings.database_url)
@@ -181,7 +181,7 @@ def _progress(done: int, total: int) -> None:
 
 def cmd_labels_sheet(settings: Settings, args: argparse.Namespace) -> int:
     """Write a PDF sheet of labels, showing progress."""
-    from inventory.label_data import render_contents, truncation_note
+    from inventory.scan.label_data import render_contents, truncation_note
     from labels.fonts import FontMissing, font_path
     from labels.sheets import TEMPLATES
 
@@ -223,10 +223,10 @@ def _bar(label: str) -> Any:
 
 async def _stocktake_import(settings: Settings, args: argparse.Namespace) -> int:
     from importers.count_sheet import SheetUnreadable, parse_count_sheet
-    from inventory import stocktake
     from inventory.errors import InventoryError
-    from inventory.locations import get_location_by_code
-    from inventory.opening_balances import import_opening_balances
+    from inventory.places.locations import get_location_by_code
+    from inventory.stocktake import service as stocktake
+    from inventory.stocktake.opening_balances import import_opening_balances
 
     raw = await asyncio.to_thread(Path(args.file).read_bytes)
     try:

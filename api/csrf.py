@@ -6,7 +6,7 @@ the ``X-CSRFToken`` header; a write is let through only when both are the same t
 against the request's own session cookie. So:
 
 - a page loaded before a restart can still be posted after it: the key is configured
-  (``INVENTORY_SECRET_KEY``) or made once and kept in the database (:mod:`inventory.secret_key`);
+  (``INVENTORY_SECRET_KEY``) or made once and kept in the database (:mod:`inventory.access.secret_key`);
 - a page (any GET) whose cookie does not verify — made with another key, for another session, or not
   a token at all — gets a fresh token and cookie, so a stale cookie never locks a phone out;
 - a cookie planted by a sibling subdomain does not pass for a signed-in user: its maker cannot sign a
@@ -35,8 +35,8 @@ from api.audit_trail import REFUSAL
 from api.auth import SESSION_COOKIE
 from api.errors import http_error_handler
 from api.page_text import is_page
+from inventory.access.secret_key import shared_secret
 from inventory.config import Settings
-from inventory.secret_key import shared_secret
 
 COOKIE = "inv_csrf"
 HOST_COOKIE = "__Host-inv_csrf"  # https only: browsers refuse it from other hosts and without Secure

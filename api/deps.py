@@ -11,12 +11,12 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import HeaderParameter, Parameter
 
-from inventory.accounts import Principal
+from inventory.access.accounts import Principal
+from inventory.availability.eta import EtaConfig
 from inventory.config import Settings
-from inventory.db import Database
 from inventory.errors import InvalidInput
-from inventory.eta import EtaConfig
 from inventory.schemas import EARLIEST_YEAR, LATEST_YEAR, MAX_ID, time_in_range
+from inventory.store.db import Database
 
 Limit = Annotated[int, Parameter(ge=1, le=500, description="每页条数 page size (1–500)")]
 Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="跳过条数 offset")]

@@ -13,7 +13,6 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.page_text import http_phrase, is_page, page_error
-from inventory.db_errors import RETRY_AFTER_SECONDS, is_unavailable
 from inventory.errors import (
     Conflict,
     InsufficientStock,
@@ -23,6 +22,7 @@ from inventory.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from inventory.store.db_errors import RETRY_AFTER_SECONDS, is_unavailable
 from labels.fonts import FontMissing
 
 log = logging.getLogger("api")

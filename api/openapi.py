@@ -28,7 +28,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 
 from api.errors import PROBLEM
-from inventory.permissions import PERMISSIONS, ROLES
+from inventory.access.permissions import PERMISSIONS, ROLES
 
 DESCRIPTIONS = {
     400: "请求体不是合法的 JSON (malformed request body)",

@@ -18,15 +18,20 @@ from api.audit_trail import client_ip
 from api.auth import SESSION_COOKIE
 from api.page_text import field_zh, for_people
 from api.writes import write_once
-from inventory import accounts, assets, idempotency, scan_actions, scan_choices, stock
-from inventory.accounts import Principal
+from inventory.access import accounts
+from inventory.access.accounts import Principal
+from inventory.access.permissions import ROLE_ZH
+from inventory.access.sign_in import sign_in as password_sign_in
 from inventory.config import Settings
-from inventory.db import Database
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied, Unauthenticated
-from inventory.models import Asset, Document, ItemType, Location, Region
-from inventory.permissions import ROLE_ZH
-from inventory.scan import ACTION_ZH, BEIJING, SITES_SHOWN, ScanView, _recent, lot_sites_page, scan_view
-from inventory.sign_in import sign_in as password_sign_in
+from inventory.scan import actions as scan_actions
+from inventory.scan import choices as scan_choices
+from inventory.scan.resolve import ACTION_ZH, BEIJING, SITES_SHOWN, ScanView, _recent, lot_sites_page, scan_view
+from inventory.stock import assets
+from inventory.stock import queries as stock
+from inventory.store import idempotency
+from inventory.store.db import Database
+from inventory.store.models import Asset, Document, ItemType, Location, Region
 from labels.codes import InvalidCode
 
 PAGE = {"action": "public", "exclude_from_auth": True}

@@ -16,14 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.pages import PAGE, form_already_done, page_principal
 from api.writes import write_once
-from inventory import write_off_views, write_offs
-from inventory.accounts import Principal
-from inventory.db import Database
+from inventory.access.accounts import Principal
+from inventory.access.permissions import ROLE_ZH
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
-from inventory.permissions import ROLE_ZH
-from inventory.scan import BEIJING
+from inventory.scan.resolve import BEIJING
 from inventory.schemas import MAX_ID
-from inventory.write_off_schemas import WriteOffRead
+from inventory.store.db import Database
+from inventory.write_offs import service as write_offs
+from inventory.write_offs import views as write_off_views
+from inventory.write_offs.schemas import WriteOffRead
 
 PATH = "/write-offs"
 DONE_ZH = {"approve": "已批准，报废单已过账", "reject": "已驳回，预留的物资已释放"}

@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit_trail import client_ip
-from inventory import idempotency
-from inventory.accounts import Principal
-from inventory.audit import AuditRecord, record
-from inventory.db import Database
+from inventory.access.accounts import Principal
+from inventory.access.audit import AuditRecord, record
 from inventory.errors import InventoryError
+from inventory.store import idempotency
+from inventory.store.db import Database
 
 T = TypeVar("T")
 REPLAYED = "Idempotent-Replayed"

@@ -40,9 +40,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.httpload import Result, run_load
 from bench.movements import bench_credentials, free_port, start_server, token_for
 from bench.province import Province, build_province, load_province
-from inventory.availability import nearest_available
-from inventory.db import Database
-from inventory.migrate import upgrade
+from inventory.availability.service import nearest_available
+from inventory.store.db import Database
+from inventory.store.migrate import upgrade
 
 PUMP_FLOWS = (100, 300, 500, 1000)
 

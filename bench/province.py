@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inventory.db import Database
-from inventory.geo import to_wgs84
-from inventory.models import Asset, Balance, ItemType, ItemTypeAttribute, Location, Lot, Region
+from inventory.places.geo import to_wgs84
+from inventory.store.db import Database
+from inventory.store.models import Asset, Balance, ItemType, ItemTypeAttribute, Location, Lot, Region
 
 LOCATIONS = 20_000
 BULK_UNITS = 1_000_000
@@ -54,7 +54,7 @@ class Province:
 
 def _centres() -> dict[str, tuple[float, float]]:
     """WGS-84 (lat, lon) of each county and city centre, by 6-digit or 4-digit code."""
-    path = resources.files("inventory") / "data" / "jiangxi-centres-gcj02.csv"
+    path = resources.files("inventory.places") / "data" / "jiangxi-centres-gcj02.csv"
     with path.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     result = {}

@@ -32,13 +32,13 @@ from sqlalchemy import insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from importers.count_sheet import parse_count_sheet
-from inventory import stocktake
-from inventory.db import Database
-from inventory.locations import create_location
-from inventory.migrate import upgrade
-from inventory.models import Balance, ItemType, Lot
-from inventory.schemas import LocationCreate
-from inventory.stocktake_schemas import StocktakeCreate
+from inventory.places.locations import create_location
+from inventory.places.schemas import LocationCreate
+from inventory.stocktake import service as stocktake
+from inventory.stocktake.schemas import StocktakeCreate
+from inventory.store.db import Database
+from inventory.store.migrate import upgrade
+from inventory.store.models import Balance, ItemType, Lot
 
 RATIO_TARGET = 1.5
 MEMORY_TARGET_MB = 400

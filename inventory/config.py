@@ -14,7 +14,7 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     public_url: str = "http://127.0.0.1:8000"
-    # None: a key made once and kept in the database (inventory.secret_key), shared by every process.
+    # None: a key made once and kept in the database (inventory.access.secret_key), shared by every process.
     secret_key: str | None = None
     bootstrap_admin_password: str | None = None
     cors_origins: tuple[str, ...] = ()

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from inventory.db import Database
-from inventory.migrate import upgrade
+from inventory.store.db import Database
+from inventory.store.migrate import upgrade
 
 POSTGRES_URL = os.environ.get(
     "INVENTORY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -114,7 +114,7 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     try:
         yield database
         if database.is_sqlite:
-            from inventory import site_stock
+            from inventory.stock import site_stock
 
             async with database.read() as session:
                 assert await site_stock.differences(await session.connection()) == [], \
@@ -146,8 +146,8 @@ def app(db: Database) -> Any:
 @pytest.fixture
 def sign_in(db: Database, password_hash: str) -> Any:
     """``await sign_in(role, username=…, scope_regions=…, scope_locations=…)`` → a bearer token."""
-    from inventory.accounts import issue_token
-    from inventory.models import User
+    from inventory.access.accounts import issue_token
+    from inventory.store.models import User
 
     async def make(role: str, username: str | None = None, scope_regions: list[str] | None = None,
                    scope_locations: list[int] | None = None) -> str:

@@ -13,14 +13,15 @@ import openpyxl
 from sqlalchemy import select
 
 from importers.error_copy import ERROR_COLUMN, ERROR_RGB
-from inventory.assets import create_asset
-from inventory.catalog import create_item_type
-from inventory.db import Database
-from inventory.ledger import post_document
-from inventory.ledger_schemas import LotSpec, MovementCreate, MovementLine
-from inventory.locations import create_location
-from inventory.models import Asset, Balance, Lot, User
-from inventory.schemas import AssetCreate, ItemTypeCreate, LocationCreate
+from inventory.catalog.schemas import ItemTypeCreate
+from inventory.catalog.service import create_item_type
+from inventory.places.locations import create_location
+from inventory.places.schemas import LocationCreate
+from inventory.stock.assets import create_asset
+from inventory.stock.ledger import post_document
+from inventory.stock.schemas import AssetCreate, LotSpec, MovementCreate, MovementLine
+from inventory.store.db import Database
+from inventory.store.models import Asset, Balance, Lot, User
 
 DEPOT_NAME = "南昌县综合应急物资储备库"
 BIN_NAME = "A区1号货架"

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
-from inventory import assets, custody
-from inventory.accounts import Principal, require_scope
-from inventory.db import Database
-from inventory.schemas import AssetCreate, AssetRead, AssetStatus, AssetUpdate, Page
+from inventory.access.accounts import Principal, require_scope
+from inventory.schemas import AssetStatus, Page
+from inventory.stock import assets, custody
+from inventory.stock.schemas import AssetCreate, AssetRead, AssetUpdate
+from inventory.store.db import Database
 
 
 class AssetController(Controller):

@@ -8,9 +8,9 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from api.deps import Limit, Offset, QueryTime, parse_time
-from inventory.audit import AuditRead, list_audit
-from inventory.db import Database
+from inventory.access.audit import AuditRead, list_audit
 from inventory.schemas import Page
+from inventory.store.db import Database
 
 
 class AuditController(Controller):

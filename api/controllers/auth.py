@@ -1,4 +1,4 @@
-"""Sign-in: opaque bearer tokens, with throttling that does not reveal which usernames exist (inventory.sign_in)."""
+"""Sign-in: opaque bearer tokens, with throttling that does not reveal which usernames exist."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from api.audit_trail import client_ip
 from api.auth import PUBLIC
 from api.errors import PROBLEM, problem
 from api.openapi import Problem, problem_responses
-from inventory import accounts
-from inventory.accounts import Principal, UserRead
-from inventory.db import Database
-from inventory.sign_in import sign_in as password_sign_in
+from inventory.access import accounts
+from inventory.access.accounts import Principal, UserRead
+from inventory.access.sign_in import sign_in as password_sign_in
+from inventory.store.db import Database
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):

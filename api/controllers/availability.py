@@ -7,13 +7,13 @@ from typing import Annotated, TypeVar
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from inventory import availability
-from inventory.availability_schemas import AvailabilitySummary, NearestAvailability
-from inventory.catalog_rules import TAGS
-from inventory.db import Database
+from inventory.availability import service as availability
+from inventory.availability.eta import EtaConfig
+from inventory.availability.schemas import AvailabilitySummary, NearestAvailability
+from inventory.catalog.rules import TAGS
 from inventory.errors import InvalidInput
-from inventory.eta import EtaConfig
 from inventory.schemas import Crs
+from inventory.store.db import Database
 
 ItemTypeRef = Annotated[str | None, Parameter(max_length=40, description="物资品目 id 或物资编号 item type id or code")]
 Category = Annotated[str | None, Parameter(max_length=40, description="物资类别 category, e.g. pump")]

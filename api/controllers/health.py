@@ -6,7 +6,7 @@ from litestar import Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from api.auth import PUBLIC
-from inventory.db import Database
+from inventory.store.db import Database
 
 
 @get("/health", tags=["health"], summary="Process is alive", opt=PUBLIC)

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
-from inventory import dispatch, incidents
-from inventory.accounts import Principal
-from inventory.db import Database
-from inventory.dispatch_schemas import (
+from inventory.access.accounts import Principal
+from inventory.availability.eta import EtaConfig
+from inventory.response import dispatch, incidents
+from inventory.response.schemas import (
     DispatchCreate,
     DispatchRead,
     DispatchStatus,
@@ -23,8 +23,8 @@ from inventory.dispatch_schemas import (
     PaperworkRequest,
     ReturnRequest,
 )
-from inventory.eta import EtaConfig
 from inventory.schemas import Page
+from inventory.store.db import Database
 
 
 class IncidentController(Controller):

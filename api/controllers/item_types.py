@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset
 from api.writes import run_write
-from inventory import catalog
-from inventory.accounts import Principal
-from inventory.db import Database
-from inventory.schemas import ItemTypeCreate, ItemTypeRead, ItemTypeUpdate, Page, Tag, Tracking
+from inventory.access.accounts import Principal
+from inventory.catalog import service as catalog
+from inventory.catalog.schemas import ItemTypeCreate, ItemTypeRead, ItemTypeUpdate
+from inventory.schemas import Page, Tag, Tracking
+from inventory.store.db import Database
 
 
 class ItemTypeController(Controller):

@@ -12,14 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey
 from api.writes import run_write
-from inventory.accounts import Principal
+from inventory.access.accounts import Principal
 from inventory.config import Settings
-from inventory.custody import require_target_scope
-from inventory.db import Database
 from inventory.errors import InvalidInput
-from inventory.label_codes import reissue_label, resolve
-from inventory.label_data import content_for_code, render_contents, sheet_contents
+from inventory.scan.label_data import content_for_code, render_contents, sheet_contents
 from inventory.schemas import Id
+from inventory.stock.custody import require_target_scope
+from inventory.store.db import Database
+from inventory.store.label_codes import reissue_label, resolve
 from labels.codes import InvalidCode
 from labels.fonts import font_path
 from labels.render import render_png, render_svg

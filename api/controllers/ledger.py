@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId, QueryTime, parse_time
 from api.openapi import problem_responses
 from api.writes import run_write
-from inventory import custody, ledger, stock, transfers
-from inventory.accounts import Principal, require_scope
-from inventory.db import Database
-from inventory.ledger_schemas import (
+from inventory.access.accounts import Principal, require_scope
+from inventory.schemas import Page
+from inventory.stock import custody, ledger, transfers
+from inventory.stock import queries as stock
+from inventory.stock.schemas import (
     DocumentRead,
     MovementCreate,
     MovementRead,
@@ -24,7 +25,7 @@ from inventory.ledger_schemas import (
     TransferRead,
     TransferReceive,
 )
-from inventory.schemas import Page
+from inventory.store.db import Database
 
 # Every kind a movement's document can have, receipts of transfers included (they are not posted directly).
 MovementKind = Literal["receipt", "issue", "transfer", "transfer_receipt", "adjustment", "write_off", "return"]

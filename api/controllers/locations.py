@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset
 from api.writes import run_write
-from inventory import locations
-from inventory.accounts import Principal
-from inventory.db import Database
-from inventory.schemas import MAX_ID, LocationCreate, LocationKind, LocationRead, LocationUpdate, Page
+from inventory.access.accounts import Principal
+from inventory.places import locations
+from inventory.places.schemas import LocationCreate, LocationRead, LocationUpdate
+from inventory.schemas import MAX_ID, LocationKind, Page
+from inventory.store.db import Database
 
 
 class LocationController(Controller):

@@ -10,10 +10,11 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from api.deps import IdParam, Limit, Offset
-from inventory import lot_queries
-from inventory.db import Database
 from inventory.errors import InvalidInput
-from inventory.schemas import EARLIEST_YEAR, LATEST_YEAR, LotRead, Page
+from inventory.schemas import EARLIEST_YEAR, LATEST_YEAR, Page
+from inventory.stock import lot_queries
+from inventory.stock.schemas import LotRead
+from inventory.store.db import Database
 
 ItemTypeRef = Annotated[str | None, Parameter(max_length=40, description="物资品目 id 或物资编号 item type id or code")]
 LocationRef = Annotated[str | None, Parameter(max_length=40, description="地点 id 或地点编号 location id or code")]

@@ -9,9 +9,10 @@ from litestar.params import Parameter
 
 from api.deps import Limit, Offset
 from api.openapi import problem_responses
-from inventory import regions
-from inventory.db import Database
-from inventory.schemas import Page, RegionRead
+from inventory.places import regions
+from inventory.places.schemas import RegionRead
+from inventory.schemas import Page
+from inventory.store.db import Database
 
 
 class RegionController(Controller):

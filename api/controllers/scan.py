@@ -8,10 +8,10 @@ from litestar import Controller, Response, get
 
 from api.errors import problem
 from api.openapi import problem_responses
-from inventory.accounts import Principal
-from inventory.db import Database
+from inventory.access.accounts import Principal
 from inventory.errors import InvalidInput
-from inventory.scan import ScanView, scan_view
+from inventory.scan.resolve import ScanView, scan_view
+from inventory.store.db import Database
 from labels.codes import InvalidCode
 
 

@@ -16,16 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
 from importers.count_sheet import ParsedSheet, SheetTooLarge, SheetUnreadable, parse_count_sheet
-from inventory import stocktake
-from inventory.accounts import Principal, require_scope
-from inventory.audit import AuditRecord, record
-from inventory.db import Database
+from inventory.access.accounts import Principal, require_scope
+from inventory.access.audit import AuditRecord, record
 from inventory.errors import InvalidInput, NotFound
-from inventory.locations import get_location_by_code
-from inventory.models import Stocktake, StocktakeUpload
-from inventory.opening_balances import import_opening_balances
+from inventory.places.locations import get_location_by_code
 from inventory.schemas import Page
-from inventory.stocktake_schemas import (
+from inventory.stocktake import service as stocktake
+from inventory.stocktake.opening_balances import import_opening_balances
+from inventory.stocktake.schemas import (
     ApproveRequest,
     ImportError_,
     ImportResult,
@@ -33,6 +31,8 @@ from inventory.stocktake_schemas import (
     StocktakeRead,
     Variance,
 )
+from inventory.store.db import Database
+from inventory.store.models import Stocktake, StocktakeUpload
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 64 * 1024 * 1024

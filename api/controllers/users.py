@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam
 from api.writes import run_write
-from inventory import accounts
-from inventory.accounts import Principal, UserCreate, UserRead, UserUpdate
-from inventory.db import Database
+from inventory.access import accounts
+from inventory.access.accounts import Principal, UserCreate, UserRead, UserUpdate
+from inventory.store.db import Database
 
 
 class UserController(Controller):

@@ -9,11 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
-from inventory import write_off_views, write_offs
-from inventory.accounts import Principal, require_scope
-from inventory.db import Database
+from inventory.access.accounts import Principal, require_scope
 from inventory.schemas import Page
-from inventory.write_off_schemas import WriteOffCreate, WriteOffRead, WriteOffReject, WriteOffStatus
+from inventory.store.db import Database
+from inventory.write_offs import service as write_offs
+from inventory.write_offs import views as write_off_views
+from inventory.write_offs.schemas import WriteOffCreate, WriteOffRead, WriteOffReject, WriteOffStatus
 
 
 class WriteOffController(Controller):

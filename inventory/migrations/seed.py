@@ -14,7 +14,7 @@ APPEND_ONLY_TABLES: tuple[str, ...] = ("documents", "movements")
 
 def read_regions() -> Iterator[dict[str, object]]:
     """Jiangxi's GB/T 2260 codes (package data), parents before children."""
-    data = resources.files("inventory") / "data"
+    data = resources.files("inventory.places") / "data"
 
     def rows(name: str) -> list[dict[str, str]]:
         with (data / name).open(encoding="utf-8") as fh:

@@ -18,11 +18,11 @@ import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from inventory import label_data
-from inventory.db import Database
-from inventory.ledger import post_document
-from inventory.ledger_schemas import LotSpec, MovementCreate, MovementLine
-from inventory.models import LabelCode, Lot
+from inventory.scan import label_data
+from inventory.stock.ledger import post_document
+from inventory.stock.schemas import LotSpec, MovementCreate, MovementLine
+from inventory.store.db import Database
+from inventory.store.models import LabelCode, Lot
 from labels.codes import display_code
 from labels.render import FONT_ENV, FONT_PATH
 from tests.api import snapshot

@@ -19,8 +19,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import text
 
-from inventory import accounts
-from inventory.db import Database
+from inventory.access import accounts
+from inventory.store.db import Database
 from tests.api.helpers import item_type_body, location_body
 from tests.conftest import TEST_PASSWORD
 
@@ -140,7 +140,7 @@ async def test_a_flood_of_anonymous_sign_ins_does_not_hold_up_a_signed_in_users_
 async def test_sign_ins_beyond_what_can_be_hashed_soon_are_answered_503_with_retry_after(
     anonymous: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from inventory import sign_in
+    from inventory.access import sign_in
 
     monkeypatch.setattr(sign_in.PASSWORD_CHECKS, "max_pending", 2)
     answers = await asyncio.gather(*(anonymous.post(TOKEN, json={"username": f"nobody-{i}", "password": "x" * 12})

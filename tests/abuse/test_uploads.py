@@ -28,9 +28,9 @@ from sqlalchemy import select, update
 from importers.archive_guard import MAX_RATIO, MAX_ROWS, MAX_SHARED_STRINGS, SheetTooLarge
 from importers.count_sheet import MAX_ERRORS, parse_count_sheet
 from importers.error_copy import marked_copy
-from inventory import stocktake
-from inventory.db import Database
-from inventory.models import StocktakeUpload, utcnow
+from inventory.stocktake import service as stocktake
+from inventory.store.db import Database
+from inventory.store.models import StocktakeUpload, utcnow
 from tests.abuse.hostile_xlsx import (
     Measured,
     UploadServer,

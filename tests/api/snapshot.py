@@ -6,8 +6,8 @@ import hashlib
 
 from sqlalchemy import select
 
-from inventory.db import Database
-from inventory.models import Base
+from inventory.store.db import Database
+from inventory.store.models import Base
 
 # What a refused request may still write (its audit entry), or what no request writes (the regions).
 IGNORED = frozenset({"audit_log", "idempotency_keys", "auth_tokens", "login_failures", "regions"})

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from inventory import accounts
-from inventory.audit import AuditRecord, record
-from inventory.db import Database
+from inventory.access import accounts
+from inventory.access.audit import AuditRecord, record
+from inventory.store.db import Database
 from tests.api.helpers import count, item_type_body, location_body
 
 PROBLEM = "application/problem+json"
@@ -420,7 +420,7 @@ async def test_a_page_form_without_its_csrf_token_is_refused_and_changes_nothing
 ) -> None:
     from sqlalchemy import func, select
 
-    from inventory.models import AuthToken
+    from inventory.store.models import AuthToken
 
     await sign_in("keeper", "csrf-keeper", scope_regions=["360121"])
     async with db.read() as session:
@@ -552,7 +552,7 @@ async def test_a_scan_page_form_loaded_before_a_restart_is_accepted_after_it(
 async def test_the_generated_secret_is_made_once_even_when_processes_start_at_once(db: Database) -> None:
     import threading
 
-    from inventory.secret_key import SETTING, shared_secret
+    from inventory.access.secret_key import SETTING, shared_secret
 
     starting = threading.Barrier(4)
 

@@ -2,7 +2,7 @@
 
 Every route × every role (and no credentials at all) × a target inside and outside a keeper's scope is
 sent as a real, valid request. A new route without a permission entry or without a request builder below
-makes this test fail: add the builder here and the action to ``inventory/permissions.py``.
+makes this test fail: add the builder here and the action to ``inventory/access/permissions.py``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from litestar import Litestar
 from litestar.handlers.base import BaseRouteHandler
 
 from api.auth import is_framework_options
-from inventory import accounts
-from inventory.db import Database
-from inventory.permissions import PERMISSIONS, ROLES
+from inventory.access import accounts
+from inventory.access.permissions import PERMISSIONS, ROLES
+from inventory.store.db import Database
 from tests.api import snapshot
 from tests.api.helpers import item_type_body, location_body
 
@@ -409,7 +409,7 @@ def route_table_problems(routes: list[Route]) -> list[str]:
     for r in routes:
         if r.action not in PERMISSIONS:
             problems.append(f"{r.method} {r.path}: handler {r.handler.handler_name} has opt['action']={r.action!r}, "
-                            "which is not a key of inventory.permissions.PERMISSIONS")
+                            "which is not a key of inventory.access.permissions.PERMISSIONS")
         if r.key not in BUILDERS:
             problems.append(f"{r.method} {r.path}: no request builder — add {r.key!r} to BUILDERS in {__file__}")
     known = {r.key for r in routes}
@@ -604,7 +604,7 @@ async def lot_code(s: Site, lot_id: int) -> str:
     """A lot's current label code, read from the database."""
     from sqlalchemy import select
 
-    from inventory.models import Lot
+    from inventory.store.models import Lot
 
     async with s.db.read() as session:
         code = await session.scalar(select(Lot.label_code).where(Lot.id == lot_id))

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from inventory.db import Database
-from inventory.demo import load_demo
-from inventory.geo import wgs84_to_gcj02
+from inventory.demo.loader import load_demo
+from inventory.places.geo import wgs84_to_gcj02
+from inventory.store.db import Database
 from tests.api.helpers import item_type_body, location_body
 
 PROBLEM = "application/problem+json"

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from inventory.db import Database, sqlite_path
+from inventory.store.db import Database, sqlite_path
 from tests.api.helpers import item_type_body, location_body
 
 MOVEMENTS = "/api/v1/movements"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from inventory.geo import haversine_km, wgs84_to_gcj02
+from inventory.places.geo import haversine_km, wgs84_to_gcj02
 from tests.api.helpers import count, item_type_body, location_body
 
 PROBLEM = "application/problem+json"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from inventory.audit import AuditRecord, record
-from inventory.db import Database
+from inventory.access.audit import AuditRecord, record
+from inventory.store.db import Database
 from tests.api.helpers import item_type_body, location_body
 
 

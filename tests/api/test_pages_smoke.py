@@ -18,9 +18,9 @@ from litestar import Litestar
 from sqlalchemy import select
 
 from api.pages import PAGE
-from inventory.db import Database
-from inventory.label_codes import ensure_label
-from inventory.models import Lot
+from inventory.store.db import Database
+from inventory.store.label_codes import ensure_label
+from inventory.store.models import Lot
 from labels.codes import new_code
 from tests.api.helpers import item_type_body, location_body
 from tests.conftest import TEST_PASSWORD

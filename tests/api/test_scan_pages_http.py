@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from inventory.accounts import issue_token
-from inventory.db import Database
-from inventory.models import Lot, Movement, User
+from inventory.access.accounts import issue_token
+from inventory.store.db import Database
+from inventory.store.models import Lot, Movement, User
 from tests.api.helpers import item_type_body, location_body
 from tests.conftest import http_client
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from inventory.db import Database
-from inventory.models import Asset, LabelCode, Lot
+from inventory.store.db import Database
+from inventory.store.models import Asset, LabelCode, Lot
 from tests.api.helpers import item_type_body, location_body
 from tests.api.snapshot import changed, state
 

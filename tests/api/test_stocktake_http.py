@@ -9,7 +9,7 @@ from typing import Any
 import openpyxl
 
 from importers.sheet_writer import SheetHeader, SheetRow, write_count_sheet
-from inventory.db import Database
+from inventory.store.db import Database
 from tests.stocktake_support import (
     BIN_NAME,
     DEPOT_NAME,

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from inventory.db import Database
-from inventory.migrate import upgrade
+from inventory.store.db import Database
+from inventory.store.migrate import upgrade
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -79,7 +79,7 @@ def _free_port() -> int:
 
 
 async def _create_users(url: str) -> None:
-    from inventory import accounts
+    from inventory.access import accounts
 
     db = Database(url)
     try:
@@ -93,7 +93,7 @@ async def _create_users(url: str) -> None:
 
 
 async def _reissue(url: str, code: str) -> str:
-    from inventory.label_codes import reissue_label
+    from inventory.store.label_codes import reissue_label
 
     db = Database(url)
     try:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from inventory.db import Database
-from inventory.models import Lot
+from inventory.store.db import Database
+from inventory.store.models import Lot
 from tests.browser.conftest import PASSWORD, PHONE_WIDTH, WECHAT_UA, run_async
 
 if TYPE_CHECKING:

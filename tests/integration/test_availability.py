@@ -14,17 +14,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select, update
 
-from inventory import availability_search
-from inventory.availability import availability_summary, nearest_available
-from inventory.catalog import create_item_type
-from inventory.catalog_rules import attr_matches, parse_attr_filter, tag_bit
-from inventory.db import Database
+from inventory.availability import search as availability_search
+from inventory.availability.eta import DEFAULT_MOBILISATION, EtaConfig, parse_eta_overrides
+from inventory.availability.service import availability_summary, nearest_available
+from inventory.catalog.rules import attr_matches, parse_attr_filter, tag_bit
+from inventory.catalog.schemas import ItemTypeCreate
+from inventory.catalog.service import create_item_type
 from inventory.errors import InvalidInput
-from inventory.eta import DEFAULT_MOBILISATION, EtaConfig, parse_eta_overrides
-from inventory.geo import haversine_km, to_wgs84
-from inventory.locations import create_location
-from inventory.models import Asset, Balance, ItemType, Location, Lot
-from inventory.schemas import ItemTypeCreate, LocationCreate
+from inventory.places.geo import haversine_km, to_wgs84
+from inventory.places.locations import create_location
+from inventory.places.schemas import LocationCreate
+from inventory.store.db import Database
+from inventory.store.models import Asset, Balance, ItemType, Location, Lot
 
 TODAY = dt.date(2026, 7, 1)
 ETA = EtaConfig(overrides=parse_eta_overrides("360124:1.8:30,3601:1.3:45,360121:1.2:50"))

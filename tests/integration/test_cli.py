@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from api.cli import main
-from inventory.db import Database
-from inventory.demo import load_demo
+from inventory.demo.loader import load_demo
+from inventory.store.db import Database
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # site_stock exists on SQLite only

@@ -9,9 +9,9 @@ import pytest
 
 from api.cli import main
 from importers.sheet_writer import SheetHeader, SheetRow, write_count_sheet
-from inventory import stocktake
-from inventory.db import Database
-from inventory.stocktake_schemas import StocktakeCreate
+from inventory.stocktake import service as stocktake
+from inventory.stocktake.schemas import StocktakeCreate
+from inventory.store.db import Database
 from tests.stocktake_support import fill, full_count, make_world, marked, on_hand, rows_of
 
 

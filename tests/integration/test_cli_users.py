@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from api.cli import main
-from inventory import accounts
+from inventory.access import accounts
 from inventory.config import load_settings
-from inventory.db import Database
 from inventory.errors import Unauthenticated
-from inventory.models import AuthToken
+from inventory.store.db import Database
+from inventory.store.models import AuthToken
 
 PASSWORD = "zhang-password-2026"
 Cli = Callable[..., Awaitable[tuple[int, str]]]

@@ -7,11 +7,11 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from inventory.catalog import list_item_types
-from inventory.db import Database
-from inventory.demo import load_demo
-from inventory.geo import haversine_km
-from inventory.models import Asset, Balance, ItemType, ItemTypeAttribute, Location, Movement, Region
+from inventory.catalog.service import list_item_types
+from inventory.demo.loader import load_demo
+from inventory.places.geo import haversine_km
+from inventory.store.db import Database
+from inventory.store.models import Asset, Balance, ItemType, ItemTypeAttribute, Location, Movement, Region
 
 
 async def _load(db: Database) -> None:

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from inventory import dispatch, incidents
-from inventory.accounts import Principal
-from inventory.assets import create_asset
-from inventory.catalog import create_item_type
-from inventory.db import Database
-from inventory.dispatch_schemas import (
+from inventory.access.accounts import Principal
+from inventory.catalog.schemas import ItemTypeCreate
+from inventory.catalog.service import create_item_type
+from inventory.errors import InsufficientStock, InvalidInput
+from inventory.places.locations import create_location
+from inventory.places.schemas import LocationCreate
+from inventory.response import dispatch, incidents
+from inventory.response.schemas import (
     Approval,
     DispatchCreate,
     DispatchLineRequest,
@@ -22,13 +24,12 @@ from inventory.dispatch_schemas import (
     IncidentCreate,
     ReturnRequest,
 )
-from inventory.errors import InsufficientStock, InvalidInput
-from inventory.ledger import post_document
-from inventory.ledger_schemas import LotSpec, MovementCreate, MovementLine
-from inventory.locations import create_location
-from inventory.models import Asset, Balance, Dispatch, DispatchLine
-from inventory.schemas import AssetCreate, ItemTypeCreate, LocationCreate
-from inventory.verify import verify_ledger
+from inventory.stock.assets import create_asset
+from inventory.stock.ledger import post_document
+from inventory.stock.schemas import AssetCreate, LotSpec, MovementCreate, MovementLine
+from inventory.stock.verify import verify_ledger
+from inventory.store.db import Database
+from inventory.store.models import Asset, Balance, Dispatch, DispatchLine
 
 ADMIN = Principal(0, "admin", "管理员", "admin", (), (), 0)
 ORAL = Approval(mode="oral", approved_by="县防指 王副指挥长")

@@ -9,15 +9,20 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-import inventory.ledger
-from inventory import balances
-from inventory.accounts import Principal
-from inventory.assets import create_asset, update_asset
-from inventory.catalog import create_item_type
-from inventory.db import Database
+import inventory.stock.ledger
+from inventory.access.accounts import Principal
+from inventory.catalog.schemas import ItemTypeCreate
+from inventory.catalog.service import create_item_type
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, InventoryError, NotFound
-from inventory.ledger import CHINA, post_document, reverse_document
-from inventory.ledger_schemas import (
+from inventory.places.locations import create_location
+from inventory.places.schemas import LocationCreate
+from inventory.stock import balances
+from inventory.stock.assets import create_asset, update_asset
+from inventory.stock.ledger import CHINA, post_document, reverse_document
+from inventory.stock.queries import list_movements, list_stock, read_document, stock_card
+from inventory.stock.schemas import (
+    AssetCreate,
+    AssetUpdate,
     LotSpec,
     MovementCreate,
     MovementLine,
@@ -25,14 +30,12 @@ from inventory.ledger_schemas import (
     StockRow,
     TransferReceive,
 )
-from inventory.locations import create_location
-from inventory.models import Asset, Balance, Document, Lot, Movement, User
-from inventory.schemas import AssetCreate, AssetUpdate, ItemTypeCreate, LocationCreate
-from inventory.stock import list_movements, list_stock, read_document, stock_card
-from inventory.transfers import get_transfer, list_transfers, receive_transfer, transfer_read
-from inventory.verify import verify_ledger
-from inventory.write_off_schemas import WriteOffCreate, WriteOffLineRequest
-from inventory.write_offs import approve_write_off, request_write_off
+from inventory.stock.transfers import get_transfer, list_transfers, receive_transfer, transfer_read
+from inventory.stock.verify import verify_ledger
+from inventory.store.db import Database
+from inventory.store.models import Asset, Balance, Document, Lot, Movement, User
+from inventory.write_offs.schemas import WriteOffCreate, WriteOffLineRequest
+from inventory.write_offs.service import approve_write_off, request_write_off
 
 TODAY = dt.date.today()
 
@@ -794,7 +797,7 @@ async def test_a_write_that_fails_half_way_leaves_nothing_behind(db: Database, m
     w = await make_world(db)
     await post(db, "receipt", w.depot, line(w.tent, 10))
     before = await snapshot(db)
-    real = inventory.ledger.apply_change
+    real = inventory.stock.ledger.apply_change
     calls: list[int] = []
 
     async def flaky(*args: Any, **kwargs: Any) -> None:
@@ -803,7 +806,7 @@ async def test_a_write_that_fails_half_way_leaves_nothing_behind(db: Database, m
             raise RuntimeError("power cut after the first movement")
         await real(*args, **kwargs)
 
-    monkeypatch.setattr(inventory.ledger, "apply_change", flaky)
+    monkeypatch.setattr(inventory.stock.ledger, "apply_change", flaky)
     with pytest.raises(RuntimeError):
         await post(db, "transfer", w.depot, line(w.tent, 4), line(w.pump, 1, asset_ids=[w.pumps[0]]),
                    to_location_id=w.jinxian)

@@ -17,18 +17,26 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-import inventory.ledger
-from inventory.assets import create_asset
-from inventory.catalog import create_item_type
-from inventory.db import Database
+import inventory.stock.ledger
+from inventory.catalog.schemas import ItemTypeCreate
+from inventory.catalog.service import create_item_type
 from inventory.errors import Conflict, InsufficientStock
-from inventory.ledger import post_document, reverse_document
-from inventory.ledger_schemas import LotSpec, MovementCreate, MovementLine, ReceiveLine, TransferReceive
-from inventory.locations import create_location
-from inventory.models import Asset, Balance, Document, Lot
-from inventory.schemas import AssetCreate, ItemTypeCreate, LocationCreate
-from inventory.transfers import receive_transfer
-from inventory.verify import verify_ledger
+from inventory.places.locations import create_location
+from inventory.places.schemas import LocationCreate
+from inventory.stock.assets import create_asset
+from inventory.stock.ledger import post_document, reverse_document
+from inventory.stock.schemas import (
+    AssetCreate,
+    LotSpec,
+    MovementCreate,
+    MovementLine,
+    ReceiveLine,
+    TransferReceive,
+)
+from inventory.stock.transfers import receive_transfer
+from inventory.stock.verify import verify_ledger
+from inventory.store.db import Database
+from inventory.store.models import Asset, Balance, Document, Lot
 
 TASKS = 20
 
@@ -320,7 +328,7 @@ async def test_twenty_concurrent_http_issues_against_ten_available_give_ten_201_
 ) -> None:
     p = await make_place(db)
     overlap = Overlap()
-    monkeypatch.setattr(inventory.ledger, "post_document", overlap.wrap(inventory.ledger.post_document))
+    monkeypatch.setattr(inventory.stock.ledger, "post_document", overlap.wrap(inventory.stock.ledger.post_document))
     body = {"kind": "issue", "location_id": p.depot, "lines": [{"item_type_id": p.tent, "quantity": 1}]}
     responses = await run_all([client.post("/api/v1/movements", json=body) for _ in range(TASKS)])
     stock = (await client.get("/api/v1/stock", params={"location_id": p.depot, "item_type_id": p.tent})).json()
@@ -339,7 +347,7 @@ async def test_two_concurrent_http_transfers_of_the_same_unit_give_one_201_and_o
 ) -> None:
     p = await make_place(db, tents=0)
     overlap = Overlap()
-    monkeypatch.setattr(inventory.ledger, "post_document", overlap.wrap(inventory.ledger.post_document))
+    monkeypatch.setattr(inventory.stock.ledger, "post_document", overlap.wrap(inventory.stock.ledger.post_document))
 
     def body(to: int) -> dict[str, Any]:
         return {"kind": "transfer", "location_id": p.depot, "to_location_id": to,

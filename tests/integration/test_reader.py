@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from inventory.availability import nearest_available
-from inventory.db import Database, raw_sqlite
+from inventory.availability.service import nearest_available
 from inventory.errors import InvalidInput
-from inventory.models import Location
+from inventory.store.db import Database, raw_sqlite
+from inventory.store.models import Location
 
 
 async def _add_location(db: Database, code: str) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from inventory import site_stock
-from inventory.db import Database
-from inventory.migrate import upgrade
-from inventory.verify import verify_ledger
+from inventory.stock import site_stock
+from inventory.stock.verify import verify_ledger
+from inventory.store.db import Database
+from inventory.store.migrate import upgrade
 from tests.integration.test_availability import (
     ETAS,
     TODAY,

@@ -2,8 +2,8 @@
 
 from sqlalchemy import func, select
 
-from inventory.db import Database
-from inventory.models import Region
+from inventory.store.db import Database
+from inventory.store.models import Region
 
 
 async def test_migrations_load_every_jiangxi_region(db: Database) -> None:

@@ -12,18 +12,18 @@ from sqlalchemy import func, select, update
 
 from importers.count_sheet import SheetUnreadable, parse_count_sheet
 from importers.sheet_writer import SheetHeader, SheetRow, write_count_sheet
-from inventory import stocktake
-from inventory.db import Database
 from inventory.errors import Conflict, InvalidInput, PermissionDenied
-from inventory.ledger import post_document
-from inventory.ledger_schemas import MAX_QUANTITY, MovementCreate, MovementLine
-from inventory.locations import create_location
-from inventory.models import Asset, Document, Lot, Movement, Stocktake, StocktakeLine, StocktakeUpload
-from inventory.opening_balances import import_opening_balances
-from inventory.schemas import LocationCreate
-from inventory.stocktake_rules import TOO_LARGE
-from inventory.stocktake_schemas import LineReason, StocktakeCreate, Variance
-from inventory.verify import verify_ledger
+from inventory.places.locations import create_location
+from inventory.places.schemas import LocationCreate
+from inventory.stock.ledger import post_document
+from inventory.stock.schemas import MAX_QUANTITY, MovementCreate, MovementLine
+from inventory.stock.verify import verify_ledger
+from inventory.stocktake import service as stocktake
+from inventory.stocktake.opening_balances import import_opening_balances
+from inventory.stocktake.rules import TOO_LARGE
+from inventory.stocktake.schemas import LineReason, StocktakeCreate, Variance
+from inventory.store.db import Database
+from inventory.store.models import Asset, Document, Lot, Movement, Stocktake, StocktakeLine, StocktakeUpload
 from tests.stocktake_support import (
     BIN_NAME,
     DEPOT_NAME,

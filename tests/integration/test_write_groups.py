@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from inventory.audit import AuditRecord, record
-from inventory.db import Database
-from inventory.models import AuditEntry, Location, Movement
+from inventory.access.audit import AuditRecord, record
+from inventory.store.db import Database
+from inventory.store.models import AuditEntry, Location, Movement
 
 
 def location(code: str) -> Location:

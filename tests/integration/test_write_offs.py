@@ -10,27 +10,28 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from inventory.accounts import Principal
-from inventory.assets import create_asset, update_asset
-from inventory.catalog import create_item_type
-from inventory.db import Database
+from inventory.access.accounts import Principal
+from inventory.catalog.schemas import ItemTypeCreate
+from inventory.catalog.service import create_item_type
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, InventoryError, NotFound, PermissionDenied
-from inventory.ledger import post_document, reverse_document
-from inventory.ledger_schemas import LotSpec, MovementCreate, MovementLine
-from inventory.locations import create_location
-from inventory.models import Asset, Balance, Document, Lot, WriteOffLine, WriteOffRequest
-from inventory.schemas import AssetCreate, AssetUpdate, ItemTypeCreate, LocationCreate
-from inventory.stock import read_document
-from inventory.verify import verify_ledger
-from inventory.write_off_schemas import WriteOffCreate, WriteOffLineRequest
-from inventory.write_off_views import list_write_offs, pending_queue, write_off_read
-from inventory.write_offs import (
+from inventory.places.locations import create_location
+from inventory.places.schemas import LocationCreate
+from inventory.stock.assets import create_asset, update_asset
+from inventory.stock.ledger import post_document, reverse_document
+from inventory.stock.queries import read_document
+from inventory.stock.schemas import AssetCreate, AssetUpdate, LotSpec, MovementCreate, MovementLine
+from inventory.stock.verify import verify_ledger
+from inventory.store.db import Database
+from inventory.store.models import Asset, Balance, Document, Lot, WriteOffLine, WriteOffRequest
+from inventory.write_offs.schemas import WriteOffCreate, WriteOffLineRequest
+from inventory.write_offs.service import (
     approve_write_off,
     cancel_write_off,
     get_write_off,
     reject_write_off,
     request_write_off,
 )
+from inventory.write_offs.views import list_write_offs, pending_queue, write_off_read
 
 TODAY = dt.date.today()
 KEEPER = Principal(1, "keeper", "南昌县保管员", "keeper", ("360121",), (), 0)

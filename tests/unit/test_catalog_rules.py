@@ -1,4 +1,4 @@
-"""Unit tests for inventory.catalog_rules: GB/T 38565 codes, tags, attributes and attribute filters."""
+"""Unit tests for inventory.catalog.rules: GB/T 38565 codes, tags, attributes and attribute filters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inventory.catalog_rules import (
+from inventory.catalog.rules import (
     KNOWN_ATTRIBUTES,
     TAG_LABELS_ZH,
     TAGS,

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from sqlalchemy import exc as sa
 
-from inventory.db_errors import is_unavailable
+from inventory.store.db_errors import is_unavailable
 
 
 def wrapped(cls: type[sa.DBAPIError], orig: BaseException, *, invalidated: bool = False) -> sa.DBAPIError:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from inventory.permissions import matrix_markdown
+from inventory.access.permissions import matrix_markdown
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -8,9 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inventory.availability_search import Candidate, take_sources
-from inventory.errors import InvalidInput
-from inventory.eta import (
+from inventory.availability.eta import (
     DEFAULT_MOBILISATION,
     ENV_OVERRIDES,
     EtaConfig,
@@ -19,6 +17,8 @@ from inventory.eta import (
     load_eta_config,
     parse_eta_overrides,
 )
+from inventory.availability.search import Candidate, take_sources
+from inventory.errors import InvalidInput
 
 
 def test_defaults_are_forty_kmh_with_road_factor_one_point_four_and_mobilisation_per_kind() -> None:

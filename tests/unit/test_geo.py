@@ -1,4 +1,4 @@
-"""Unit tests for inventory.geo: datum conversion, distances, bounding boxes and point validation."""
+"""Unit tests for inventory.places.geo: datum conversion, distances, bounding boxes and point validation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inventory.errors import InvalidInput
-from inventory.geo import (
+from inventory.places.geo import (
     bbox_around,
     bd09_to_gcj02,
     bd09_to_wgs84,

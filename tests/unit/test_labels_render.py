@@ -19,12 +19,12 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from inventory.demo import CITY, _depots, _reserve_points, _vendors, _wgs84_centres, read_centres
-from inventory.demo_catalog import ITEM_TYPES
-from inventory.demo_stock import DEFAULT_QUALITY, DEPOT_STOCK, POINT_STOCK, QUALITY
+from inventory.demo.catalog import ITEM_TYPES
+from inventory.demo.loader import CITY, _depots, _reserve_points, _vendors, _wgs84_centres, read_centres
+from inventory.demo.stock import DEFAULT_QUALITY, DEPOT_STOCK, POINT_STOCK, QUALITY
 from inventory.migrations.seed import read_regions
-from inventory.models import Region
-from inventory.scan import LOCATION_KIND_ZH
+from inventory.scan.resolve import LOCATION_KIND_ZH
+from inventory.store.models import Region
 from labels.codes import display_code, new_code, scan_url
 from labels.content import LabelContent, asset_label, location_label, lot_label
 from labels.fonts import FONT_ENV, FONT_PATH, FontMissing, font_path, mono_face, sans_face

@@ -7,12 +7,12 @@ import random
 
 import pytest
 
-from inventory.demo_catalog import ITEM_TYPES
-from inventory.demo_stock import DEPOT_STOCK, POINT_STOCK, opening_lines
-from inventory.ledger import PREFIX, document_number, parse_document_number
-from inventory.ledger_schemas import LotSpec
-from inventory.lots import Candidate, fefo_order, is_expired, pick_fefo, pickable
-from inventory.models import ItemType
+from inventory.demo.catalog import ITEM_TYPES
+from inventory.demo.stock import DEPOT_STOCK, POINT_STOCK, opening_lines
+from inventory.stock.ledger import PREFIX, document_number, parse_document_number
+from inventory.stock.lots import Candidate, fefo_order, is_expired, pick_fefo, pickable
+from inventory.stock.schemas import LotSpec
+from inventory.store.models import ItemType
 
 TODAY = dt.date(2026, 7, 15)
 

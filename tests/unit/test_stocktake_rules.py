@@ -7,8 +7,8 @@ import datetime as dt
 import msgspec
 import pytest
 
-from inventory.ledger_schemas import MAX_QUANTITY, MovementLine
-from inventory.stocktake_rules import beijing_date, count_too_large, far_beyond_book, needs_reason
+from inventory.stock.schemas import MAX_QUANTITY, MovementLine
+from inventory.stocktake.rules import beijing_date, count_too_large, far_beyond_book, needs_reason
 
 
 def test_a_count_is_bounded_like_a_movement() -> None:

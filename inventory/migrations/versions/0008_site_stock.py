@@ -1,7 +1,7 @@
 """site stock (SQLite): available stock per site, item type and last good day, kept by triggers
 
 What ``nearest`` reads on SQLite instead of walking every site near the origin (see
-:mod:`inventory.site_stock`, which holds the statements). Nothing on PostgreSQL, which reads the stock tables.
+:mod:`inventory.stock.site_stock`, which holds the statements). Nothing on PostgreSQL, which reads the stock tables.
 
 Revision ID: 0008
 Revises: 0005
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from inventory import site_stock
+from inventory.stock import site_stock
 
 revision = '0008'
 down_revision = '0005'

@@ -1,0 +1,1 @@
+"""Incident response: incidents and dispatch orders with their reservations and shipments."""

@@ -1,0 +1,344 @@
+"""Incidents and dispatch orders (动用指令): reserve at once, keepers execute, deliver, return, cancel.
+
+Every stock change goes through the ledger primitives: a reservation document moves stock into
+the ``reserved`` bucket; executing releases it and posts a transfer from the source toward the
+incident's staging location (in transit); delivering receives that transfer; returning moves
+what is left back to a depot. All lines of an order are reserved in one transaction or none is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inventory.access.accounts import Principal, require_scope
+from inventory.availability.eta import EtaConfig
+from inventory.availability.service import nearest_available
+from inventory.catalog.service import find_item_type
+from inventory.errors import Conflict, InsufficientStock, InvalidInput, NotFound
+from inventory.places.refs import Item, Place, load_item, load_place
+from inventory.response.incidents import get_incident
+from inventory.response.schemas import DispatchCreate, DispatchLineRead, DispatchRead, ExecuteRequest, ReturnRequest
+from inventory.schemas import Page
+from inventory.stock.ledger import AssetMove, Posting, apply_change, insert_document, lock_balances, move_asset
+from inventory.stock.lots import is_expired
+from inventory.stock.schemas import TransferReceive
+from inventory.stock.transfers import receive_transfer
+from inventory.store.models import Asset, Balance, Dispatch, DispatchLine, Location, Lot, utcnow
+
+PAPERWORK_DUE = dt.timedelta(hours=48)
+
+
+async def dispatch_read(session: AsyncSession, d: Dispatch, now: dt.datetime | None = None) -> DispatchRead:
+    """A dispatch with its lines."""
+    now = now or utcnow()
+    lines = await session.scalars(select(DispatchLine).where(DispatchLine.dispatch_id == d.id)
+                                  .order_by(DispatchLine.id))
+    overdue = bool(d.paperwork_due_at and d.paperwork_received_at is None and d.paperwork_due_at < now
+                   and d.status != "cancelled")
+    return DispatchRead(
+        id=d.id, incident_id=d.incident_id, status=d.status, approval_mode=d.approval_mode,
+        approved_by=d.approved_by, document_no=d.document_no, paperwork_due_at=d.paperwork_due_at,
+        paperwork_received_at=d.paperwork_received_at, paperwork_overdue=overdue, created_by=d.created_by,
+        created_at=d.created_at, lines=[DispatchLineRead(ln.id, ln.item_type_id, ln.location_id, ln.lot_id,
+                                                         ln.asset_id, ln.quantity, ln.state, ln.transfer_id)
+                                        for ln in lines],
+    )
+
+
+async def get_dispatch(session: AsyncSession, dispatch_id: int) -> Dispatch:
+    """The dispatch with this id, or NotFound."""
+    d = await session.get(Dispatch, dispatch_id)
+    if d is None:
+        raise NotFound(f"动用指令 id={dispatch_id} 不存在")
+    return d
+
+
+async def _site_places(session: AsyncSession, site_id: int) -> list[int]:
+    return list(await session.scalars(select(Location.id).where(Location.site_id == site_id)))
+
+
+async def _reserve_at_site(session: AsyncSession, posting: Posting, d: Dispatch, site_id: int, item: Item,
+                           quantity: int, today: dt.date) -> int:
+    """Set aside up to ``quantity`` at a site (its bins included): ready units, or non-expired lots FEFO."""
+    places = await _site_places(session, site_id)
+    reserved = 0
+    if item.tracking == "serial":
+        candidates = await session.scalars(
+            select(Asset).where(Asset.item_type_id == item.id, Asset.location_id.in_(places),
+                                Asset.status == "available", Asset.readiness != "fault",
+                                or_(Asset.next_inspection_due.is_(None), Asset.next_inspection_due >= today))
+            .order_by(Asset.id).limit(quantity * 3 + 5))
+        for asset in list(candidates):
+            if reserved == quantity:
+                break
+            try:
+                move = await move_asset(session, asset, expect_status=("available",),
+                                        expect_location=asset.location_id, status="reserved",
+                                        location_id=asset.location_id, field="lines")
+            except Conflict:
+                continue  # taken by someone else a moment ago
+            assert asset.location_id is not None
+            await apply_change(session, posting, await load_place(session, asset.location_id), item, None,
+                               "reserved", 1, asset_id=asset.id, move=move, field="lines")
+            session.add(DispatchLine(dispatch_id=d.id, item_type_id=item.id, location_id=asset.location_id,
+                                     asset_id=asset.id, quantity=1, state="reserved"))
+            reserved += 1
+        return reserved
+    await lock_balances(session, [(item.id, p) for p in places])
+    rows = (await session.execute(
+        select(Balance.location_id, Balance.lot_id, Balance.on_hand - Balance.reserved, Lot.expiry_date)
+        .outerjoin(Lot, Lot.id == Balance.lot_id)
+        .where(Balance.item_type_id == item.id, Balance.location_id.in_(places))
+        .order_by(Lot.expiry_date.is_(None), Lot.expiry_date, Balance.id))).all()
+    for location_id, lot_id, free, expiry in rows:
+        if reserved == quantity:
+            break
+        if free <= 0 or is_expired(expiry, today):
+            continue
+        take = min(free, quantity - reserved)
+        await apply_change(session, posting, await load_place(session, location_id), item, lot_id, "reserved",
+                           take, field="lines")
+        session.add(DispatchLine(dispatch_id=d.id, item_type_id=item.id, location_id=location_id, lot_id=lot_id,
+                                 quantity=take, state="reserved"))
+        reserved += take
+    return reserved
+
+
+async def create_dispatch(session: AsyncSession, incident_id: int, data: DispatchCreate, *, actor: str,
+                          eta: EtaConfig | None = None) -> Dispatch:
+    """Reserve every line (from the named source, else the nearest by ETA) — all or nothing."""
+    incident = await get_incident(session, incident_id)
+    if incident.status != "open":
+        raise Conflict(f"事件 {incident.name} 已关闭，不能再下达动用指令")
+    if data.approval.mode == "written" and not data.approval.document_no:
+        raise InvalidInput("书面批准须填写批准文号 document_no", field="approval.document_no")
+    now = utcnow()
+    d = Dispatch(incident_id=incident.id, status="reserved", approval_mode=data.approval.mode,
+                 approved_by=data.approval.approved_by, document_no=data.approval.document_no,
+                 paperwork_due_at=now + PAPERWORK_DUE if data.approval.mode == "oral" else None,
+                 paperwork_received_at=now if data.approval.mode == "written" else None, created_by=actor,
+                 created_at=now, updated_at=now)
+    session.add(d)
+    await session.flush()
+    doc = await insert_document(session, kind="reservation", location_id=incident.location_id, actor=actor,
+                                approver=data.approval.approved_by, occurred_at=now,
+                                reason=f"动用指令 #{d.id} 预留（{incident.name}）", reference=f"DISPATCH-{d.id}")
+    posting = Posting(doc.id)
+    today = dt.date.today()
+    shortfalls: list[dict[str, object]] = []
+    said: list[str] = []
+    for i, line in enumerate(data.lines):
+        it = await find_item_type(session, line.item_type, field=f"lines.{i}.item_type")
+        item = await load_item(session, it.id)
+        if line.from_location_id is not None:
+            site = await load_place(session, line.from_location_id, field=f"lines.{i}.from_location_id")
+            got = await _reserve_at_site(session, posting, d, site.id, item, line.quantity, today)
+        else:
+            answer = await nearest_available(session, lat=incident.lat, lon=incident.lon, item_type=str(item.id),
+                                             quantity=line.quantity, limit=200, eta=eta, today=today)
+            got = 0
+            for source in answer.sources:
+                if got == line.quantity:
+                    break
+                want = min(source.available, line.quantity - got)
+                got += await _reserve_at_site(session, posting, d, source.location.id, item, want, today)
+        if got < line.quantity:
+            said.append(f"第 {i + 1} 行 {item.name} 需要 {line.quantity}{item.unit}，只能预留 {got}{item.unit}")
+            shortfalls.append({"line": i, "item_type_id": item.id, "item_name": item.name,
+                               "requested": line.quantity, "available": got, "shortfall": line.quantity - got})
+    if shortfalls:
+        raise InsufficientStock(f"库存不足，动用指令未下达，未预留任何物资：{'；'.join(said)}",
+                                extra={"shortfall": shortfalls})
+    await posting.write(session)
+    return d
+
+
+async def _lines(session: AsyncSession, d: Dispatch, state: str) -> list[DispatchLine]:
+    return list(await session.scalars(select(DispatchLine).where(DispatchLine.dispatch_id == d.id,
+                                                                 DispatchLine.state == state)
+                                      .order_by(DispatchLine.id).with_for_update()))
+
+
+async def _release(
+    session: AsyncSession, posting: Posting, ln: DispatchLine, *, status: str, location_id: int,
+) -> tuple[Item, Place, AssetMove | None]:
+    """Take a line's reservation off its source (a reserved unit goes to ``status`` at ``location_id``)."""
+    item = await load_item(session, ln.item_type_id)
+    place = await load_place(session, ln.location_id)
+    move = None
+    if ln.asset_id is not None:
+        asset = await session.get(Asset, ln.asset_id)
+        assert asset is not None
+        move = await move_asset(session, asset, expect_status=("reserved",), expect_location=ln.location_id,
+                                status=status, location_id=location_id, field="dispatch")
+    await apply_change(session, posting, place, item, ln.lot_id, "reserved", -ln.quantity,
+                       asset_id=ln.asset_id, move=move, field="dispatch")
+    return item, place, move
+
+
+async def execute_dispatch(session: AsyncSession, dispatch_id: int, data: ExecuteRequest,
+                           principal: Principal) -> Dispatch:
+    """A keeper at the source issues the reserved stock as a transfer toward the incident (in transit)."""
+    d = await get_dispatch(session, dispatch_id)
+    if d.status not in ("reserved", "executing"):
+        raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，不能出库")
+    incident = await get_incident(session, d.incident_id)
+    target = await load_place(session, incident.location_id)
+    lines = await _lines(session, d, "reserved")
+    by_site: dict[int, list[DispatchLine]] = defaultdict(list)
+    for ln in lines:
+        site = await session.scalar(select(Location.site_id).where(Location.id == ln.location_id))
+        by_site[int(site or ln.location_id)].append(ln)
+    if data.from_location_id is not None:
+        by_site = {k: v for k, v in by_site.items() if k == data.from_location_id}
+        if not by_site:
+            raise InvalidInput("该地点没有此动用指令待出库的物资", field="from_location_id")
+    for site_id in by_site:
+        await require_scope(session, principal, site_id)
+    for site_id, site_lines in sorted(by_site.items()):
+        doc = await insert_document(session, kind="transfer", location_id=site_id, to_location_id=target.id,
+                                    actor=principal.username, approver=d.approved_by, occurred_at=utcnow(),
+                                    reason=f"执行动用指令 #{d.id}（{incident.name}）", reference=f"DISPATCH-{d.id}")
+        posting = Posting(doc.id)
+        for ln in site_lines:
+            item, place, move = await _release(session, posting, ln, status="in_transit", location_id=target.id)
+            await apply_change(session, posting, place, item, ln.lot_id, "on_hand", -ln.quantity,
+                               asset_id=ln.asset_id, move=move, field="dispatch")
+            await apply_change(session, posting, target, item, ln.lot_id, "in_transit", ln.quantity,
+                               asset_id=ln.asset_id, move=move, field="dispatch")
+            ln.state, ln.transfer_id = "executed", doc.id
+        await posting.write(session)
+    remaining = await session.scalar(select(func.count()).select_from(DispatchLine).where(
+        DispatchLine.dispatch_id == d.id, DispatchLine.state == "reserved"))
+    d.status, d.updated_at = ("executing" if remaining else "in_transit"), utcnow()
+    await session.flush()
+    return d
+
+
+async def deliver_dispatch(session: AsyncSession, dispatch_id: int, principal: Principal) -> Dispatch:
+    """Sign for everything that has arrived at the incident (receives the transfers)."""
+    d = await get_dispatch(session, dispatch_id)
+    if d.status not in ("executing", "in_transit"):
+        raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，没有在途物资可签收")
+    incident = await get_incident(session, d.incident_id)
+    await require_scope(session, principal, incident.location_id)
+    transfers = sorted({ln.transfer_id for ln in await _lines(session, d, "executed") if ln.transfer_id})
+    for transfer_id in transfers:
+        await receive_transfer(session, transfer_id, TransferReceive(), actor=principal.username)
+    for ln in await _lines(session, d, "executed"):
+        ln.state = "delivered"
+    if d.status == "in_transit":
+        d.status = "delivered"
+    d.updated_at = utcnow()
+    await session.flush()
+    return d
+
+
+async def return_dispatch(session: AsyncSession, dispatch_id: int, data: ReturnRequest,
+                          principal: Principal) -> Dispatch:
+    """Bring back what is still at the incident (not used up) to a depot, through the ledger.
+
+    A keeper receives back only what was dispatched from his own places, into a place of his: the
+    order's sources are checked as well as the destination.
+    """
+    d = await get_dispatch(session, dispatch_id)
+    if d.status != "delivered":
+        raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，须先签收才能归还")
+    incident = await get_incident(session, d.incident_id)
+    sources = await session.scalars(select(DispatchLine.location_id).distinct().where(
+        DispatchLine.dispatch_id == d.id, DispatchLine.state == "delivered"))
+    await require_scope(session, principal, data.to_location_id, *sorted(sources))
+    depot = await load_place(session, data.to_location_id, field="to_location_id")
+    site = await load_place(session, incident.location_id)
+    doc = await insert_document(session, kind="transfer", location_id=site.id, to_location_id=depot.id,
+                                actor=principal.username, approver=None, occurred_at=utcnow(), reason=data.reason,
+                                reference=f"DISPATCH-{d.id}")
+    posting = Posting(doc.id)
+    moved = 0
+    for ln in await _lines(session, d, "delivered"):
+        item = await load_item(session, ln.item_type_id)
+        qty = ln.quantity
+        move = None
+        if ln.asset_id is not None:
+            asset = await session.get(Asset, ln.asset_id)
+            if asset is None or asset.location_id != site.id or asset.status != "available":
+                continue  # used up, lost or already moved on: nothing to bring back
+            move = await move_asset(session, asset, expect_status=("available",), expect_location=site.id,
+                                    status="in_transit", location_id=depot.id, field="dispatch")
+        else:
+            here = int(await session.scalar(select(Balance.on_hand - Balance.reserved).where(
+                Balance.location_id == site.id, Balance.item_type_id == item.id,
+                Balance.lot_key == (ln.lot_id or 0))) or 0)
+            qty = min(qty, here)
+            if qty <= 0:
+                continue
+        await apply_change(session, posting, site, item, ln.lot_id, "on_hand", -qty, asset_id=ln.asset_id,
+                           move=move, field="dispatch")
+        await apply_change(session, posting, depot, item, ln.lot_id, "in_transit", qty, asset_id=ln.asset_id,
+                           move=move, field="dispatch")
+        ln.state = "returned"
+        moved += qty
+    if not moved:
+        raise Conflict("事件现场已没有可归还的物资（可能已全部消耗）")
+    await posting.write(session)
+    await receive_transfer(session, doc.id, TransferReceive(), actor=principal.username)
+    d.status, d.updated_at = "returned", utcnow()
+    await session.flush()
+    return d
+
+
+async def cancel_dispatch(session: AsyncSession, dispatch_id: int, *, actor: str) -> Dispatch:
+    """Release whatever is still reserved; executed lines stay on their way."""
+    d = await get_dispatch(session, dispatch_id)
+    if d.status not in ("reserved", "executing"):
+        raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，不能取消")
+    incident = await get_incident(session, d.incident_id)
+    doc = await insert_document(session, kind="reservation", location_id=incident.location_id, actor=actor,
+                                approver=None, occurred_at=utcnow(), reason=f"取消动用指令 #{d.id}，释放预留",
+                                reference=f"DISPATCH-{d.id}")
+    posting = Posting(doc.id)
+    for ln in await _lines(session, d, "reserved"):
+        await _release(session, posting, ln, status="available", location_id=ln.location_id)
+        ln.state = "released"
+    await posting.write(session)
+    d.status = "in_transit" if d.status == "executing" else "cancelled"
+    d.updated_at = utcnow()
+    await session.flush()
+    return d
+
+
+async def record_paperwork(session: AsyncSession, dispatch_id: int, document_no: str) -> Dispatch:
+    """The written order that follows an oral approval has arrived."""
+    d = await get_dispatch(session, dispatch_id)
+    if d.paperwork_received_at is not None:
+        raise Conflict(f"动用指令 #{d.id} 的书面手续已于 {d.paperwork_received_at:%Y-%m-%d} 补办")
+    d.document_no, d.paperwork_received_at, d.updated_at = document_no, utcnow(), utcnow()
+    await session.flush()
+    return d
+
+
+async def list_dispatches(
+    session: AsyncSession, *, incident_id: int | None, status: str | None, source: int | None,
+    paperwork: str | None, limit: int, offset: int, now: dt.datetime | None = None,
+) -> Page[DispatchRead]:
+    """Dispatches by incident, status, source location, and paperwork (``overdue`` or ``missing``)."""
+    now = now or utcnow()
+    stmt = select(Dispatch)
+    if incident_id is not None:
+        stmt = stmt.where(Dispatch.incident_id == incident_id)
+    if status:
+        stmt = stmt.where(Dispatch.status == status)
+    if source is not None:
+        sites = select(Location.id).where(Location.site_id == source)
+        stmt = stmt.where(Dispatch.id.in_(select(DispatchLine.dispatch_id).where(DispatchLine.location_id.in_(sites))))
+    if paperwork in ("overdue", "missing"):
+        stmt = stmt.where(Dispatch.paperwork_received_at.is_(None), Dispatch.status != "cancelled")
+        if paperwork == "overdue":
+            stmt = stmt.where(Dispatch.paperwork_due_at < now)
+    total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = list(await session.scalars(stmt.order_by(Dispatch.id.desc()).limit(limit).offset(offset)))
+    return Page([await dispatch_read(session, d, now) for d in rows], total, limit, offset)

@@ -1,0 +1,1 @@
+"""The quarterly stocktake: counts, their rules, differences posted as adjustments, opening balances."""

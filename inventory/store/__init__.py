@@ -1,0 +1,1 @@
+"""Persistence: the models, the database wrapper, migrations, idempotency keys and the label-code registry."""

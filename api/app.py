@@ -41,7 +41,6 @@ from api.errors import EXCEPTION_HANDLERS
 from api.headers import add_security_headers, complete_allow_header
 from api.openapi import ProblemJsonRenderPlugin, document_problems
 from api.pages import PAGE_HANDLERS
-from api.pages_writeoffs import WRITE_OFF_PAGE_HANDLERS
 from inventory.availability.eta import load_eta_config
 from inventory.config import Settings, load_settings
 from inventory.store.db import Database
@@ -54,7 +53,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     LabelController, IncidentController, DispatchController, StocktakeController, ImportController,
     AvailabilityController, LotController,
     WriteOffController,
-    *PAGE_HANDLERS, *WRITE_OFF_PAGE_HANDLERS,
+    *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),
 ]

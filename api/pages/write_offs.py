@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.pages import PAGE, form_already_done, page_principal
+from api.pages.common import PAGE, form_already_done, login_redirect, page_context, page_principal
 from api.writes import write_once
-from inventory.access.accounts import Principal
-from inventory.access.permissions import ROLE_ZH
+from inventory.access.scope import Principal
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
-from inventory.scan.resolve import BEIJING
 from inventory.schemas import MAX_ID
 from inventory.store.db import Database
 from inventory.write_offs import service as write_offs
@@ -35,9 +33,8 @@ async def _render(db: Database, principal: Principal, *, done: str | None = None
     async with db.read() as session:
         queue = await write_off_views.pending_queue(session, principal)
     keys = {(q.id, decision): uuid.uuid4().hex for q in queue for decision in ("approve", "reject")}
-    return Template("write_offs.html", status_code=status, context={
-        "principal": principal, "role_zh": ROLE_ZH.get(principal.role, ""), "tz": BEIJING, "queue": queue,
-        "keys": keys, "done": done, "error": error})
+    return Template("write_offs.html", status_code=status, context=page_context(
+        principal, queue=queue, keys=keys, done=done, error=error))
 
 
 @get(PATH, opt=PAGE, include_in_schema=False)
@@ -46,14 +43,14 @@ async def write_offs_page(request: Request[Any, Any, Any], db: Database,
     """Pending write-off requests at places in this user's scope, with 批准 / 驳回 for those who may decide."""
     principal = await page_principal(request, db)
     if principal is None:
-        return Redirect(f"/login?next={quote(PATH)}", status_code=303)
+        return login_redirect(PATH)
     return await _render(db, principal, done=DONE_ZH.get(done or ""))
 
 
 async def _decide(request: Request[Any, Any, Any], db: Database, request_id: int, decision: str) -> Response[Any]:
     principal = await page_principal(request, db)
     if principal is None:
-        return Redirect(f"/login?next={quote(PATH)}", status_code=303)
+        return login_redirect(PATH)
     if not 1 <= request_id <= MAX_ID:
         return await _render(db, principal, error=f"报废申请 id={request_id} 不存在", status=404)
     body = await request.body()
@@ -91,4 +88,4 @@ async def reject_from_page(request: Request[Any, Any, Any], db: Database, reques
     return await _decide(request, db, request_id, "reject")
 
 
-WRITE_OFF_PAGE_HANDLERS = [write_offs_page, approve_from_page, reject_from_page]
+HANDLERS = [write_offs_page, approve_from_page, reject_from_page]

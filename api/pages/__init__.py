@@ -1,0 +1,15 @@
+"""Server-rendered phone pages, one module per area: sign-in, home, scan, write-offs (shared parts in ``common``).
+
+Pages use the session cookie, not a bearer token: each route is marked ``PAGE`` (public to the token
+middleware and the permission guard) and reads its user with ``common.page_principal``. ``PAGE_HANDLERS``
+is every page route, for the application's route table; a new area adds its module's ``HANDLERS`` here.
+"""
+
+from __future__ import annotations
+
+from api.pages import home, scan, sign_in, write_offs
+from api.pages.common import PAGE
+
+__all__ = ["PAGE", "PAGE_HANDLERS"]
+
+PAGE_HANDLERS = [*sign_in.HANDLERS, *home.HANDLERS, *scan.HANDLERS, *write_offs.HANDLERS]

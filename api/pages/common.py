@@ -1,0 +1,54 @@
+"""What every phone page shares: the public-route marker, the signed-in user, the way to the sign-in page,
+the templates' common context and the check that a form was already carried out."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request
+from litestar.response import Redirect
+
+from api.auth import SESSION_COOKIE
+from inventory.access import tokens
+from inventory.access.permissions import ROLE_ZH
+from inventory.access.scope import Principal
+from inventory.errors import Conflict, Unauthenticated
+from inventory.scan.resolve import BEIJING
+from inventory.store import idempotency
+from inventory.store.db import Database
+
+# Pages skip the token middleware and the permission guard: they read the session cookie themselves.
+PAGE = {"action": "public", "exclude_from_auth": True}
+
+
+async def page_principal(request: Request[Any, Any, Any], db: Database) -> Principal | None:
+    """The user of the session cookie, or None when not signed in (pages then redirect to sign-in)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return await tokens.cached_principal(db.read, token, "session")
+    except Unauthenticated:
+        return None
+
+
+def login_redirect(path: str) -> Redirect:
+    """To the sign-in page, coming back to ``path`` afterwards."""
+    return Redirect(f"/login?next={quote(path)}", status_code=303)
+
+
+def page_context(principal: Principal | None, **extra: Any) -> dict[str, Any]:
+    """What every template gets: the user, their role in Chinese and Beijing time, plus ``extra``."""
+    return {"principal": principal, "role_zh": ROLE_ZH.get(principal.role, "") if principal else "", "tz": BEIJING,
+            **extra}
+
+
+async def form_already_done(db: Database, principal: Principal, path: str, key: str, body: bytes) -> bool:
+    """True when this form (same idempotency key and content) was already carried out."""
+    fingerprint = idempotency.request_fingerprint("POST", path, body)
+    try:
+        async with db.read() as session:
+            return await idempotency.find_response(session, principal.username, key, fingerprint) is not None
+    except Conflict:
+        return False

@@ -2,11 +2,12 @@
 
 Builds a temporary SQLite database (migrations, then 2,000 item types × 50 lots at one depot bulk-inserted
 with Core executemany), opens a stocktake through ``create_stocktake`` (a 100,000-line snapshot), writes the
-sheet with ``counting_sheet()``, fills 实盘数量 in a write-only copy (every 50th line one short) — all that in a
-child process — then times, in this process, in the same run and over the same file:
+sheet of ``counting_sheet()``'s lines with ``write_counting_sheet``, fills 实盘数量 in a write-only copy (every
+50th line one short) — all that in a child process — then times, in this process, in the same run and over the
+same file:
 
 * the bare pass: ``openpyxl.load_workbook(read_only=True)`` + ``iter_rows(values_only=True)``;
-* the import: ``parse_count_sheet`` + ``import_counts`` + ``variance``.
+* the import: ``parse_upload`` (parse + rows handed over) + ``import_counts`` + ``variance``.
 
 Prints both figures, the ratio (target ≤ 1.5×) and the process's peak memory (ru_maxrss, target < 400 MB).
 
@@ -31,10 +32,10 @@ from sqlalchemy import insert, select
 # Run as a file, this folder comes first on sys.path and bench/labels.py would shadow the labels package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from importers.count_sheet import parse_count_sheet
+from api.stocktake_sheets import parse_upload, write_counting_sheet
 from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
-from inventory.stocktake import service as stocktake
+from inventory.stocktake import counting, differences
 from inventory.stocktake.schemas import StocktakeCreate
 from inventory.store.db import Database
 from inventory.store.migrate import upgrade
@@ -69,7 +70,7 @@ async def build(db: Database, items: int, lots: int) -> int:
             {"location_id": depot_id, "item_type_id": item_id, "lot_id": lot_id, "lot_key": lot_id,
              "on_hand": 10 + lot_id % 90, "reserved": 0, "in_transit": 0} for lot_id, item_id in lot_rows])
     async with db.write() as s:
-        st = await stocktake.create_stocktake(s, StocktakeCreate(location_id=depot_id, period="2026Q4",
+        st = await counting.create_stocktake(s, StocktakeCreate(location_id=depot_id, period="2026Q4",
                                                                  counted_by="张保管", supervised_by="李监盘"),
                                               actor="bench")
         return st.id
@@ -109,16 +110,16 @@ async def timed_import(db: Database, stocktake_id: int, path: Path) -> tuple[flo
     parts: dict[str, float] = {}
     start = time.perf_counter()
     raw = await asyncio.to_thread(path.read_bytes)
-    parsed = parse_count_sheet(raw)
+    parsed = parse_upload(raw).sheet
     parts["parse"] = time.perf_counter() - start
     t = time.perf_counter()
     async with db.write() as s:
-        upload = await stocktake.import_counts(s, stocktake_id, parsed, raw, actor="bench")
+        upload = await counting.import_counts(s, stocktake_id, parsed, actor="bench")
         accepted = upload.accepted
     parts["match+apply"] = time.perf_counter() - t
     t = time.perf_counter()
     async with db.read() as s:
-        report = await stocktake.variance(s, stocktake_id)
+        report = await differences.variance(s, stocktake_id)
     parts["variance"] = time.perf_counter() - t
     if not accepted:
         raise SystemExit(f"import refused: {upload.errors['errors'][:3]}")
@@ -137,7 +138,8 @@ async def setup(directory: Path, items: int, lots: int) -> None:
               f"({time.perf_counter() - t:.1f} s)")
         t = time.perf_counter()
         async with db.read() as s:
-            sheet = await stocktake.counting_sheet(s, stocktake_id)
+            lines = await counting.counting_sheet(s, stocktake_id)
+        sheet = write_counting_sheet(lines)
         path = directory / "counts.xlsx"
         rows = await asyncio.to_thread(filled, sheet, path)
         print(f"sheet: {rows} rows, {path.stat().st_size / 1e6:.1f} MB ({time.perf_counter() - t:.1f} s); "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -14,23 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
+from api.stocktake_sheets import UploadedSheet, attach_error_copy, counting_workbook, read_upload, variance_workbook
 from api.writes import run_write
-from importers.count_sheet import ParsedSheet, SheetTooLarge, SheetUnreadable, parse_count_sheet
-from inventory.access.accounts import Principal, require_scope
+from importers.count_sheet import SheetTooLarge, SheetUnreadable
 from inventory.access.audit import AuditRecord, record
+from inventory.access.scope import Principal, require_scope
 from inventory.errors import InvalidInput, NotFound
 from inventory.places.locations import get_location_by_code
 from inventory.schemas import Page
-from inventory.stocktake import service as stocktake
+from inventory.stocktake import counting, differences, uploads
 from inventory.stocktake.opening_balances import import_opening_balances
-from inventory.stocktake.schemas import (
-    ApproveRequest,
-    ImportError_,
-    ImportResult,
-    StocktakeCreate,
-    StocktakeRead,
-    Variance,
-)
+from inventory.stocktake.schemas import ApproveRequest, ImportResult, StocktakeCreate, StocktakeRead, Variance
 from inventory.store.db import Database
 from inventory.store.models import Stocktake, StocktakeUpload
 
@@ -53,23 +46,21 @@ class OpeningUpload:
     location: str
 
 
-async def read_sheet(upload: UploadFile) -> tuple[ParsedSheet, bytes]:
+async def read_sheet(upload: UploadFile) -> UploadedSheet:
     """Check and parse an uploaded workbook off the event loop; an unreadable or oversized file is a 422 on ``file``."""
     raw = await upload.read()
     try:
-        return await asyncio.to_thread(parse_count_sheet, raw), raw
+        return await read_upload(raw)
     except SheetTooLarge as exc:
         raise InvalidInput(str(exc), field="file", extra={"part": exc.part, "limit": exc.limit}) from exc
     except SheetUnreadable as exc:
         raise InvalidInput(str(exc), field="file") from exc
 
 
-async def rejected(db: Database, upload: StocktakeUpload, sheet: ParsedSheet, raw: bytes) -> stocktake.SheetRejected:
+async def rejected(db: Database, upload: StocktakeUpload, sheet: UploadedSheet) -> uploads.SheetRejected:
     """The 422 for a refused sheet: its errors (the first 1,000 and the count), and where its marked-up copy is."""
-    copy = await stocktake.attach_error_copy(db, upload, sheet, raw)
-    errors = [ImportError_(int(str(e["row"])), str(e["column"]), str(e["value"]), str(e["message"]))
-              for e in upload.errors.get("errors", [])]
-    exc = stocktake.SheetRejected(errors, upload.id, int(upload.errors.get("total", len(errors))))
+    copy = await attach_error_copy(db, upload, sheet)
+    exc = uploads.refusal(upload)
     if copy is not None:
         exc.extra["error_copy_url"] = f"/api/v1/stocktakes/uploads/{upload.id}/errors.xlsx"
     return exc
@@ -96,8 +87,8 @@ class StocktakeController(Controller):
 
         async def work(session: AsyncSession) -> StocktakeRead:
             await require_scope(session, principal, data.location_id)
-            st = await stocktake.create_stocktake(session, data, actor=principal.username)
-            return await stocktake.stocktake_read(session, st)
+            st = await counting.create_stocktake(session, data, actor=principal.username)
+            return await counting.stocktake_read(session, st)
 
         return await run_write(request, db, principal, work)
 
@@ -110,20 +101,21 @@ class StocktakeController(Controller):
             if location_id is not None:
                 stmt = stmt.where(Stocktake.location_id == location_id)
             rows = list(await session.scalars(stmt.order_by(Stocktake.id.desc())))
-            items = [await stocktake.stocktake_read(session, st) for st in rows[offset:offset + limit]]
+            items = [await counting.stocktake_read(session, st) for st in rows[offset:offset + limit]]
             return Page(items, len(rows), limit, offset)
 
     @get("/{stocktake_id:int}", opt={"action": "read"})
     async def get_one(self, db: Database, stocktake_id: IdParam) -> StocktakeRead:
         """One stocktake."""
         async with db.read() as session:
-            return await stocktake.stocktake_read(session, await stocktake.get_stocktake(session, stocktake_id))
+            return await counting.stocktake_read(session, await counting.get_stocktake(session, stocktake_id))
 
     @get("/{stocktake_id:int}/sheet.xlsx", opt={"action": "read"}, media_type=XLSX)
     async def sheet(self, db: Database, stocktake_id: IdParam) -> Response[bytes]:
         """The counting sheet to print or fill in (Excel, WPS or LibreOffice)."""
         async with db.read() as session:
-            data = await stocktake.counting_sheet(session, stocktake_id)
+            lines = await counting.counting_sheet(session, stocktake_id)
+        data = await counting_workbook(lines)
         return Response(data, media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="stocktake-{stocktake_id}.xlsx"'})
 
@@ -132,19 +124,19 @@ class StocktakeController(Controller):
     async def counts(self, request: Request[Any, Any, Any], db: Database, principal: Principal, stocktake_id: IdParam,
                      data: Annotated[SheetUpload, Body(media_type=RequestEncodingType.MULTI_PART)]) -> ImportResult:
         """Import the counted sheet: refused as a whole with every error listed, or it replaces earlier counts."""
-        sheet, raw = await read_sheet(data.file)
+        uploaded = await read_sheet(data.file)
+        sheet = uploaded.sheet
         async with db.write() as session:
-            st = await stocktake.get_stocktake(session, stocktake_id)
+            st = await counting.get_stocktake(session, stocktake_id)
             await require_scope(session, principal, st.location_id)
-            upload = await stocktake.import_counts(session, stocktake_id, sheet, raw, actor=principal.username)
+            upload = await counting.import_counts(session, stocktake_id, sheet, actor=principal.username)
             if upload.accepted:
                 await record(session, _audit(request, principal, "stocktake", stocktake_id,
                                              f"导入盘点表 {len(sheet.rows)} 行"))
-                read = await stocktake.stocktake_read(session, st)
+                read = await counting.stocktake_read(session, st)
         if not upload.accepted:
-            raise await rejected(db, upload, sheet, raw)
-        return ImportResult(upload.id, len(sheet.rows), len(sheet.rows) - len(sheet.not_counted),
-                            len(sheet.not_counted), read)
+            raise await rejected(db, upload, uploaded)
+        return ImportResult(upload.id, len(sheet.rows), len(sheet.rows) - sheet.not_counted, sheet.not_counted, read)
 
     @get("/uploads/{upload_id:int}/errors.xlsx", opt={"action": "read"}, media_type=XLSX)
     async def error_copy(self, db: Database, upload_id: IdParam) -> Response[bytes]:
@@ -152,7 +144,7 @@ class StocktakeController(Controller):
         async with db.read() as session:
             upload = await session.get(StocktakeUpload, upload_id)
         if upload is None or upload.error_copy is None:
-            kept = stocktake.COPY_RETENTION.days
+            kept = uploads.COPY_RETENTION.days
             raise NotFound(f"上传记录 {upload_id} 没有可下载的错误标注表（过大的表不生成标注表，标注表保留 {kept} 天）")
         return Response(upload.error_copy, media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="errors-{upload_id}.xlsx"'})
@@ -161,13 +153,14 @@ class StocktakeController(Controller):
     async def variance(self, db: Database, stocktake_id: IdParam) -> Variance:
         """Book, counted, difference and reason per line, with totals; uncounted lines listed apart."""
         async with db.read() as session:
-            return await stocktake.variance(session, stocktake_id)
+            return await differences.variance(session, stocktake_id)
 
     @get("/{stocktake_id:int}/variance.xlsx", opt={"action": "read"}, media_type=XLSX)
     async def variance_xlsx(self, db: Database, stocktake_id: IdParam) -> Response[bytes]:
         """The variance report as Excel."""
         async with db.read() as session:
-            data = await stocktake.variance_sheet(session, stocktake_id)
+            report = await differences.variance_sheet(session, stocktake_id)
+        data = await variance_workbook(report)
         return Response(data, media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="variance-{stocktake_id}.xlsx"'})
 
@@ -184,12 +177,12 @@ class StocktakeController(Controller):
         reasons = data.reasons if data else []
 
         async def work(session: AsyncSession) -> StocktakeRead:
-            st = await stocktake.approve(session, stocktake_id, actor=principal.username, reasons=reasons)
+            st = await differences.approve(session, stocktake_id, actor=principal.username, reasons=reasons)
             if reasons:
                 entered = "；".join(f"行 {r.line_id}「{r.reason.strip()}」" for r in reasons)
                 await record(session, _audit(request, principal, "stocktake", stocktake_id,
                                              f"审批人填写差异原因 {len(reasons)} 行：{entered}"))
-            return await stocktake.stocktake_read(session, st)
+            return await counting.stocktake_read(session, st)
 
         return await run_write(request, db, principal, work, status_code=200)
 
@@ -207,14 +200,15 @@ class ImportController(Controller):
         data: Annotated[OpeningUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportResult:
         """A new depot's existing stock, in the counting-sheet format, posted as receipt documents."""
-        sheet, raw = await read_sheet(data.file)
+        uploaded = await read_sheet(data.file)
+        sheet = uploaded.sheet
         async with db.write() as session:
             location = await get_location_by_code(session, data.location)
             await require_scope(session, principal, location.id)
-            upload, docs = await import_opening_balances(session, location.id, sheet, raw, actor=principal.username)
+            upload, docs = await import_opening_balances(session, location.id, sheet, actor=principal.username)
             if upload.accepted:
                 await record(session, _audit(request, principal, "location", location.id,
                                              f"期初库存导入 {len(sheet.rows)} 行"))
         if not upload.accepted:
-            raise await rejected(db, upload, sheet, raw)
+            raise await rejected(db, upload, uploaded)
         return ImportResult(upload.id, len(sheet.rows), len(sheet.rows), 0, None, docs[0].id if docs else None)

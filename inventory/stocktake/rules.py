@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from inventory.stock.ledger import CHINA
+from inventory.stock.documents import CHINA
 from inventory.stock.schemas import MAX_QUANTITY
 
 # A difference larger than FAR_FACTOR times the book and than FAR_UNITS units is most likely a typing slip
@@ -17,6 +18,13 @@ TOO_LARGE = f"实盘数量超过上限 {MAX_QUANTITY:,}（与出入库数量的�
 def count_too_large(counted: int) -> bool:
     """A count no movement could post: bounded like a movement's quantity."""
     return counted > MAX_QUANTITY
+
+
+def whole_number(value: int | Decimal | None) -> int | None:
+    """A count as a whole number; ``None`` for a blank, and for a number that is not whole."""
+    if value is None or isinstance(value, int):
+        return value
+    return int(value) if value == value.to_integral_value() else None
 
 
 def far_beyond_book(book: int | None, difference: int | None) -> bool:

@@ -1,8 +1,13 @@
-"""msgspec structs for stocktakes (盘点)."""
+"""msgspec structs for stocktakes (盘点): requests and answers, and the typed rows of the sheets in and out.
+
+The domain never sees a workbook: the Excel layer reads a filled-in counting sheet into a
+:class:`CountedSheet` and writes the :class:`CountingSheet` and :class:`VarianceSheet` the domain returns.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -85,6 +90,11 @@ class VarianceRow(msgspec.Struct):
     needs_reason: bool = False
     far_beyond_book: bool = False
 
+    @property
+    def book(self) -> int:
+        """The book the report shows: at the count, or at the snapshot for a line not yet counted."""
+        return self.book_at_count if self.book_at_count is not None else self.book_at_snapshot
+
 
 class Variance(msgspec.Struct):
     """The variance report: every line, lines not counted listed apart, totals."""
@@ -98,6 +108,99 @@ class Variance(msgspec.Struct):
     rule: str
     missing_reasons: int = 0
     far_beyond_book: int = 0
+
+
+class CountedRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One row of a filled-in counting sheet as it was read; ``row`` is its number on the sheet.
+
+    ``counted`` is ``None`` when the count was left blank; ``book_quantity`` (账面数量) is input only
+    for opening balances, and the reading keeps a number that is not whole for the domain to refuse.
+    """
+
+    row: int
+    item_code: str
+    counted: int | Decimal | None = None
+    book_quantity: int | Decimal | None = None
+    lot_number: str | None = None
+    production_date: dt.date | None = None
+    expiry_date: dt.date | None = None
+    place: str | None = None
+    serial_number: str | None = None
+    label_code: str | None = None
+    reason: str | None = None
+    counted_by: str | None = None
+
+
+class SheetProblem(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A cell that could not be read (or a problem of the whole sheet, on its header row), in Chinese."""
+
+    row: int
+    column: str
+    value: object
+    message: str
+
+
+class CountedSheet(msgspec.Struct, kw_only=True):
+    """A filled-in counting sheet: its rows, the cells that could not be read, and what its header block says.
+
+    A row with a problem is not in ``rows``. ``book_problems`` are unreadable 账面数量 cells, not problems of a
+    count (the book comes from the snapshot) but of an opening balance; ``problems_omitted`` counts problems
+    beyond those listed. ``number``, ``counted_by`` and ``supervised_by`` are the header's 盘点单号, 盘点人 and 监盘人.
+    """
+
+    header_row: int
+    rows: list[CountedRow]
+    problems: list[SheetProblem]
+    book_problems: list[SheetProblem] = []
+    problems_omitted: int = 0
+    number: str | None = None
+    counted_by: str | None = None
+    supervised_by: str | None = None
+
+    @property
+    def not_counted(self) -> int:
+        """How many rows have their count left blank."""
+        return sum(1 for row in self.rows if row.counted is None)
+
+
+class SheetHeading(msgspec.Struct, frozen=True, kw_only=True):
+    """What heads a printed counting sheet or variance report."""
+
+    place: str
+    number: str
+    count_date: dt.date
+    counted_by: str
+    supervised_by: str
+
+
+class SheetLine(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One line of the counting sheet to print: a lot of an item (or its lot-less stock), or one asset (book 1)."""
+
+    item_code: str
+    book_quantity: int
+    name: str
+    spec: str
+    unit: str
+    place: str
+    lot_number: str = ""
+    production_date: dt.date | None = None
+    expiry_date: dt.date | None = None
+    serial_number: str = ""
+    label_code: str = ""
+
+
+class CountingSheet(msgspec.Struct, kw_only=True):
+    """The counting sheet of a stocktake: its heading and every line of the snapshot, in the sheet's order."""
+
+    heading: SheetHeading
+    lines: list[SheetLine]
+
+
+class VarianceSheet(msgspec.Struct, kw_only=True):
+    """The variance report to print: its heading, the counted lines, then those not counted."""
+
+    heading: SheetHeading
+    lines: list[VarianceRow]
 
 
 class LineReason(Strict):

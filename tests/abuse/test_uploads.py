@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from importers.archive_guard import MAX_RATIO, MAX_ROWS, MAX_SHARED_STRINGS, SheetTooLarge
 from importers.count_sheet import MAX_ERRORS, parse_count_sheet
 from importers.error_copy import marked_copy
-from inventory.stocktake import service as stocktake
+from inventory.stocktake import uploads
 from inventory.store.db import Database
 from inventory.store.models import StocktakeUpload, utcnow
 from tests.abuse.hostile_xlsx import (
@@ -227,7 +227,7 @@ async def test_a_refusal_keeps_short_values_and_drops_the_copies_of_refusals_old
     second = (await client.post(f"{BASE}/{st}/counts", files=files)).json()
     assert (await client.get(first["error_copy_url"])).status_code == 200
     [error] = first["errors"]
-    assert len(error["value"]) <= stocktake.MAX_VALUE_SHOWN and len(error["message"]) <= stocktake.MAX_MESSAGE
+    assert len(error["value"]) <= uploads.MAX_VALUE_SHOWN and len(error["message"]) <= uploads.MAX_MESSAGE
     async with db.write() as session:
         now = utcnow()
         await session.execute(update(StocktakeUpload).where(StocktakeUpload.id == first["upload_id"])

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from api.stocktake_sheets import counting_workbook
 from importers.sheet_writer import SheetHeader, SheetRow, write_count_sheet
-from inventory.stocktake import service as stocktake
+from inventory.stocktake import counting, differences
 from inventory.stocktake.schemas import StocktakeCreate
 from inventory.store.db import Database
 from tests.stocktake_support import fill, full_count, make_world, marked, on_hand, rows_of
@@ -17,11 +18,11 @@ from tests.stocktake_support import fill, full_count, make_world, marked, on_han
 
 async def _open(db: Database, location: int) -> tuple[int, bytes]:
     async with db.write() as s:
-        st = await stocktake.create_stocktake(s, StocktakeCreate(location_id=location, period="2026Q4"),
+        st = await counting.create_stocktake(s, StocktakeCreate(location_id=location, period="2026Q4"),
                                               actor="李保管")
         st_id = st.id
     async with db.read() as s:
-        return st_id, await stocktake.counting_sheet(s, st_id)
+        return st_id, await counting_workbook(await counting.counting_sheet(s, st_id))
 
 
 async def test_cli_import_shows_progress_and_imports(db: Database, tmp_path: Path,
@@ -39,7 +40,7 @@ async def test_cli_import_shows_progress_and_imports(db: Database, tmp_path: Pat
     assert "读取 reading" in out and "行 rows" in out and "已导入 imported 7 行" in out
     assert not (tmp_path / "counts.errors.xlsx").exists()
     async with db.read() as s:
-        v = await stocktake.variance(s, st_id)
+        v = await differences.variance(s, st_id)
     assert v.loss == 5 and v.stocktake.imported_by == "李保管"
 
 
@@ -62,7 +63,7 @@ async def test_cli_refuses_a_bad_file_with_exit_code_1_and_writes_the_marked_cop
     notes, red = marked(copy.read_bytes())
     assert set(notes) == {bad_row} and red == {(bad_row, "实盘数量")}
     async with db.read() as s:
-        assert (await stocktake.get_stocktake(s, st_id)).status == "open"
+        assert (await counting.get_stocktake(s, st_id)).status == "open"
 
     text = tmp_path / "counts.csv"
     text.write_text("物资编号,实盘数量\nTENT-12,3\n", encoding="utf-8")
@@ -105,4 +106,4 @@ async def test_cli_refuses_a_sheet_with_no_count_filled_in(db: Database, tmp_pat
     assert code == 1
     assert "拒绝导入" in out and "未填写任何实盘数量" in out
     async with db.read() as s:
-        assert (await stocktake.get_stocktake(s, st_id)).status == "open"
+        assert (await counting.get_stocktake(s, st_id)).status == "open"

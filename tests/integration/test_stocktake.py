@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select, update
 
+from api.stocktake_sheets import attach_error_copy, counting_workbook, parse_upload, variance_workbook
 from importers.count_sheet import SheetUnreadable, parse_count_sheet
 from importers.sheet_writer import SheetHeader, SheetRow, write_count_sheet
 from inventory.errors import Conflict, InvalidInput, PermissionDenied
@@ -18,7 +19,7 @@ from inventory.places.schemas import LocationCreate
 from inventory.stock.ledger import post_document
 from inventory.stock.schemas import MAX_QUANTITY, MovementCreate, MovementLine
 from inventory.stock.verify import verify_ledger
-from inventory.stocktake import service as stocktake
+from inventory.stocktake import counting, differences
 from inventory.stocktake.opening_balances import import_opening_balances
 from inventory.stocktake.rules import TOO_LARGE
 from inventory.stocktake.schemas import LineReason, StocktakeCreate, Variance
@@ -45,7 +46,7 @@ APPROVER = "王局长"
 
 async def open_stocktake(db: Database, w: World, location: int | None = None) -> int:
     async with db.write() as s:
-        st = await stocktake.create_stocktake(s, StocktakeCreate(
+        st = await counting.create_stocktake(s, StocktakeCreate(
             location_id=location or w.depot, period="2026Q4", counted_by="李保管", supervised_by="赵监盘"),
             actor=IMPORTER)
         return st.id
@@ -53,29 +54,29 @@ async def open_stocktake(db: Database, w: World, location: int | None = None) ->
 
 async def sheet_of(db: Database, stocktake_id: int) -> bytes:
     async with db.read() as s:
-        return await stocktake.counting_sheet(s, stocktake_id)
+        return await counting_workbook(await counting.counting_sheet(s, stocktake_id))
 
 
 async def upload(db: Database, stocktake_id: int, data: bytes, actor: str = IMPORTER) -> StocktakeUpload:
     """Parse and import a filled sheet in one transaction, then mark up a refused one's copy (as the endpoint does)."""
-    parsed = parse_count_sheet(data)
+    parsed = parse_upload(data)
     async with db.write() as s:
-        up = await stocktake.import_counts(s, stocktake_id, parsed, data, actor=actor)
+        up = await counting.import_counts(s, stocktake_id, parsed.sheet, actor=actor)
     if not up.accepted:
-        await stocktake.attach_error_copy(db, up, parsed, data)
+        await attach_error_copy(db, up, parsed)
     return up
 
 
 async def approve(db: Database, stocktake_id: int, actor: str = APPROVER,
                   reasons: dict[int, str] | None = None) -> Stocktake:
     async with db.write() as s:
-        return await stocktake.approve(s, stocktake_id, actor=actor, reasons=[
+        return await differences.approve(s, stocktake_id, actor=actor, reasons=[
             LineReason(line_id=line_id, reason=reason) for line_id, reason in (reasons or {}).items()])
 
 
 async def report(db: Database, stocktake_id: int) -> Variance:
     async with db.read() as s:
-        return await stocktake.variance(s, stocktake_id)
+        return await differences.variance(s, stocktake_id)
 
 
 async def post(db: Database, kind: str, location: int, *lines: MovementLine) -> int:
@@ -121,7 +122,7 @@ async def test_the_snapshot_holds_every_lot_in_every_bin_and_every_held_asset(db
     ])  # the other depot's tents are not in it
     assert all(ln.counted is None and ln.book_at_count is None for ln in lines)
     async with db.read() as s:
-        read = await stocktake.stocktake_read(s, await stocktake.get_stocktake(s, st_id))
+        read = await counting.stocktake_read(s, await counting.get_stocktake(s, st_id))
     assert (read.status, read.lines, read.number) == ("open", 7, f"PD2026Q4-{st_id:06d}")
 
 
@@ -182,7 +183,7 @@ async def test_round_trip_sheet_fill_import_variance_approve_by_another(db: Data
         ("WATER-550", "L2", None, None)]  # listed, not taken as zero
     assert (v.gain, v.loss, v.lines_with_difference, len(v.lines)) == (1, 3, 3, 6)
     async with db.read() as s:
-        xlsx = await stocktake.variance_sheet(s, st_id)
+        xlsx = await variance_workbook(await differences.variance_sheet(s, st_id))
     table = {(r["物资编号"], r["批号"], r["存放位置"], r["序列号"]): r for r in rows_of(xlsx)}
     assert (table["TENT-12", None, DEPOT_NAME, None]["账面数量"], table["TENT-12", None, DEPOT_NAME, None]["差异"],
             table["TENT-12", None, DEPOT_NAME, None]["差异原因"]) == (100, -2, "破损2顶")
@@ -437,7 +438,7 @@ async def test_a_difference_far_beyond_the_book_is_flagged_and_an_ordinary_one_i
     assert flagged == {("TENT-12", None, DEPOT_NAME), ("WATER-550", "L2", DEPOT_NAME)}
     assert (v.far_beyond_book, v.missing_reasons) == (2, 0)
     async with db.read() as s:
-        xlsx = await stocktake.variance_sheet(s, st_id)
+        xlsx = await variance_workbook(await differences.variance_sheet(s, st_id))
     table = {(r["物资编号"], r["批号"], r["存放位置"]): r for r in rows_of(xlsx)}
     assert "差异远超账面数量" in table["TENT-12", None, DEPOT_NAME]["核查提示"]
     assert table["WATER-550", "L1", BIN_NAME]["核查提示"] is None
@@ -460,7 +461,7 @@ async def test_differences_without_a_reason_are_listed_and_approval_names_every_
         ("PUMP-300", pump.sheet_row), ("WATER-550", water.sheet_row)]
     assert v.missing_reasons == 2 and not _line(v, "TENT-12").needs_reason
     async with db.read() as s:
-        xlsx = await stocktake.variance_sheet(s, st_id)
+        xlsx = await variance_workbook(await differences.variance_sheet(s, st_id))
     table = {(r["物资编号"], r["批号"], r["存放位置"], r["序列号"]): r for r in rows_of(xlsx)}
     assert "缺差异原因" in table["WATER-550", "L1", BIN_NAME, None]["核查提示"]
     assert "缺差异原因" in table["PUMP-300", None, DEPOT_NAME, "BC-2"]["核查提示"]
@@ -513,7 +514,7 @@ async def test_reasons_entered_at_approval_must_name_lines_of_this_stocktake_onc
     ]:
         with pytest.raises(InvalidInput) as caught:
             async with db.write() as s:
-                await stocktake.approve(s, st_id, actor=APPROVER,
+                await differences.approve(s, st_id, actor=APPROVER,
                                         reasons=[LineReason(line_id=i, reason=r) for i, r in given])
         assert [e["field"] for e in caught.value.extra["errors"]] == [field]
         assert words in caught.value.detail
@@ -528,7 +529,7 @@ async def test_a_sheet_with_no_count_filled_in_is_refused(db: Database) -> None:
     assert errors[0][3].startswith("未填写任何实盘数量")
     assert "未填写任何实盘数量" in str(openpyxl.load_workbook(io.BytesIO(copy)).active.cell(6, 17).value)
     async with db.read() as s:
-        assert (await stocktake.get_stocktake(s, st_id)).status == "open"
+        assert (await counting.get_stocktake(s, st_id)).status == "open"
 
 
 async def test_a_count_typed_as_full_width_text_is_read_and_the_sheets_difference_and_book_are_ignored(
@@ -564,7 +565,7 @@ async def test_the_counting_sheet_is_dated_with_the_beijing_date(db: Database) -
     st_id = await open_stocktake(db, w)
     evening = dt.datetime(2026, 3, 31, 17, 30, tzinfo=dt.UTC)  # 01:30 on 1 April in Beijing
     async with db.read() as s:
-        data = await stocktake.counting_sheet(s, st_id, now=evening)
+        data = await counting_workbook(await counting.counting_sheet(s, st_id, now=evening))
     assert parse_count_sheet(data).header["盘点日期"] == "2026-04-01"
 
 
@@ -576,7 +577,7 @@ async def test_the_variance_workbook_gives_the_count_date_in_beijing_time_and_ea
         await s.execute(update(Stocktake).where(Stocktake.id == st_id)
                         .values(imported_at=dt.datetime(2026, 3, 31, 16, 5, tzinfo=dt.UTC)))
     async with db.read() as s:
-        xlsx = await stocktake.variance_sheet(s, st_id)
+        xlsx = await variance_workbook(await differences.variance_sheet(s, st_id))
     assert parse_count_sheet(xlsx).header["盘点日期"] == "2026-04-01"
     assert {r["物资编号"]: r["规格型号"] for r in rows_of(xlsx) if r["物资编号"]} == {
         "TENT-12": "3×4米", "WATER-550": None, "PUMP-300": None}
@@ -598,7 +599,7 @@ async def test_the_person_named_responsible_on_the_sheet_is_recorded_as_who_coun
 
     assert (await upload(db, st_id, fill(await sheet_of(db, st_id), full_count, edit=responsible))).accepted
     async with db.read() as s:
-        st = await stocktake.get_stocktake(s, st_id)
+        st = await counting.get_stocktake(s, st_id)
     assert (st.counted_by, st.supervised_by) == ("王五", "钱七")
 
 
@@ -622,9 +623,9 @@ async def test_opening_balances_are_received_with_a_serial_row_creating_an_asset
         SheetRow(item_code="PUMP-300", book_quantity=1, serial_number="BC-NEW-9"),
     ])
     data = fill(data, lambda k: 45 if k[0] == "TENT-12" else None)  # 实盘数量 wins over 账面数量
-    parsed = parse_count_sheet(data)
+    parsed = parse_upload(data)
     async with db.write() as s:
-        up, docs = await import_opening_balances(s, depot, parsed, data, actor="admin")
+        up, docs = await import_opening_balances(s, depot, parsed.sheet, actor="admin")
     assert up.accepted and len(docs) == 1 and docs[0].kind == "receipt"
     assert await on_hand(db, depot, w.tent) == 45
     async with db.read() as s:
@@ -647,13 +648,13 @@ async def test_opening_balances_with_errors_refuse_every_row(db: Database) -> No
         SheetRow(item_code="PUMP-300", book_quantity=1, serial_number="BC-1"),  # already registered
     ])
     data = fill(data, lambda k: -1 if k[0] == "TENT-12" else None)
-    parsed = parse_count_sheet(data)
+    parsed = parse_upload(data)
     async with db.read() as s:
         docs_before = await s.scalar(select(func.count()).select_from(Document))
     async with db.write() as s:
-        up, docs = await import_opening_balances(s, depot, parsed, data, actor="admin")
+        up, docs = await import_opening_balances(s, depot, parsed.sheet, actor="admin")
     assert not up.accepted and docs == []
-    await stocktake.attach_error_copy(db, up, parsed, data)
+    await attach_error_copy(db, up, parsed)
     got = [(e["row"], e["column"]) for e in up.errors["errors"]]
     assert sorted(got) == [(7, "实盘数量"), (8, "物资编号"), (9, "序列号"), (10, "序列号")]
     assert "不存在" in next(e["message"] for e in up.errors["errors"] if e["row"] == 8)
@@ -684,11 +685,11 @@ async def test_opening_balances_refuse_a_quantity_beyond_the_movement_bound_and_
         ws.cell(header + 3, cols["实盘数量"]).value = 1  # counted: the book cell does not matter
 
     data = fill(data, {}, edit=retyped)
-    parsed = parse_count_sheet(data)
+    parsed = parse_upload(data)
     async with db.write() as s:
-        up, docs = await import_opening_balances(s, depot, parsed, data, actor="admin")
+        up, docs = await import_opening_balances(s, depot, parsed.sheet, actor="admin")
     assert not up.accepted and docs == []
-    await stocktake.attach_error_copy(db, up, parsed, data)
+    await attach_error_copy(db, up, parsed)
     assert [(e["row"], e["column"], e["value"], e["message"]) for e in up.errors["errors"]] == [
         (7, "实盘数量", "99999999999999", TOO_LARGE), (8, "账面数量", "六十", "账面数量：「六十」不是数字")]
     assert up.error_copy is not None

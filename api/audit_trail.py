@@ -16,8 +16,8 @@ from typing import Any
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from inventory.access.accounts import Principal
 from inventory.access.audit import AuditRecord, record
+from inventory.access.scope import Principal
 from inventory.store.db import Database
 
 log = logging.getLogger("api.audit")

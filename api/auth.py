@@ -13,8 +13,9 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Receive, Scope, Send
 
 from api.errors import domain_error_handler
-from inventory.access.accounts import Principal, cached_principal, principal_error
 from inventory.access.permissions import PERMISSIONS, allowed
+from inventory.access.scope import Principal, principal_error
+from inventory.access.tokens import cached_principal
 from inventory.errors import Unauthenticated
 from inventory.store.db import Database
 
@@ -35,7 +36,7 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
     Bearer tokens only: the phone pages' session cookie is not taken here. The API is not CSRF-checked,
     and a browser sends cookies with a cross-site "simple" request (a ``text/plain`` POST needs no
     preflight), so a cookie accepted here would let any web page write as the phone's user. The pages
-    read the cookie themselves (``api.pages.page_principal``), behind the CSRF check.
+    read the cookie themselves (``api.pages.common.page_principal``), behind the CSRF check.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

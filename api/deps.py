@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import HeaderParameter, Parameter
 
-from inventory.access.accounts import Principal
+from inventory.access.scope import Principal
 from inventory.availability.eta import EtaConfig
 from inventory.config import Settings
 from inventory.errors import InvalidInput

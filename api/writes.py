@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit_trail import client_ip
-from inventory.access.accounts import Principal
 from inventory.access.audit import AuditRecord, record
+from inventory.access.scope import Principal
 from inventory.errors import InventoryError
 from inventory.store import idempotency
 from inventory.store.db import Database

@@ -146,7 +146,7 @@ def app(db: Database) -> Any:
 @pytest.fixture
 def sign_in(db: Database, password_hash: str) -> Any:
     """``await sign_in(role, username=…, scope_regions=…, scope_locations=…)`` → a bearer token."""
-    from inventory.access.accounts import issue_token
+    from inventory.access.tokens import issue_token
     from inventory.store.models import User
 
     async def make(role: str, username: str | None = None, scope_regions: list[str] | None = None,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
-from inventory.access.accounts import Principal, require_scope
+from inventory.access.scope import Principal, require_scope
 from inventory.schemas import AssetStatus, Page
 from inventory.stock import assets, custody
 from inventory.stock.schemas import AssetCreate, AssetRead, AssetUpdate

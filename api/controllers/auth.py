@@ -13,9 +13,10 @@ from api.audit_trail import client_ip
 from api.auth import PUBLIC
 from api.errors import PROBLEM, problem
 from api.openapi import Problem, problem_responses
-from inventory.access import accounts
-from inventory.access.accounts import Principal, UserRead
+from inventory.access import tokens, users
+from inventory.access.scope import Principal
 from inventory.access.sign_in import sign_in as password_sign_in
+from inventory.access.users import UserRead
 from inventory.store.db import Database
 
 
@@ -57,17 +58,17 @@ class AuthController(Controller):
         if result.outcome == "wrong" or result.user is None or result.expires_at is None:
             return problem(401, "用户名或密码错误，或账号已停用 (wrong username or password)",
                            headers={"WWW-Authenticate": 'Bearer realm="inventory"'})
-        answer = TokenResponse(result.token, "bearer", result.expires_at, accounts.user_read(result.user))
+        answer = TokenResponse(result.token, "bearer", result.expires_at, users.user_read(result.user))
         return Response(answer, status_code=201, headers={"Cache-Control": "no-store"})
 
     @delete("/token", opt={"action": "session"}, status_code=204)
     async def sign_out(self, db: Database, principal: Principal) -> None:
         """Revoke the token used for this request."""
         async with db.write() as session:
-            await accounts.revoke_token(session, principal.token_id)
+            await tokens.revoke_token(session, principal.token_id)
 
     @get("/me", opt={"action": "session"})
     async def me(self, db: Database, principal: Principal) -> UserRead:
         """Who this token belongs to."""
         async with db.read() as session:
-            return accounts.user_read(await accounts.get_user(session, principal.user_id))
+            return users.user_read(await users.get_user(session, principal.user_id))

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
-from inventory.access.accounts import Principal
+from inventory.access.scope import Principal
 from inventory.availability.eta import EtaConfig
 from inventory.response import dispatch, incidents
 from inventory.response.schemas import (

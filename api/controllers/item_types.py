@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset
 from api.writes import run_write
-from inventory.access.accounts import Principal
+from inventory.access.scope import Principal
 from inventory.catalog import service as catalog
 from inventory.catalog.schemas import ItemTypeCreate, ItemTypeRead, ItemTypeUpdate
 from inventory.schemas import Page, Tag, Tracking

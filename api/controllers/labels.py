@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey
 from api.writes import run_write
-from inventory.access.accounts import Principal
+from inventory.access.scope import Principal
 from inventory.config import Settings
 from inventory.errors import InvalidInput
 from inventory.scan.label_data import content_for_code, render_contents, sheet_contents

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId, QueryTime, parse_time
 from api.openapi import problem_responses
 from api.writes import run_write
-from inventory.access.accounts import Principal, require_scope
+from inventory.access.scope import Principal, require_scope
 from inventory.schemas import Page
-from inventory.stock import custody, ledger, transfers
+from inventory.stock import custody, documents, ledger, reversal, transfers
 from inventory.stock import queries as stock
 from inventory.stock.schemas import (
     DocumentRead,
@@ -80,8 +80,8 @@ class LedgerController(Controller):
         """Post a reversing document (冲销) that undoes this one; the original stays as it was."""
 
         async def work(session: AsyncSession) -> DocumentRead:
-            await require_scope(session, principal, (await ledger.get_document(session, document_id)).location_id)
-            doc = await ledger.reverse_document(session, document_id, data.reason, actor=principal.username)
+            await require_scope(session, principal, (await documents.get_document(session, document_id)).location_id)
+            doc = await reversal.reverse_document(session, document_id, data.reason, actor=principal.username)
             return await stock.document_read(session, doc)
 
         return await run_write(request, db, principal, work)

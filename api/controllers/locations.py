@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset
 from api.writes import run_write
-from inventory.access.accounts import Principal
+from inventory.access.scope import Principal
 from inventory.places import locations
 from inventory.places.schemas import LocationCreate, LocationRead, LocationUpdate
 from inventory.schemas import MAX_ID, LocationKind, Page

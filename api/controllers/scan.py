@@ -8,7 +8,7 @@ from litestar import Controller, Response, get
 
 from api.errors import problem
 from api.openapi import problem_responses
-from inventory.access.accounts import Principal
+from inventory.access.scope import Principal
 from inventory.errors import InvalidInput
 from inventory.scan.resolve import ScanView, scan_view
 from inventory.store.db import Database

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam
 from api.writes import run_write
-from inventory.access import accounts
-from inventory.access.accounts import Principal, UserCreate, UserRead, UserUpdate
+from inventory.access import users
+from inventory.access.scope import Principal
+from inventory.access.users import UserCreate, UserRead, UserUpdate
 from inventory.store.db import Database
 
 
@@ -24,13 +25,13 @@ class UserController(Controller):
     async def list_users(self, db: Database) -> list[UserRead]:
         """Every user."""
         async with db.read() as session:
-            return [accounts.user_read(u) for u in await accounts.list_users(session)]
+            return [users.user_read(u) for u in await users.list_users(session)]
 
     @get("/{user_id:int}", opt={"action": "users.read"})
     async def get_user(self, db: Database, user_id: IdParam) -> UserRead:
         """One user."""
         async with db.read() as session:
-            return accounts.user_read(await accounts.get_user(session, user_id))
+            return users.user_read(await users.get_user(session, user_id))
 
     @post("/", opt={"action": "users.manage"})
     async def create_user(
@@ -38,10 +39,10 @@ class UserController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[UserRead]:
         """Create a user (password at least 10 characters; it is stored as an Argon2 hash)."""
-        password_hash = await accounts.hash_password(data.password)  # off the loop, before the write
+        password_hash = await users.hash_password(data.password)  # off the loop, before the write
 
         async def work(session: AsyncSession) -> UserRead:
-            return accounts.user_read(await accounts.create_user(session, data, password_hash))
+            return users.user_read(await users.create_user(session, data, password_hash))
 
         return await run_write(request, db, principal, work)
 
@@ -53,9 +54,9 @@ class UserController(Controller):
         """Change role, scope, password or disable; disabling revokes the user's tokens."""
         password_hash = None
         if isinstance(data.password, str):
-            password_hash = await accounts.hash_password(data.password)  # off the loop, before the write
+            password_hash = await users.hash_password(data.password)  # off the loop, before the write
 
         async def work(session: AsyncSession) -> UserRead:
-            return accounts.user_read(await accounts.update_user(session, user_id, data, password_hash))
+            return users.user_read(await users.update_user(session, user_id, data, password_hash))
 
         return await run_write(request, db, principal, work, status_code=200)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
-from inventory.access.accounts import Principal, require_scope
+from inventory.access.scope import Principal, require_scope
 from inventory.schemas import Page
 from inventory.store.db import Database
 from inventory.write_offs import service as write_offs

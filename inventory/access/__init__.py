@@ -1,1 +1,1 @@
-"""Who may do what: accounts and sessions, roles and permissions, sign-in throttling, the audit log."""
+"""Who may do what: users and passwords, tokens, scope, roles and permissions, sign-in throttling, the audit log."""

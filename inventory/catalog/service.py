@@ -21,8 +21,9 @@ from inventory.catalog.rules import (
     validate_gbt38565,
 )
 from inventory.catalog.schemas import ItemTypeCreate, ItemTypeRead, ItemTypeUpdate
-from inventory.errors import Conflict, InvalidInput, NotFound
+from inventory.errors import Conflict, InvalidInput
 from inventory.schemas import Page
+from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Asset, Balance, ItemType, ItemTypeAttribute, utcnow
 
 _OPS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
@@ -44,12 +45,7 @@ def item_type_read(it: ItemType) -> ItemTypeRead:
 
 async def get_item_type(session: AsyncSession, item_type_id: int, *, field: str | None = None) -> ItemType:
     """The item type with this id; NotFound, or InvalidInput naming ``field`` when it came in a body."""
-    it = await session.get(ItemType, item_type_id)
-    if it is None:
-        if field:
-            raise InvalidInput(f"物资品目 id={item_type_id} 不存在", field=field)
-        raise NotFound(f"物资品目 id={item_type_id} 不存在")
-    return it
+    return await get_or_not_found(session, ItemType, item_type_id, f"物资品目 id={item_type_id}", input_field=field)
 
 
 async def find_item_type(session: AsyncSession, ref: str, *, field: str = "item_type") -> ItemType:

@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.access.accounts import UserCreate, create_user
+from inventory.access.users import UserCreate, create_user
 from inventory.store.models import User
 
 DEMO_USERS: tuple[tuple[str, str, str, list[str]], ...] = (

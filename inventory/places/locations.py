@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.errors import Conflict, InvalidInput, NotFound
+from inventory.errors import Conflict, InvalidInput
 from inventory.places.geo import to_wgs84, validate_point
 from inventory.places.regions import require_region
 from inventory.places.schemas import LocationCreate, LocationRead, LocationUpdate
 from inventory.schemas import Page
 from inventory.store.label_codes import issue_label
+from inventory.store.lookup import get_or_not_found, scalar_or_not_found
 from inventory.store.models import Location, utcnow
 
 
@@ -32,20 +33,12 @@ def location_read(loc: Location) -> LocationRead:
 
 async def get_location(session: AsyncSession, location_id: int, *, field: str | None = None) -> Location:
     """The location with this id; NotFound (or InvalidInput naming ``field`` when it came in a body)."""
-    loc = await session.get(Location, location_id)
-    if loc is None:
-        if field:
-            raise InvalidInput(f"地点 id={location_id} 不存在", field=field)
-        raise NotFound(f"地点 id={location_id} 不存在")
-    return loc
+    return await get_or_not_found(session, Location, location_id, f"地点 id={location_id}", input_field=field)
 
 
 async def get_location_by_code(session: AsyncSession, code: str) -> Location:
     """The location with this code, or NotFound."""
-    loc = await session.scalar(select(Location).where(Location.code == code))
-    if loc is None:
-        raise NotFound(f"地点编号 {code} 不存在")
-    return loc
+    return await scalar_or_not_found(session, select(Location).where(Location.code == code), f"地点编号 {code}")
 
 
 def _set_coordinates(

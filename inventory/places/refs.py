@@ -7,7 +7,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.errors import InvalidInput, NotFound
+from inventory.store.lookup import not_found
 from inventory.store.models import ItemType, Location
 
 
@@ -43,9 +43,7 @@ async def load_place(session: AsyncSession, location_id: int, *, field: str | No
     conn = await session.connection()
     row = (await conn.execute(_PLACE, {"id": location_id})).first()
     if row is None:
-        if field:
-            raise InvalidInput(f"地点 id={location_id} 不存在", field=field)
-        raise NotFound(f"地点 id={location_id} 不存在")
+        raise not_found(f"地点 id={location_id}", input_field=field)
     return Place(*row)
 
 
@@ -54,7 +52,5 @@ async def load_item(session: AsyncSession, item_type_id: int, *, field: str | No
     conn = await session.connection()
     row = (await conn.execute(_ITEM, {"id": item_type_id})).first()
     if row is None:
-        if field:
-            raise InvalidInput(f"物资品目 id={item_type_id} 不存在", field=field)
-        raise NotFound(f"物资品目 id={item_type_id} 不存在")
+        raise not_found(f"物资品目 id={item_type_id}", input_field=field)
     return Item(*row)

@@ -6,18 +6,16 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from inventory.errors import InvalidInput, NotFound
+from inventory.errors import InvalidInput
 from inventory.places.schemas import RegionRead
 from inventory.schemas import Page
+from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Region
 
 
 async def get_region(session: AsyncSession, code: str) -> Region:
     """The region with this code, or NotFound."""
-    region = await session.get(Region, code)
-    if region is None:
-        raise NotFound(f"行政区划代码 {code} 不存在", field="code")
-    return region
+    return await get_or_not_found(session, Region, code, f"行政区划代码 {code}", field="code")
 
 
 async def require_region(session: AsyncSession, code: str, field: str = "region_code") -> Region:

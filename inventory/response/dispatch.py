@@ -14,19 +14,21 @@ from collections import defaultdict
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.access.accounts import Principal, require_scope
+from inventory.access.scope import Principal, require_scope
 from inventory.availability.eta import EtaConfig
 from inventory.availability.service import nearest_available
 from inventory.catalog.service import find_item_type
-from inventory.errors import Conflict, InsufficientStock, InvalidInput, NotFound
+from inventory.errors import Conflict, InsufficientStock, InvalidInput
 from inventory.places.refs import Item, Place, load_item, load_place
 from inventory.response.incidents import get_incident
 from inventory.response.schemas import DispatchCreate, DispatchLineRead, DispatchRead, ExecuteRequest, ReturnRequest
 from inventory.schemas import Page
-from inventory.stock.ledger import AssetMove, Posting, apply_change, insert_document, lock_balances, move_asset
+from inventory.stock.documents import insert_document
+from inventory.stock.ledger import AssetMove, Posting, apply_change, lock_balances, move_asset
 from inventory.stock.lots import is_expired
 from inventory.stock.schemas import TransferReceive
 from inventory.stock.transfers import receive_transfer
+from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Asset, Balance, Dispatch, DispatchLine, Location, Lot, utcnow
 
 PAPERWORK_DUE = dt.timedelta(hours=48)
@@ -51,10 +53,7 @@ async def dispatch_read(session: AsyncSession, d: Dispatch, now: dt.datetime | N
 
 async def get_dispatch(session: AsyncSession, dispatch_id: int) -> Dispatch:
     """The dispatch with this id, or NotFound."""
-    d = await session.get(Dispatch, dispatch_id)
-    if d is None:
-        raise NotFound(f"动用指令 id={dispatch_id} 不存在")
-    return d
+    return await get_or_not_found(session, Dispatch, dispatch_id, f"动用指令 id={dispatch_id}")
 
 
 async def _site_places(session: AsyncSession, site_id: int) -> list[int]:

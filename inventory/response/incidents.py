@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.errors import Conflict, NotFound
+from inventory.errors import Conflict
 from inventory.places.geo import to_wgs84, validate_point
 from inventory.places.locations import create_location
 from inventory.places.regions import require_region
 from inventory.places.schemas import LocationCreate
 from inventory.response.schemas import IncidentCreate, IncidentRead
 from inventory.schemas import Page
+from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Incident, utcnow
 
 
@@ -41,10 +42,7 @@ async def create_incident(session: AsyncSession, data: IncidentCreate, *, actor:
 
 async def get_incident(session: AsyncSession, incident_id: int) -> Incident:
     """The incident with this id, or NotFound."""
-    incident = await session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound(f"事件 id={incident_id} 不存在")
-    return incident
+    return await get_or_not_found(session, Incident, incident_id, f"事件 id={incident_id}")
 
 
 async def list_incidents(session: AsyncSession, *, status: str | None, limit: int, offset: int) -> Page[IncidentRead]:

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.access.accounts import Principal, require_scope
+from inventory.access.scope import Principal, require_scope
 from inventory.errors import Conflict, InvalidInput, NotFound
 from inventory.scan.resolve import STATUS_ZH
 from inventory.stock.assets import get_asset, next_due

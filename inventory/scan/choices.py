@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.access.accounts import Principal
+from inventory.access.scope import Principal
 from inventory.scan.resolve import ScanView, StockLineView, lot_sources, scope_clause
 from inventory.store.models import Document, Incident, ItemType, Location
 

@@ -19,11 +19,11 @@ from sqlalchemy import false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from inventory.access.accounts import Principal, require_scope
 from inventory.access.permissions import ROLE_ZH
+from inventory.access.scope import Principal, require_scope
 from inventory.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from inventory.scan.resolve import LOCATION_KIND_ZH
-from inventory.stock.ledger import CHINA
+from inventory.stock.documents import CHINA
 from inventory.store.db import Database
 from inventory.store.label_codes import KIND_ZH, Kind, ensure_label, resolve
 from inventory.store.models import Asset, Balance, Document, ItemType, LabelCode, Location, Lot, Movement, Region
@@ -173,7 +173,7 @@ async def _listed(session: AsyncSession, codes: Sequence[str]) -> list[Target]:
 
 
 def _scope_clause(principal: Principal) -> ColumnElement[bool]:
-    """SQL: the location (or the location whose bin it is) lies in the user's scope (see accounts.in_scope)."""
+    """SQL: the location (or the location whose bin it is) lies in the user's scope (as access.scope.in_scope)."""
     terms = [Location.region_code.startswith(prefix, autoescape=True) for prefix in principal.scope_regions]
     terms += [Location.path.contains(f"/{ident}/") for ident in principal.scope_locations]
     return or_(*terms) if terms else false()

@@ -8,11 +8,11 @@ import msgspec
 from sqlalchemy import ColumnElement, case, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.access.accounts import Principal, in_scope
 from inventory.access.permissions import allowed
+from inventory.access.scope import Principal, in_scope
 from inventory.stock.assets import is_overdue
-from inventory.stock.ledger import KIND_ZH as DOC_ZH
-from inventory.stock.ledger import document_number
+from inventory.stock.documents import KIND_ZH as DOC_ZH
+from inventory.stock.documents import document_number
 from inventory.stock.lots import is_expired
 from inventory.store.label_codes import KIND_ZH, resolve
 from inventory.store.models import Asset, Balance, Document, ItemType, Location, Lot, Movement, Region

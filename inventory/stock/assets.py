@@ -10,12 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog.service import get_item_type
-from inventory.errors import Conflict, InvalidInput, NotFound
+from inventory.errors import Conflict, InvalidInput
 from inventory.places.locations import get_location
 from inventory.schemas import Page
 from inventory.stock.ledger import post_document
 from inventory.stock.schemas import AssetCreate, AssetRead, AssetUpdate, MovementCreate, MovementLine
 from inventory.store.label_codes import issue_label
+from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Asset, ItemType, utcnow
 
 # Status changes a PATCH may make; every other change goes through the ledger or a dispatch.
@@ -48,10 +49,7 @@ def asset_read(a: Asset) -> AssetRead:
 
 async def get_asset(session: AsyncSession, asset_id: int) -> Asset:
     """The asset with this id, or NotFound."""
-    asset = await session.get(Asset, asset_id)
-    if asset is None:
-        raise NotFound(f"装备 id={asset_id} 不存在")
-    return asset
+    return await get_or_not_found(session, Asset, asset_id, f"装备 id={asset_id}")
 
 
 async def create_asset(session: AsyncSession, data: AssetCreate, *, actor: str = "system") -> Asset:

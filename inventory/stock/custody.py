@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.access.accounts import Principal, in_scope, require_scope
 from inventory.access.permissions import ROLE_ZH
+from inventory.access.scope import Principal, in_scope, require_scope
 from inventory.errors import PermissionDenied
 from inventory.stock.schemas import MovementCreate
 from inventory.store.models import Asset, Balance, Lot, Movement

@@ -1,60 +1,34 @@
-"""The one write path for stock: post a document and its movements, receive transfers, reverse.
+"""The one write path for stock: post a document and its movements.
 
 Every change of stock — API, phone pages, stocktake approval, dispatch, import, demo — comes
 through here. Balances change in the same transaction as the movements, through guarded updates
-that cannot take stock below zero (or below what is reserved).
+that cannot take stock below zero (or below what is reserved). Posting validates the lines, takes
+stock out (FEFO for bulk lines) or puts it in, and moves serial units under a concurrency guard;
+the pieces are shared by reversal.py, transfers.py and the write-off, dispatch and stocktake services.
+Voucher numbers and inserting documents are in documents.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.errors import Conflict, InsufficientStock, InvalidInput, NotFound
+from inventory.errors import Conflict, InsufficientStock, InvalidInput
 from inventory.places.refs import Item, Place, load_item, load_place
 from inventory.stock import balances
 from inventory.stock.balances import Bucket
+from inventory.stock.documents import KIND_ZH, insert_document, occurred_at_or_now
 from inventory.stock.lots import Candidate, pick_fefo, pickable, resolve_lot
 from inventory.stock.schemas import MovementCreate, MovementLine, MovementRead
 from inventory.store.db import dialect_name
 from inventory.store.models import Asset, Balance, Document, Location, Lot, Movement, utcnow
 
-PREFIX = {
-    "receipt": "RK", "issue": "CK", "transfer": "DB", "transfer_receipt": "SH", "adjustment": "PD",
-    "write_off": "BF", "return": "GH", "reservation": "YL", "dispatch": "DY",
-}
-KIND_ZH = {
-    "receipt": "入库", "issue": "出库", "transfer": "调拨", "transfer_receipt": "调拨收货", "adjustment": "盘盈盘亏",
-    "write_off": "报废", "return": "归还", "reservation": "预留", "dispatch": "动用",
-}
-MAX_FUTURE = dt.timedelta(minutes=10)
 POSTED = "inventory.posted_movements"
-_INSERT_DOCUMENT = insert(Document).returning(Document.id)
 _INSERT_MOVEMENTS = insert(Movement).returning(Movement.id, sort_by_parameter_order=True)
-
-
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # 北京时间, no daylight saving
-
-
-def document_number(kind: str, created_at: dt.datetime, doc_id: int) -> str:
-    """The voucher number people see: kind, Beijing date and id (derived, never stored, never reused)."""
-    return f"{PREFIX[kind]}{created_at.astimezone(CHINA):%Y%m%d}-{doc_id:06d}"
-
-
-_NUMBER = re.compile(rf"(?:{'|'.join(PREFIX.values())})[0-9]{{8}}-([0-9]{{6,}})")
-
-
-def parse_document_number(number: str) -> int | None:
-    """The document id inside a voucher number, or None when it is not one."""
-    match = _NUMBER.fullmatch(number.strip().upper())
-    return int(match.group(1)) if match else None
 
 
 @dataclass
@@ -105,29 +79,6 @@ def posted_movements(session: AsyncSession, document_id: int) -> list[MovementRe
     """Movements this session just posted for a document (None when it posted none here)."""
     posted: dict[int, list[MovementRead]] = session.info.get(POSTED, {})
     return posted.get(document_id)
-
-
-async def insert_document(session: AsyncSession, **values: Any) -> Document:
-    """Insert a document with one Core statement; the returned object is a detached, read-only copy."""
-    values.setdefault("created_at", utcnow())
-    for name in ("reason", "reference", "counterparty"):
-        values.setdefault(name, "")
-    for name in ("to_location_id", "approver", "reverses_id", "transfer_id"):
-        values.setdefault(name, None)
-    conn = await session.connection()
-    doc_id = (await conn.execute(_INSERT_DOCUMENT, values)).scalar_one()
-    return Document(id=doc_id, **values)
-
-
-def occurred_at_or_now(value: dt.datetime | None) -> dt.datetime:
-    now = utcnow()
-    if value is None:
-        return now
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=CHINA)  # a phone in China sends local time
-    if value > now + MAX_FUTURE:
-        raise InvalidInput(f"发生时间 {value.isoformat()} 晚于当前时间", field="occurred_at")
-    return value
 
 
 async def apply_change(session: AsyncSession, posting: Posting, location: Place, item: Item,
@@ -413,74 +364,3 @@ async def _outbound_assets(session: AsyncSession, posting: Posting, kind: str, l
         if to_location is not None:
             await apply_change(session, posting, to_location, ctx.item, None, "in_transit", 1, asset_id=asset.id,
                           move=move, field=f)
-
-
-async def get_document(session: AsyncSession, document_id: int, *, lock: bool = False) -> Document:
-    """The document with this id, or NotFound; ``lock`` queues concurrent writers on it (PostgreSQL)."""
-    if lock:
-        doc = await session.scalar(select(Document).where(Document.id == document_id)
-                                   .with_for_update(key_share=True).execution_options(populate_existing=True))
-    else:
-        doc = await session.get(Document, document_id)
-    if doc is None:
-        raise NotFound(f"单据 id={document_id} 不存在")
-    return doc
-
-
-async def reverse_document(session: AsyncSession, document_id: int, reason: str, *, actor: str) -> Document:
-    """Post a document that undoes another one exactly; the original is never touched."""
-    # Locked so that a concurrent reversal (or receipt of this transfer) waits and then sees this one.
-    original = await get_document(session, document_id, lock=True)
-    number = document_number(original.kind, original.created_at, original.id)
-    if original.reverses_id is not None:
-        raise Conflict(f"单据 {number} 本身是冲销单，不能再冲销；如需恢复请重新录入")
-    if await session.scalar(select(Document.id).where(Document.reverses_id == original.id)):
-        raise Conflict(f"单据 {number} 已被冲销")
-    if original.kind == "transfer" and await session.scalar(
-        select(Document.id).where(Document.transfer_id == original.id, Document.reverses_id.is_(None))
-        .where(~Document.id.in_(select(Document.reverses_id).where(Document.reverses_id.is_not(None))))
-    ):
-        raise Conflict(f"调拨单 {number} 已有收货记录，请先冲销收货单")
-    doc = await insert_document(
-        session, kind=original.kind, location_id=original.location_id, to_location_id=original.to_location_id,
-        actor=actor, approver=None, occurred_at=utcnow(), reason=reason, reference=number,
-        counterparty=original.counterparty, reverses_id=original.id, transfer_id=original.transfer_id,
-    )
-    movements = (await session.scalars(
-        select(Movement).where(Movement.document_id == original.id).order_by(Movement.id.desc())
-    )).all()
-    await lock_balances(session, ((m.item_type_id, m.location_id) for m in movements))
-    posting = Posting(doc.id)
-    restored: dict[int, Movement] = {}
-    for m in movements:
-        if m.asset_id is not None:
-            restored[m.asset_id] = m  # iterating newest first: the last one kept is the earliest movement
-    for asset_id, first in restored.items():
-        asset = await session.get(Asset, asset_id)
-        assert asset is not None
-        await move_asset(
-            session, asset, expect_status=(first.asset_status_after or "",), expect_location=first.asset_location_after,
-            status=first.asset_status_before or "available", location_id=first.asset_location_before,
-            field="document_id",
-        )
-    # Undo increases of what is held before giving back what was taken (keeps every bucket ≥ 0).
-    for m in sorted(movements, key=lambda m: (m.quantity < 0, m.id)):
-        location = await load_place(session, m.location_id)
-        it = await load_item(session, m.item_type_id)
-        move = None
-        if m.asset_id is not None:
-            move = AssetMove(m.asset_status_after or "", m.asset_location_after, m.asset_status_before or "",
-                             m.asset_location_before)
-        await apply_change(session, posting, location, it, m.lot_id, m.bucket, -m.quantity,  # type: ignore[arg-type]
-                      asset_id=m.asset_id, move=move, field="document_id")
-    await posting.write(session)
-    return doc
-
-
-async def movements_by_document(session: AsyncSession, doc_ids: list[int]) -> dict[int, list[Movement]]:
-    """Movements of several documents, grouped by document id."""
-    grouped: dict[int, list[Movement]] = defaultdict(list)
-    if doc_ids:
-        for m in await session.scalars(select(Movement).where(Movement.document_id.in_(doc_ids)).order_by(Movement.id)):
-            grouped[m.document_id].append(m)
-    return grouped

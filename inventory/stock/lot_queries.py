@@ -8,9 +8,10 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog.service import find_item_type
-from inventory.errors import InvalidInput, NotFound
+from inventory.errors import InvalidInput
 from inventory.schemas import Page
 from inventory.stock.schemas import LotRead
+from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Balance, Location, Lot
 
 
@@ -25,10 +26,7 @@ def lot_read(lot: Lot) -> LotRead:
 
 async def get_lot(session: AsyncSession, lot_id: int) -> Lot:
     """The lot with this id, or NotFound."""
-    lot = await session.get(Lot, lot_id)
-    if lot is None:
-        raise NotFound(f"批次 id={lot_id} 不存在")
-    return lot
+    return await get_or_not_found(session, Lot, lot_id, f"批次 id={lot_id}")
 
 
 async def find_location(session: AsyncSession, ref: str, *, field: str = "location") -> Location:

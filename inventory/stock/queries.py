@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.places.locations import get_location
 from inventory.schemas import Page
-from inventory.stock.ledger import document_number, get_document, movements_by_document, posted_movements
+from inventory.stock.documents import document_number, get_document, movements_by_document
+from inventory.stock.ledger import posted_movements
 from inventory.stock.lots import is_expired
 from inventory.stock.schemas import DocumentRead, LotBalance, MovementRead, StockCard, StockCardLine, StockRow
 from inventory.store.models import Balance, Document, ItemType, Location, Lot, Movement

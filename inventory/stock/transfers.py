@@ -8,19 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.errors import Conflict, InvalidInput, NotFound
+from inventory.errors import Conflict, InvalidInput
 from inventory.places.refs import load_item, load_place
 from inventory.schemas import Page
-from inventory.stock.ledger import (
-    Posting,
-    apply_change,
-    document_number,
-    insert_document,
-    lock_balances,
-    move_asset,
-    occurred_at_or_now,
-)
+from inventory.stock.documents import document_number, insert_document, occurred_at_or_now
+from inventory.stock.ledger import Posting, apply_change, lock_balances, move_asset
 from inventory.stock.schemas import TransferLine, TransferRead, TransferReceive
+from inventory.store.lookup import scalar_or_not_found
 from inventory.store.models import Asset, Document, Movement
 
 Key = tuple[int, int | None, int | None]  # item type, lot, asset
@@ -83,13 +77,11 @@ def _transfer_read(transfer: Document, standing: Standing, receipts: list[int]) 
 
 async def get_transfer(session: AsyncSession, transfer_id: int, *, lock: bool = False) -> Document:
     """The transfer document with this id (not a reversal), or NotFound; ``lock`` as in get_document."""
-    stmt = select(Document).where(Document.id == transfer_id)
+    stmt = select(Document).where(Document.id == transfer_id, Document.kind == "transfer",
+                                  Document.reverses_id.is_(None))
     if lock:
         stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
-    doc = await session.scalar(stmt)
-    if doc is None or doc.kind != "transfer" or doc.reverses_id is not None:
-        raise NotFound(f"调拨单 id={transfer_id} 不存在")
-    return doc
+    return await scalar_or_not_found(session, stmt, f"调拨单 id={transfer_id}")
 
 
 async def transfer_read(session: AsyncSession, transfer: Document) -> TransferRead:

@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.access.accounts import Principal, require_scope
 from inventory.access.permissions import APPROVER_ROLES
-from inventory.errors import Conflict, InsufficientStock, InvalidInput, NotFound, PermissionDenied
+from inventory.access.scope import Principal, require_scope
+from inventory.errors import Conflict, InsufficientStock, InvalidInput, PermissionDenied
 from inventory.places.refs import Item, Place, load_item, load_place
-from inventory.stock.ledger import CHINA, Posting, apply_change, insert_document, lock_balances, move_asset
+from inventory.stock.documents import CHINA, insert_document
+from inventory.stock.ledger import Posting, apply_change, lock_balances, move_asset
 from inventory.stock.lots import Candidate, pick_fefo, pickable
+from inventory.store.lookup import scalar_or_not_found
 from inventory.store.models import Asset, Balance, Location, Lot, WriteOffLine, WriteOffRequest, utcnow
 from inventory.write_offs.schemas import WriteOffCreate, WriteOffLineRequest, WriteOffStatus
 
@@ -161,11 +163,8 @@ async def _hold_unit(session: AsyncSession, posting: Posting, req: WriteOffReque
 
 async def get_write_off(session: AsyncSession, request_id: int) -> WriteOffRequest:
     """The request with this id, or NotFound."""
-    req = await session.scalar(select(WriteOffRequest).where(WriteOffRequest.id == request_id)
-                               .execution_options(populate_existing=True))
-    if req is None:
-        raise NotFound(f"报废申请 id={request_id} 不存在")
-    return req
+    stmt = select(WriteOffRequest).where(WriteOffRequest.id == request_id).execution_options(populate_existing=True)
+    return await scalar_or_not_found(session, stmt, f"报废申请 id={request_id}")
 
 
 async def _lines(session: AsyncSession, request_id: int) -> list[WriteOffLine]:

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.access.accounts import Principal
 from inventory.access.permissions import APPROVER_ROLES
+from inventory.access.scope import Principal
 from inventory.scan.resolve import scope_clause
 from inventory.schemas import Page
-from inventory.stock.ledger import document_number
+from inventory.stock.documents import document_number
 from inventory.store.models import Asset, Document, ItemType, Location, Lot, User, WriteOffLine, WriteOffRequest
 from inventory.write_offs.schemas import WriteOffLineRead, WriteOffRead
 

@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import text
 
-from inventory.access import accounts
+from inventory.access import sign_in, users
 from inventory.store.db import Database
 from tests.api.helpers import item_type_body, location_body
 from tests.conftest import TEST_PASSWORD
@@ -30,8 +30,8 @@ TOKEN = "/api/v1/auth/token"
 async def make_user(db: Database, username: str) -> None:
     """A keeper whose password is TEST_PASSWORD (a real Argon2 hash)."""
     async with db.write() as session:
-        await accounts.create_user(session, accounts.UserCreate(username=username, password=TEST_PASSWORD,
-                                                                role="keeper"))
+        await users.create_user(session, users.UserCreate(username=username, password=TEST_PASSWORD,
+                                                          role="keeper"))
 
 
 async def page_guess(client: Any, username: str, password: str) -> Any:
@@ -68,7 +68,7 @@ async def test_forty_parallel_wrong_guesses_are_at_most_five_evaluated_and_the_r
     answers = await asyncio.gather(*(one(i) for i in range(40)))
     statuses = Counter(r.status_code for r in answers)
     assert set(statuses) <= {401, 429}, statuses
-    assert 1 <= statuses[401] <= accounts.THROTTLE_LIMIT, statuses
+    assert 1 <= statuses[401] <= sign_in.THROTTLE_LIMIT, statuses
     assert all(0 < int(r.headers["retry-after"]) <= 15 * 60 for r in answers if r.status_code == 429)
     async with db.read() as session:
         failures = await session.scalar(text("SELECT count(*) FROM login_failures WHERE username = 'zhang'"))

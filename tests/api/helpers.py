@@ -1,10 +1,13 @@
-"""Small builders for HTTP tests."""
+"""Small builders and checks for HTTP tests: valid bodies, list totals, problem-details answers."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 NANCHANG_COUNTY = {"lat": 28.5457, "lon": 115.9440}
+PROBLEM = "application/problem+json"
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def location_body(code: str = "D-TEST", **over: Any) -> dict[str, Any]:
@@ -34,3 +37,18 @@ async def count(client: Any, path: str) -> int:
     assert r.status_code == 200, r.text
     total: int = r.json()["total"]
     return total
+
+
+def assert_problem(r: Any, status: int = 422, field: str | None = None) -> dict[str, Any]:
+    """A problem+json answer with this status and a Chinese detail, naming ``field`` in its errors; the body.
+
+    ``field`` must match an error's field exactly: the API spells list positions as ``lines.0.quantity``.
+    """
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status, body
+    assert CHINESE.search(body["detail"]), body
+    if field is not None:
+        assert field in [e["field"] for e in body.get("errors", [])], body
+    return body

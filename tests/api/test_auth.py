@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from inventory.access import accounts
+from inventory.access import tokens, users
 from inventory.access.audit import AuditRecord, record
+from inventory.access.sign_in import record_failure
 from inventory.store.db import Database
-from tests.api.helpers import count, item_type_body, location_body
+from tests.api.helpers import assert_problem, count, item_type_body, location_body
 
-PROBLEM = "application/problem+json"
 TOKEN = "/api/v1/auth/token"
 ME = "/api/v1/auth/me"
 MOVEMENTS = "/api/v1/movements"
@@ -27,23 +27,11 @@ PASSWORD = "correct-horse-battery"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
-def assert_problem(r: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    """A problem+json answer with this status, naming ``field`` in its errors."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert body["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in body.get("errors", [])], body
-    return body
-
-
 async def make_user(db: Database, username: str, role: str = "keeper", password: str = PASSWORD,
                     **scope: Any) -> int:
     """A user with a real Argon2 password, created as the CLI or an admin would."""
     async with db.write() as session:
-        user = await accounts.create_user(session, accounts.UserCreate(
+        user = await users.create_user(session, users.UserCreate(
             username=username, password=password, role=role, **scope))
         return user.id
 
@@ -140,8 +128,8 @@ async def test_a_missing_or_made_up_token_is_401_with_www_authenticate(anonymous
 async def test_an_expired_token_is_refused(db: Database, anonymous: Any) -> None:
     await make_user(db, "zhang")
     async with db.write() as session:
-        token, _ = await accounts.issue_token(session, await accounts.get_user_by_name(session, "zhang"),
-                                              ttl=dt.timedelta(seconds=-1))
+        token, _ = await tokens.issue_token(session, await users.get_user_by_name(session, "zhang"),
+                                            ttl=dt.timedelta(seconds=-1))
     body = assert_problem(await anonymous.get(ME, headers=bearer(token)), 401)
     assert "过期" in body["detail"]
 
@@ -195,7 +183,7 @@ async def test_a_used_token_is_refused_at_once_when_the_service_disables_its_use
 async def test_a_change_made_by_another_process_takes_effect_within_the_token_cache_time(
     db: Database, anonymous: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(accounts.TOKENS, "ttl", 0.3)
+    monkeypatch.setattr(tokens.TOKENS, "ttl", 0.3)
     user_id = await make_user(db, "zhang")
     token = await signed_in(anonymous, "zhang")
     assert (await anonymous.get(ME, headers=bearer(token))).status_code == 200
@@ -222,7 +210,7 @@ async def test_failures_older_than_fifteen_minutes_do_not_throttle(db: Database,
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16)
     async with db.write() as session:
         for _ in range(5):
-            await accounts.record_failure(session, "zhang", "10.0.0.9")
+            await record_failure(session, "zhang", "10.0.0.9")
         await session.execute(text("UPDATE login_failures SET at = :at"), {"at": long_ago.replace(tzinfo=None)})
     assert (await anonymous.post(TOKEN, json={"username": "zhang", "password": PASSWORD})).status_code == 201
 

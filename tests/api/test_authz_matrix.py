@@ -17,7 +17,7 @@ from litestar import Litestar
 from litestar.handlers.base import BaseRouteHandler
 
 from api.auth import is_framework_options
-from inventory.access import accounts
+from inventory.access import tokens, users
 from inventory.access.permissions import PERMISSIONS, ROLES
 from inventory.store.db import Database
 from tests.api import snapshot
@@ -476,7 +476,7 @@ async def build_site(admin: Any, db: Database) -> Site:
 async def fresh_token(db: Database, username: str) -> str:
     """Another token of the same user, for requests that revoke the one they carry."""
     async with db.write() as session:
-        token, _ = await accounts.issue_token(session, await accounts.get_user_by_name(session, username))
+        token, _ = await tokens.issue_token(session, await users.get_user_by_name(session, username))
     return token
 
 

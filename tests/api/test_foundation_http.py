@@ -7,20 +7,7 @@ from typing import Any
 import pytest
 
 from inventory.places.geo import haversine_km, wgs84_to_gcj02
-from tests.api.helpers import count, item_type_body, location_body
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(r: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert body["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in body.get("errors", [])], body
-    return body
+from tests.api.helpers import assert_problem, count, item_type_body, location_body
 
 
 async def test_health_and_ready_answer(client: Any) -> None:

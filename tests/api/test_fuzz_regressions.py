@@ -6,25 +6,14 @@ Every bad input here must be a 4xx problem+json with a Chinese detail, on SQLite
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 from labels.codes import new_code
+from tests.api.helpers import assert_problem
 
 NANCHANG_COUNTY = {"lat": 28.5457, "lon": 115.9440}
 BEYOND_INT64 = 8933103906272203121514474635264  # "Python int too large to convert to SQLite INTEGER"
 BEYOND_INT32 = 2**31  # PostgreSQL INTEGER columns: "value out of int32 range"
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def assert_problem(r: Any, status: int = 422) -> dict[str, Any]:
-    """A problem-details answer with this status and a detail in Chinese."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert CJK.search(body["detail"]), body
-    return body
 
 
 def location_body(code: str, **over: Any) -> dict[str, Any]:

@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from tests.api.helpers import count, item_type_body, location_body
+from tests.api.helpers import assert_problem, count, item_type_body, location_body
 
-PROBLEM = "application/problem+json"
 MOVEMENTS = "/api/v1/movements"
-
-
-def assert_problem(r: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    """A problem+json answer with this status, naming ``field`` in its errors."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert body["detail"]
-    if field is not None:
-        # Request-shape errors may spell list positions as lines[0]; domain errors as lines.0.
-        fields = [re.sub(r"\[(\d+)\]", r".\1", e["field"]) for e in body.get("errors", [])]
-        assert field in fields, body
-    return body
 
 
 @dataclass

@@ -11,10 +11,9 @@ import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pytest
 
 from labels.fonts import FONT_ENV, FONT_PATH
-from tests.api.helpers import count, item_type_body, location_body
+from tests.api.helpers import assert_problem, count, item_type_body, location_body
 from tests.conftest import TEST_PASSWORD
 
-PROBLEM = "application/problem+json"
 LOTS = "/api/v1/lots"
 MOVEMENTS = "/api/v1/movements"
 needs_font = pytest.mark.skipif(not FONT_PATH.is_file() and not os.environ.get(FONT_ENV),
@@ -45,16 +44,6 @@ def receipt(location: int, item: int, quantity: int, **lot: Any) -> dict[str, An
     """A receipt of one line in a lot."""
     return {"kind": "receipt", "location_id": location,
             "lines": [{"item_type_id": item, "quantity": quantity, "lot": lot}]}
-
-
-def problem(r: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    """A problem+json answer with this status, naming ``field`` in its errors."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = r.json()
-    if field is not None:
-        assert field in [e["field"] for e in body.get("errors", [])], body
-    return body
 
 
 async def make_site(client: Any) -> Site:
@@ -106,7 +95,7 @@ async def test_a_lot_is_found_by_id_with_its_label_code_quality_and_dates(client
     assert (scanned.json()["kind"], scanned.json()["target_id"]) == ("lot", lot["id"])
     assert ["质量", "一等品"] in scanned.json()["facts"]
     assert (await client.get(f"{LOTS}/{s.lots['T-OLD']}")).json()["quality"] == ""
-    assert "批次" in problem(await client.get(f"{LOTS}/99999"), 404)["detail"]
+    assert "批次" in assert_problem(await client.get(f"{LOTS}/99999"), 404)["detail"]
 
 
 async def test_lots_are_listed_first_expiring_first_and_by_item_type_id_or_code(client: Any) -> None:
@@ -118,9 +107,10 @@ async def test_lots_are_listed_first_expiring_first_and_by_item_type_id_or_code(
     assert ([lot["number"] for lot in page["items"]], page["total"], page["limit"], page["offset"]) == (
         ["W-1", "T-2026A"], 5, 2, 1)
     assert all(lot["label_code"].startswith("L") for lot in page["items"])
-    assert "NO-SUCH" in problem(await client.get(LOTS, params={"item_type": "NO-SUCH"}), 422, "item_type")["detail"]
-    problem(await client.get(LOTS, params={"limit": 0}), 422)
-    problem(await client.get(LOTS, params={"limit": 501}), 422)
+    unknown = assert_problem(await client.get(LOTS, params={"item_type": "NO-SUCH"}), 422, "item_type")
+    assert "NO-SUCH" in unknown["detail"]
+    assert_problem(await client.get(LOTS, params={"limit": 0}), 422)
+    assert_problem(await client.get(LOTS, params={"limit": 501}), 422)
 
 
 async def test_location_lists_the_lots_on_hand_there_and_include_children_adds_its_shelves(client: Any) -> None:
@@ -132,7 +122,8 @@ async def test_location_lists_the_lots_on_hand_there_and_include_children_adds_i
     await created(client, MOVEMENTS, {"kind": "issue", "location_id": s.jinxian, "lines": [
         {"item_type_id": s.tent, "quantity": 5, "lot_id": s.lots["T-OLD"]}]})
     assert await numbers(client, location="D-JXX") == ["W-2"]  # nothing left of T-OLD there
-    assert "NOWHERE" in problem(await client.get(LOTS, params={"location": "NOWHERE"}), 422, "location")["detail"]
+    unknown = assert_problem(await client.get(LOTS, params={"location": "NOWHERE"}), 422, "location")
+    assert "NOWHERE" in unknown["detail"]
 
 
 async def test_expiring_before_lists_the_lots_whose_expiry_is_before_that_day(client: Any) -> None:
@@ -141,7 +132,7 @@ async def test_expiring_before_lists_the_lots_whose_expiry_is_before_that_day(cl
     assert await numbers(client, expiring_before="2026-08-11") == ["W-2", "W-1"]
     assert await numbers(client, expiring_before="2031-01-01", item_type="TENT-12") == ["T-2026A"]
     for bad in ("2026-02-30", "1800-01-01", "tomorrow", "2026-8-1"):
-        problem(await client.get(LOTS, params={"expiring_before": bad}), 422)
+        assert_problem(await client.get(LOTS, params={"expiring_before": bad}), 422)
 
 
 async def test_a_receipt_records_quality_and_a_known_lot_of_another_quality_is_refused_writing_nothing(
@@ -149,10 +140,10 @@ async def test_a_receipt_records_quality_and_a_known_lot_of_another_quality_is_r
 ) -> None:
     s = await make_site(client)
     before = await count(client, MOVEMENTS)
-    body = problem(await client.post(MOVEMENTS, json=receipt(s.depot, s.tent, 1, number="T-2026A", quality="合格")),
-                   422, "lines.0.lot.quality")
+    body = assert_problem(await client.post(MOVEMENTS, json=receipt(s.depot, s.tent, 1, number="T-2026A",
+                                                                    quality="合格")), 422, "lines.0.lot.quality")
     assert "一等品" in body["detail"] and "合格" in body["detail"]
-    problem(await client.post(MOVEMENTS, json=receipt(s.depot, s.tent, 1, number="T-X", quality="合" * 41)), 422)
+    assert_problem(await client.post(MOVEMENTS, json=receipt(s.depot, s.tent, 1, number="T-X", quality="合" * 41)), 422)
     assert await count(client, MOVEMENTS) == before
     assert await numbers(client, item_type="TENT-12") == ["T-2026A", "T-2026B", "T-OLD"]
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from inventory.access.accounts import issue_token
+from inventory.access.tokens import issue_token
 from inventory.store.db import Database
 from inventory.store.models import Lot, Movement, User
 from tests.api.helpers import item_type_body, location_body

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from tests.api.helpers import item_type_body, location_body
+from tests.api.helpers import assert_problem, item_type_body, location_body
 
-PROBLEM = "application/problem+json"
 WRITE_OFFS = "/api/v1/write-offs"
 MOVEMENTS = "/api/v1/movements"
-CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-def assert_problem(r: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    """A problem+json answer with this status and a Chinese detail, naming ``field`` in its errors."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = r.json()
-    assert CHINESE.search(body["detail"]), body
-    if field is not None:
-        fields = [re.sub(r"\[(\d+)\]", r".\1", e["field"]) for e in body.get("errors", [])]
-        assert field in fields, body
-    return body
 
 
 @dataclass

@@ -79,13 +79,13 @@ def _free_port() -> int:
 
 
 async def _create_users(url: str) -> None:
-    from inventory.access import accounts
+    from inventory.access import users
 
     db = Database(url)
     try:
         async with db.write() as session:
             for username, role, display_name, regions in USERS:
-                await accounts.create_user(session, accounts.UserCreate(
+                await users.create_user(session, users.UserCreate(
                     username=username, password=PASSWORD, role=role, display_name=display_name,
                     scope_regions=regions))
     finally:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from api.cli import main
-from inventory.access import accounts
+from inventory.access import tokens, users
 from inventory.config import load_settings
 from inventory.errors import Unauthenticated
 from inventory.store.db import Database
@@ -42,11 +42,11 @@ async def test_users_add_creates_a_keeper_with_a_scope_and_a_password_from_stdin
     assert "360121" in out
     assert PASSWORD not in out
     async with db.write() as session:
-        user = await accounts.get_user_by_name(session, "zhang")
+        user = await users.get_user_by_name(session, "zhang")
         assert (user.role, user.scope_regions, user.display_name, user.active) == ("keeper", ["360121"], "张保管", True)
         assert user.password_hash.startswith("$argon2")
         assert PASSWORD not in user.password_hash
-        assert await accounts.authenticate(session, "zhang", PASSWORD) is not None
+        assert await users.authenticate(session, "zhang", PASSWORD) is not None
 
 
 async def test_users_list_shows_each_user_with_role_state_and_scope(cli: Cli) -> None:
@@ -68,16 +68,16 @@ async def test_users_disable_stops_the_user_and_revokes_their_tokens(db: Databas
                           "--password-stdin", stdin=f"{PASSWORD}\n")
     assert code == 0, out
     async with db.write() as session:
-        token, _ = await accounts.issue_token(session, await accounts.get_user_by_name(session, "zhang"))
+        token, _ = await tokens.issue_token(session, await users.get_user_by_name(session, "zhang"))
     code, out = await cli("users", "disable", "zhang")
     assert code == 0, out
     assert "zhang" in out
     async with db.read() as session:
-        assert (await accounts.get_user_by_name(session, "zhang")).active is False
+        assert (await users.get_user_by_name(session, "zhang")).active is False
         assert all(t.revoked_at is not None for t in await session.scalars(select(AuthToken)))
         with pytest.raises(Unauthenticated):
-            await accounts.resolve_token(session, token)
-        assert await accounts.authenticate(session, "zhang", PASSWORD) is None
+            await tokens.resolve_token(session, token)
+        assert await users.authenticate(session, "zhang", PASSWORD) is None
     code, out = await cli("users", "list")
     assert "停用" in next(line for line in out.splitlines() if line.startswith("zhang"))
 
@@ -88,16 +88,16 @@ async def test_users_set_password_replaces_the_password_and_signs_the_user_out_e
                           "--password-stdin", stdin=f"{PASSWORD}\n")
     assert code == 0, out
     async with db.write() as session:
-        token, _ = await accounts.issue_token(session, await accounts.get_user_by_name(session, "demo-keeper"))
+        token, _ = await tokens.issue_token(session, await users.get_user_by_name(session, "demo-keeper"))
     new_password = "a-new-password-2026"
     code, out = await cli("users", "set-password", "demo-keeper", "--password-stdin", stdin=f"{new_password}\n")
     assert code == 0, out
     assert "demo-keeper" in out and new_password not in out
     async with db.read() as session:
-        assert await accounts.authenticate(session, "demo-keeper", new_password) is not None
-        assert await accounts.authenticate(session, "demo-keeper", PASSWORD) is None
+        assert await users.authenticate(session, "demo-keeper", new_password) is not None
+        assert await users.authenticate(session, "demo-keeper", PASSWORD) is None
         with pytest.raises(Unauthenticated):
-            await accounts.resolve_token(session, token)
+            await tokens.resolve_token(session, token)
 
 
 async def test_users_set_password_refuses_a_missing_user_a_short_password_or_no_stdin(db: Database, cli: Cli) -> None:
@@ -110,7 +110,7 @@ async def test_users_set_password_refuses_a_missing_user_a_short_password_or_no_
     code, out = await cli("users", "set-password", "nobody", "--password-stdin", stdin=f"{PASSWORD}\n")
     assert code == 1 and "不存在" in out
     async with db.read() as session:
-        assert await accounts.authenticate(session, "zhang", PASSWORD) is not None
+        assert await users.authenticate(session, "zhang", PASSWORD) is not None
 
 
 async def test_users_commands_refuse_bad_input_without_a_traceback(db: Database, cli: Cli) -> None:
@@ -135,7 +135,7 @@ async def test_users_commands_refuse_bad_input_without_a_traceback(db: Database,
         assert code == 1, (scope, out)
         assert "不合法" in out and "Traceback" not in out
     async with db.read() as session:
-        assert [u.username for u in await accounts.list_users(session)] == ["zhang"]
+        assert [u.username for u in await users.list_users(session)] == ["zhang"]
 
 
 async def test_the_bootstrap_admin_is_created_only_when_there_are_no_users(
@@ -144,21 +144,21 @@ async def test_the_bootstrap_admin_is_created_only_when_there_are_no_users(
     monkeypatch.setenv("INVENTORY_BOOTSTRAP_ADMIN_PASSWORD", "first-admin-password")
     password = load_settings().bootstrap_admin_password
     async with db.write() as session:
-        assert await accounts.ensure_bootstrap_admin(session, None) is False
-        assert await accounts.count_users(session) == 0
-        assert await accounts.ensure_bootstrap_admin(session, password) is True
+        assert await users.ensure_bootstrap_admin(session, None) is False
+        assert await users.count_users(session) == 0
+        assert await users.ensure_bootstrap_admin(session, password) is True
     async with db.write() as session:
-        admin = await accounts.authenticate(session, "admin", "first-admin-password")
+        admin = await users.authenticate(session, "admin", "first-admin-password")
         assert admin is not None
         assert admin.role == "admin"
         assert admin.active
-        assert await accounts.ensure_bootstrap_admin(session, "another-admin-password") is False
-        assert await accounts.count_users(session) == 1
-        assert await accounts.authenticate(session, "admin", "another-admin-password") is None
+        assert await users.ensure_bootstrap_admin(session, "another-admin-password") is False
+        assert await users.count_users(session) == 1
+        assert await users.authenticate(session, "admin", "another-admin-password") is None
 
 
 async def test_the_bootstrap_admin_is_not_created_when_other_users_exist(db: Database) -> None:
     async with db.write() as session:
-        await accounts.create_user(session, accounts.UserCreate(username="zhang", password=PASSWORD, role="keeper"))
-        assert await accounts.ensure_bootstrap_admin(session, "first-admin-password") is False
-        assert [u.username for u in await accounts.list_users(session)] == ["zhang"]
+        await users.create_user(session, users.UserCreate(username="zhang", password=PASSWORD, role="keeper"))
+        assert await users.ensure_bootstrap_admin(session, "first-admin-password") is False
+        assert [u.username for u in await users.list_users(session)] == ["zhang"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from inventory.access.accounts import Principal
+from inventory.access.scope import Principal
 from inventory.catalog.schemas import ItemTypeCreate
 from inventory.catalog.service import create_item_type
 from inventory.errors import InsufficientStock, InvalidInput

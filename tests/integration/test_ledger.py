@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 import inventory.stock.ledger
-from inventory.access.accounts import Principal
+from inventory.access.scope import Principal
 from inventory.catalog.schemas import ItemTypeCreate
 from inventory.catalog.service import create_item_type
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, InventoryError, NotFound
@@ -18,8 +18,10 @@ from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
 from inventory.stock import balances
 from inventory.stock.assets import create_asset, update_asset
-from inventory.stock.ledger import CHINA, post_document, reverse_document
+from inventory.stock.documents import CHINA
+from inventory.stock.ledger import post_document
 from inventory.stock.queries import list_movements, list_stock, read_document, stock_card
+from inventory.stock.reversal import reverse_document
 from inventory.stock.schemas import (
     AssetCreate,
     AssetUpdate,

@@ -24,7 +24,8 @@ from inventory.errors import Conflict, InsufficientStock
 from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
 from inventory.stock.assets import create_asset
-from inventory.stock.ledger import post_document, reverse_document
+from inventory.stock.ledger import post_document
+from inventory.stock.reversal import reverse_document
 from inventory.stock.schemas import (
     AssetCreate,
     LotSpec,

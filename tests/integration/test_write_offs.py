@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from inventory.access.accounts import Principal
+from inventory.access.scope import Principal
 from inventory.catalog.schemas import ItemTypeCreate
 from inventory.catalog.service import create_item_type
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, InventoryError, NotFound, PermissionDenied
 from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
 from inventory.stock.assets import create_asset, update_asset
-from inventory.stock.ledger import post_document, reverse_document
+from inventory.stock.ledger import post_document
 from inventory.stock.queries import read_document
+from inventory.stock.reversal import reverse_document
 from inventory.stock.schemas import AssetCreate, AssetUpdate, LotSpec, MovementCreate, MovementLine
 from inventory.stock.verify import verify_ledger
 from inventory.store.db import Database

@@ -9,7 +9,7 @@ import pytest
 
 from inventory.demo.catalog import ITEM_TYPES
 from inventory.demo.stock import DEPOT_STOCK, POINT_STOCK, opening_lines
-from inventory.stock.ledger import PREFIX, document_number, parse_document_number
+from inventory.stock.documents import PREFIX, document_number, parse_document_number
 from inventory.stock.lots import Candidate, fefo_order, is_expired, pick_fefo, pickable
 from inventory.stock.schemas import LotSpec
 from inventory.store.models import ItemType

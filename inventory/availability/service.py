@@ -43,6 +43,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, false, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import Subquery
 
 from inventory.availability.eta import EtaConfig, agreement_lead_minutes
 from inventory.availability.filters import check_tag, fetch_rows, refuse_unknown_filters
@@ -184,13 +185,13 @@ async def nearest_available(
     )
 
 
-async def _region_figures(
-    session: AsyncSession, region: str, types: list[ItemTypeBrief], kinds: list[str], today: dt.date,
-) -> dict[str, list[int]]:
-    """[on hand, reserved, available, in transit, sites with some available] per site region code under ``region``.
+def site_stock_rows(region: str, types: list[ItemTypeBrief], kinds: list[str], today: dt.date) -> Subquery:
+    """Stock of ``types`` at the active sites of ``kinds`` under ``region``, bins counted at their site.
 
-    Book figures come from the balances (serial units included); available follows the rule of the module
-    doc: unreserved bulk stock in unexpired lots, plus ready serial units.
+    Columns ``site_id``, ``code`` (the site's region code), ``item_type_id``, ``on_hand``, ``reserved``,
+    ``available`` and ``in_transit``, several rows per site and item type: sum them. Book figures come from the
+    balances (serial units included); available follows the rule of the module doc: unreserved bulk stock in
+    unexpired lots, plus ready serial units. Shared by :func:`availability_summary` and the map's per-site figures.
     """
     site, held_at = aliased(Location), aliased(Location)
     places = [held_at.site_id == site.id, site.active, held_at.active, site.kind.in_(kinds),
@@ -200,20 +201,29 @@ async def _region_figures(
     fresh = or_(Lot.expiry_date.is_(None), Lot.expiry_date >= today)
     bulk_available = case((and_(Balance.item_type_id.in_(bulk), fresh), Balance.on_hand - Balance.reserved),
                           else_=0) if bulk else literal(0)
-    parts = [select(site.id.label("site_id"), site.region_code.label("code"), Balance.on_hand.label("on_hand"),
+    parts = [select(site.id.label("site_id"), site.region_code.label("code"),
+                    Balance.item_type_id.label("item_type_id"), Balance.on_hand.label("on_hand"),
                     Balance.reserved.label("reserved"), bulk_available.label("available"),
                     Balance.in_transit.label("in_transit"))
              .select_from(Balance).join(held_at, held_at.id == Balance.location_id)
              .join(site, held_at.site_id == site.id).outerjoin(Lot, Lot.id == Balance.lot_id)
              .where(*places, Balance.item_type_id.in_([t.id for t in types]))]
     if serial:
-        parts.append(select(site.id, site.region_code, literal(0), literal(0), literal(1), literal(0))
+        parts.append(select(site.id, site.region_code, Asset.item_type_id, literal(0), literal(0), literal(1),
+                            literal(0))
                      .select_from(Asset).join(held_at, held_at.id == Asset.location_id)
                      .join(site, held_at.site_id == site.id)
                      .where(*places, Asset.item_type_id.in_(serial), Asset.status == "available",
                             Asset.readiness != "fault",
                             or_(Asset.next_inspection_due.is_(None), Asset.next_inspection_due >= today)))
-    stock = union_all(*parts).subquery()
+    return union_all(*parts).subquery()
+
+
+async def _region_figures(
+    session: AsyncSession, region: str, types: list[ItemTypeBrief], kinds: list[str], today: dt.date,
+) -> dict[str, list[int]]:
+    """[on hand, reserved, available, in transit, sites with some available] per site region code under ``region``."""
+    stock = site_stock_rows(region, types, kinds, today)
     per_region = select(stock.c.code, func.sum(stock.c.on_hand), func.sum(stock.c.reserved),
                         func.sum(stock.c.available), func.sum(stock.c.in_transit),
                         func.count(distinct(case((stock.c.available > 0, stock.c.site_id))))).group_by(stock.c.code)

@@ -59,7 +59,7 @@ def _choices(values: Iterable[str], labels: dict[str, str]) -> str:
 def check_tag(tag: str | None) -> None:
     """Raise InvalidInput(field="tag") for a tag outside TAGS, listing them."""
     if tag and tag not in TAGS:
-        message = f"tag：未知标签“{tag}”，可选：{_choices(TAGS, TAG_LABELS_ZH)}。Unknown tag."
+        message = f"未知的能力标签 tag：“{tag}”，可选：{_choices(TAGS, TAG_LABELS_ZH)}。Unknown tag."
         raise InvalidInput(message, field="tag")
 
 
@@ -88,14 +88,14 @@ async def refuse_unknown_filters(reader: Reader, *, category: str | None, attrs:
     if category and not present.pop(0):
         known = [row[0] for row in await fetch_rows(reader, _CATEGORIES)]
         errors.append({"field": "category", "message": (
-            f"category：未知类别“{category}”，物资目录中没有这一类别的品目。"
+            f"未知的物资类别 category：“{category}”，物资目录中没有这一类别的品目。"
             f"可选：{_choices(known, CATEGORY_LABELS_ZH)}。Unknown category.")})
     unknown = [name for name, found in zip(texts, present, strict=True) if not found]
     if unknown:
         labels = {name: spec.label_zh for name, spec in KNOWN_ATTRIBUTES.items()}
         choices = _choices([row[0] for row in await fetch_rows(reader, _ATTRIBUTE_NAMES)], labels)
         errors.extend({"field": "attr", "message": (
-            f"attr：未知属性“{name}”（{texts[name]}），物资目录中没有品目带这一属性。可选：{choices}。"
+            f"未知的属性 attr：“{name}”（{texts[name]}），物资目录中没有品目带这一属性。可选：{choices}。"
             "Unknown attribute.")} for name in unknown)
     if errors:
         raise InvalidInput("；".join(e["message"] for e in errors), field=errors[0]["field"],

@@ -86,17 +86,17 @@ async def test_an_unknown_category_tag_or_attribute_is_a_422_naming_it_with_the_
     await catalogue(client)
     category = messages(await client.get(path, params={**where, "category": "pum"}))
     assert list(category) == ["category"]
-    assert "未知类别“pum”" in category["category"]
+    assert "未知的物资类别 category：“pum”" in category["category"]
     assert "pump（排涝泵）" in category["category"] and "shelter（帐篷篷布）" in category["category"]
 
     tag = messages(await client.get(path, params={**where, "tag": "huge"}))
     assert list(tag) == ["tag"]
-    assert "未知标签“huge”" in tag["tag"]
+    assert "未知的能力标签 tag：“huge”" in tag["tag"]
     assert all(t in tag["tag"] for t in ("small（小）", "fast（快）", "light（轻）", "smart（智）"))
 
     attr = messages(await client.get(path, params={**where, "category": "pump", "attr": "flwo_m3h>=300"}))
     assert list(attr) == ["attr"]
-    assert "未知属性“flwo_m3h”（flwo_m3h>=300）" in attr["attr"]
+    assert "未知的属性 attr：“flwo_m3h”（flwo_m3h>=300）" in attr["attr"]
     assert all(a in attr["attr"] for a in ("flow_m3h（流量）", "head_m（扬程）", "fuel（燃料）"))
 
     both = await client.get(path, params={**where, "category": "pum", "attr": ["flow_m3h>=300", "hed_m<30"]})
@@ -117,9 +117,13 @@ async def test_known_filters_that_together_match_nothing_are_still_an_empty_answ
         assert r.json()["item_types"] == [], nothing
 
 
-async def test_swapped_latitude_and_longitude_get_the_same_hint_as_a_new_location(client: Any) -> None:
+# 南昌县, and 乌鲁木齐: swapped, its longitude 87.6 is a valid latitude, yet the point is recognised.
+@pytest.mark.parametrize("point", [BREACH, {"lat": 43.8, "lon": 87.6}])
+async def test_swapped_latitude_and_longitude_get_the_same_hint_as_a_new_location(
+    client: Any, point: dict[str, float],
+) -> None:
     await catalogue(client)
-    swapped = {"lat": BREACH["lon"], "lon": BREACH["lat"]}
+    swapped = {"lat": point["lon"], "lon": point["lat"]}
     location = await client.post("/api/v1/locations", json=location_body(**swapped))
     hint = messages(location)["lat"]
     assert "填反" in hint
@@ -127,7 +131,19 @@ async def test_swapped_latitude_and_longitude_get_the_same_hint_as_a_new_locatio
         r = await client.get(NEAREST, params={**swapped, "crs": crs, "category": "pump"})
         assert messages(r) == {"lat": hint}, crs
         assert r.json()["detail"] == hint
-    assert (await client.get(NEAREST, params={**BREACH, "category": "pump"})).status_code == 200
+    assert (await client.get(NEAREST, params={**point, "category": "pump"})).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "where"), ASKS)
+async def test_an_unknown_category_is_named_even_beside_a_known_item_type(
+    client: Any, path: str, where: dict[str, Any],
+) -> None:
+    await catalogue(client)
+    r = await client.get(path, params={**where, "item_type": "PUMP-300", "category": "pumpz"})
+    assert messages(r) == {"category": messages(r)["category"]}
+    assert r.json()["detail"].startswith("未知的物资类别 category：“pumpz”")
+    other = await client.get(path, params={**where, "item_type": "PUMP-300", "category": "shelter"})
+    assert other.status_code == 200 and other.json()["item_types"] == [], "known, but not this item type's"
 
 
 async def test_the_nearest_six_pumps_of_300_m3h_to_a_breach_in_nanchang_county(client: Any, db: Database) -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, select, update
 
 from inventory.availability import search as availability_search
+from inventory.availability.choices import catalogue_choices, region_centres, townships
 from inventory.availability.eta import DEFAULT_MOBILISATION, EtaConfig, parse_eta_overrides
 from inventory.availability.service import availability_summary, nearest_available
 from inventory.catalog.rules import attr_matches, parse_attr_filter, tag_bit
@@ -555,3 +556,43 @@ async def test_summary_counts_ready_serial_units_as_available_and_the_book_as_on
         async with db.read() as s:
             await availability_summary(s, region="9999", category="pump")
     assert err.value.field == "region"
+
+
+# --------------------------------------------------------------------------- the page's lists
+
+
+async def test_the_forms_lists_are_what_the_catalogue_holds(db: Database) -> None:
+    await _item(db, "PUMP-A", "serial", "pump", ["fast"], flow_m3h=300.0)
+    await _item(db, "PUMP-B", "serial", "pump", ["fast", "light"], flow_m3h=50.0, stages=2.0)
+    async with db.write() as s:
+        await create_item_type(s, ItemTypeCreate(code="GEN", name="柴油发电机", unit="台", tracking="serial",
+                                                 category="generator", attributes={"fuel": "diesel", "power_kw": 30}))
+        await create_item_type(s, ItemTypeCreate(code="GEN-P", name="汽油发电机", unit="台", tracking="serial",
+                                                 category="generator", attributes={"fuel": "gasoline"}))
+    await _item(db, "TENT", "bulk", "shelter_x")
+    async with db.read() as s:
+        got = await catalogue_choices(s)
+    assert [(c.value, c.label) for c in got.categories] == [
+        ("generator", "发电机（generator）"), ("pump", "排涝泵（pump）"), ("shelter_x", "shelter_x")]
+    assert [(t.value, t.label) for t in got.tags] == [("fast", "快（fast）"), ("light", "轻（light）")]
+    assert [(a.name, a.label, a.unit, a.numeric, a.values) for a in got.attributes] == [
+        ("flow_m3h", "流量", "m³/h", True, ()), ("fuel", "燃料", None, False, ("diesel", "gasoline")),
+        ("power_kw", "功率", "kW", True, ()), ("stages", "stages", None, True, ())]
+    assert [(i.code, i.category) for i in got.item_types] == [
+        ("GEN", "generator"), ("GEN-P", "generator"), ("PUMP-A", "pump"), ("PUMP-B", "pump"), ("TENT", "shelter_x")]
+
+
+async def test_a_township_starts_from_its_county_centre_or_the_citys_where_the_county_has_none(db: Database) -> None:
+    async with db.read() as s:
+        towns = await townships(s, "3601")
+        assert await townships(s, "3699") == []
+    assert len(towns) == 139
+    lt = next(t for t in towns if t.name == "莲塘镇")
+    lat, lon = to_wgs84(28.558296, 115.933742, "gcj02")  # 南昌县's published centre (GCJ-02)
+    assert (lt.code, lt.county_code, lt.county_name, lt.centre_of) == ("360121100000", "360121", "南昌县", "南昌县")
+    assert (lt.lat, lt.lon) == (round(lat, 6), round(lon, 6))
+    # 红谷滩区 (360113) has no published centre: its townships start from 南昌市's.
+    hgt = [t for t in towns if t.county_code == "360113"]
+    city = region_centres()["3601"]
+    assert hgt and all((t.centre_of, t.lat, t.lon) == ("南昌市", round(city[0], 6), round(city[1], 6)) for t in hgt)
+    assert [t.county_code for t in towns] == sorted(t.county_code for t in towns)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog.service import create_item_type
 from inventory.demo.catalog import ITEM_TYPES, STOCKING, VENDORS
+from inventory.demo.response import ensure_demo_response
 from inventory.demo.stock import ensure_opening_stock
 from inventory.demo.write_offs import ensure_demo_write_off
 from inventory.places.geo import to_wgs84
@@ -54,11 +55,14 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     assets_skipped: int = 0
     receipts_created: int = 0
     receipts_skipped: int = 0
+    incidents_created: int = 0
+    incidents_skipped: int = 0
 
     @property
     def created(self) -> int:
         """Total number of things created."""
-        return self.locations_created + self.item_types_created + self.assets_created + self.receipts_created
+        return (self.locations_created + self.item_types_created + self.assets_created + self.receipts_created
+                + self.incidents_created)
 
     def describe(self) -> str:
         """A one-line Chinese account of the load."""
@@ -67,7 +71,8 @@ class DemoSummary(msgspec.Struct, kw_only=True):
                     f"物资品目 {self.item_types_skipped} 个、装备 {self.assets_skipped} 件）")
         skipped = self.locations_skipped + self.item_types_skipped + self.assets_skipped
         return (f"演示数据已载入：新建地点 {self.locations_created} 个、物资品目 {self.item_types_created} 个、"
-                f"装备 {self.assets_created} 件、期初入库单 {self.receipts_created} 张"
+                f"装备 {self.assets_created} 件、期初入库单 {self.receipts_created} 张、"
+                f"处置中的事件 {self.incidents_created} 起"
                 + (f"（另有 {skipped} 项已存在，已跳过）" if skipped else ""))
 
 
@@ -312,5 +317,11 @@ async def load_demo(session: AsyncSession, *, progress: Callable[[str], None] = 
     summary.receipts_created, summary.receipts_skipped = made, kept
     progress(_said("期初入库单", made, kept, "张"))
     progress(_said("待审批的报废申请", *await ensure_demo_write_off(session), "张"))
+    # The incident's staging place (现场收货点) is a location the demo makes too.
+    made, kept = await ensure_demo_response(session)
+    summary.incidents_created, summary.incidents_skipped = made, kept
+    summary.locations_created += made
+    summary.locations_skipped += kept
+    progress(_said("处置中的事件（含动用指令 2 条：1 条已出库在途、1 条已预留）", made, kept, "起"))
     progress(summary.describe())
     return summary

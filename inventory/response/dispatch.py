@@ -36,11 +36,20 @@ PAPERWORK_DUE = dt.timedelta(hours=48)
 
 async def dispatch_read(session: AsyncSession, d: Dispatch, now: dt.datetime | None = None) -> DispatchRead:
     """A dispatch with its lines."""
-    now = now or utcnow()
     lines = await session.scalars(select(DispatchLine).where(DispatchLine.dispatch_id == d.id)
                                   .order_by(DispatchLine.id))
-    overdue = bool(d.paperwork_due_at and d.paperwork_received_at is None and d.paperwork_due_at < now
-                   and d.status != "cancelled")
+    return dispatch_read_of(d, list(lines), now or utcnow())
+
+
+def paperwork_overdue(d: Dispatch, now: dt.datetime) -> bool:
+    """The written order of an oral approval is past its deadline (not for a cancelled order)."""
+    return bool(d.paperwork_due_at and d.paperwork_received_at is None and d.paperwork_due_at < now
+                and d.status != "cancelled")
+
+
+def dispatch_read_of(d: Dispatch, lines: list[DispatchLine], now: dt.datetime) -> DispatchRead:
+    """A dispatch with its lines already read (in id order)."""
+    overdue = paperwork_overdue(d, now)
     return DispatchRead(
         id=d.id, incident_id=d.incident_id, status=d.status, approval_mode=d.approval_mode,
         approved_by=d.approved_by, document_no=d.document_no, paperwork_due_at=d.paperwork_due_at,

@@ -1,4 +1,5 @@
-"""The 南昌市 demo loader: locations, catalogue, assets, idempotency, progress and no commit."""
+"""The 南昌市 demo loader: locations, catalogue, assets, an open incident with orders, idempotency, progress and no
+commit."""
 
 from __future__ import annotations
 
@@ -9,9 +10,21 @@ from sqlalchemy.orm import aliased
 
 from inventory.catalog.service import list_item_types
 from inventory.demo.loader import load_demo
+from inventory.demo.response import INCIDENT_NAME
 from inventory.places.geo import haversine_km
+from inventory.response.views import order_views
 from inventory.store.db import Database
-from inventory.store.models import Asset, Balance, ItemType, ItemTypeAttribute, Location, Movement, Region
+from inventory.store.models import (
+    Asset,
+    Balance,
+    Dispatch,
+    Incident,
+    ItemType,
+    ItemTypeAttribute,
+    Location,
+    Movement,
+    Region,
+)
 
 
 async def _load(db: Database) -> None:
@@ -23,7 +36,7 @@ async def _counts(db: Database) -> dict[str, int]:
     async with db.read() as session:
         return {
             model.__tablename__: await session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Location, ItemType, ItemTypeAttribute, Asset)
+            for model in (Location, ItemType, ItemTypeAttribute, Asset, Incident, Dispatch, Movement)
         }
 
 
@@ -81,9 +94,11 @@ async def test_demo_places_depots_reserve_points_bins_and_vendors(db: Database) 
 
     vendors = [loc for loc in locs if loc.kind == "vendor"]
     assert len(vendors) == 4
+    staging = [loc for loc in locs if loc.kind == "staging"]  # the open incident's 现场收货点
+    assert [s.region_code for s in staging] == ["360121105000"]
     assert all(v.agreement_lead_hours is not None and 4 <= v.agreement_lead_hours <= 12 for v in vendors)
     assert all(v.region_code.startswith("3601") and len(v.region_code) == 6 for v in vendors)
-    assert all(loc.contact_name and loc.contact_phone for loc in locs)
+    assert all(loc.contact_name and loc.contact_phone for loc in locs if loc.kind != "staging")
 
 
 async def test_demo_catalogue_and_assets_answer_a_commanders_questions(db: Database) -> None:
@@ -115,9 +130,10 @@ async def test_demo_catalogue_and_assets_answer_a_commanders_questions(db: Datab
     serial_ids = {t.id for t in types if t.tracking == "serial"}
     assert 200 <= len(assets) <= 1000
     assert {a.item_type_id for a in assets} <= serial_ids
-    assert {kinds[a.location_id] for a in assets if a.location_id} == {"depot", "reserve_point", "vendor"}
+    # One boat of the executed dispatch order is on its way to the incident's staging place.
+    assert {kinds[a.location_id] for a in assets if a.location_id} == {"depot", "reserve_point", "vendor", "staging"}
     assert all(a.location_id is not None for a in assets)
-    assert {a.status for a in assets} == {"available", "maintenance"}
+    assert {a.status for a in assets} == {"available", "maintenance", "in_transit"}
     assert any(a.ownership == "leased_in" for a in assets)
     today = dt.date.today()
     assert any(a.next_inspection_due and a.next_inspection_due < today for a in assets)
@@ -141,7 +157,9 @@ async def test_second_load_creates_nothing_and_says_so(db: Database) -> None:
     assert first.created > 0
     assert (first.locations_skipped, first.item_types_skipped, first.assets_skipped) == (0, 0, 0)
     assert counts == {"locations": first.locations_created, "item_types": first.item_types_created,
-                      "item_type_attributes": counts["item_type_attributes"], "assets": first.assets_created}
+                      "item_type_attributes": counts["item_type_attributes"], "assets": first.assets_created,
+                      "incidents": 1, "dispatches": 2, "movements": counts["movements"]}
+    assert (first.incidents_created, second.incidents_skipped) == (1, 1)
     assert second.created == 0
     assert (second.locations_skipped, second.item_types_skipped, second.assets_skipped) == (
         first.locations_created, first.item_types_created, first.assets_created
@@ -150,6 +168,7 @@ async def test_second_load_creates_nothing_and_says_so(db: Database) -> None:
 
     assert any("储备库" in m for m in first_messages)
     assert any("装备" in m for m in first_messages)
+    assert any("事件" in m for m in first_messages)
     assert first_messages[-1] == first.describe()
     assert "已存在" in second_messages[-1]
     assert all(m.strip() for m in first_messages + second_messages)
@@ -160,4 +179,32 @@ async def test_load_leaves_committing_to_the_caller(db: Database) -> None:
         summary = await load_demo(session)
         assert summary.assets_created > 0
         await session.rollback()
-    assert await _counts(db) == {"locations": 0, "item_types": 0, "item_type_attributes": 0, "assets": 0}
+    assert await _counts(db) == {"locations": 0, "item_types": 0, "item_type_attributes": 0, "assets": 0,
+                                 "incidents": 0, "dispatches": 0, "movements": 0}
+
+
+async def test_demo_has_an_open_incident_in_nanchang_with_an_executed_and_a_reserved_order(db: Database) -> None:
+    await _load(db)
+    async with db.read() as session:
+        incident = await session.scalar(select(Incident).where(Incident.name == INCIDENT_NAME))
+        assert incident is not None
+        orders = list(await session.scalars(select(Dispatch).where(Dispatch.incident_id == incident.id)
+                                            .order_by(Dispatch.id)))
+        views = await order_views(session, orders)
+        reserved = (await session.execute(select(func.sum(Balance.reserved)))).scalar()
+    assert (incident.status, incident.kind, incident.region_code) == ("open", "flood", "360121105000")
+    assert incident.lat is not None and 28 < incident.lat < 29 and 115.5 < incident.lon < 116.5
+    executed, pending = views
+    # The first order, approved in writing, left the 南昌县 depot with the demo keeper: in transit to the scene.
+    assert (executed.read.status, executed.read.approval_mode, executed.paperwork) == (
+        "in_transit", "written", "received")
+    assert {ln.state for ln in executed.lines} == {"executed"}
+    assert {ln.source for ln in executed.lines} == {"南昌县综合应急物资储备库"}
+    assert executed.executed_by == ["demo-keeper"]
+    assert [v.step for v in executed.vouchers] == ["下达指令，预留物资", "出库执行，调往事件现场"]
+    assert any(ln.serial_number for ln in executed.lines)
+    # The second, approved orally, is reserved at the nearest sources; its written paperwork is due, not overdue.
+    assert (pending.read.status, pending.read.approval_mode, pending.paperwork) == ("reserved", "oral", "due")
+    assert {ln.state for ln in pending.lines} == {"reserved"}
+    assert {ln.item_code for ln in pending.lines} == {"FLOOD-BAG-SAND", "WATER-550", "TENT-12"}
+    assert reserved == sum(ln.quantity for ln in pending.lines) + 6  # and the demo write-off's six quilts

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -31,6 +32,7 @@ from api.controllers.ledger import LedgerController, StockController, TransferCo
 from api.controllers.locations import LocationController
 from api.controllers.lots import LotController
 from api.controllers.regions import RegionController
+from api.controllers.reports import ReportController
 from api.controllers.scan import ScanController
 from api.controllers.stocktakes import ImportController, StocktakeController
 from api.controllers.users import UserController
@@ -52,7 +54,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ItemTypeController, AssetController, LedgerController, TransferController, StockController, ScanController,
     LabelController, IncidentController, DispatchController, StocktakeController, ImportController,
     AvailabilityController, LotController,
-    WriteOffController,
+    WriteOffController, ReportController,
     *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),
@@ -95,6 +97,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],
         ),
+        # Pages, JSON and the county GeoJSON are sent gzipped to clients that ask (a 4G phone, an intranet over a
+        # thin line); workbooks, label sheets and images are compressed already and are left alone.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1000, gzip_compress_level=6,
+                                             exclude=[r"\.xlsx$", r"\.png$", r"\.pdf$", r"/labels/sheets$"]),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
     )

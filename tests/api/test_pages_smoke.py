@@ -85,7 +85,8 @@ async def created(client: Any, path: str, body: dict[str, Any]) -> dict[str, Any
 
 
 async def build_site(admin: Any, db: Database) -> Site:
-    """A depot in 南昌县 with two ready pumps and a faulty one, one in 东湖区, and a lot of tents."""
+    """A depot in 南昌县 with two ready pumps and a faulty one, one in 东湖区, a lot of tents, an incident and an
+    order for two of the tents."""
     ncx = (await created(admin, "/api/v1/locations", location_body("D-NCX")))["id"]
     dhq = (await created(admin, "/api/v1/locations", location_body(
         "D-DHQ", name="东湖区应急物资储备库", region_code="360102", lat=28.68, lon=115.90)))["id"]
@@ -99,6 +100,11 @@ async def build_site(admin: Any, db: Database) -> Site:
                                               ("BC-4", dhq, "ok"))]
     receipt = await created(admin, "/api/v1/movements", {"kind": "receipt", "location_id": ncx, "lines": [
         {"item_type_id": tent, "quantity": 20, "lot": {"number": "T-2026-01", "expiry_date": "2031-06-30"}}]})
+    incident = await created(admin, "/api/v1/incidents", {"name": "向塘镇内涝", "kind": "waterlogging",
+                                                          "region_code": KEEPER_SCOPE, "lat": 28.50, "lon": 115.95})
+    order = await created(admin, f"/api/v1/incidents/{incident['id']}/dispatches", {
+        "lines": [{"item_type": "TENT-12", "quantity": 2, "from_location_id": ncx}],
+        "approval": {"mode": "oral", "approved_by": "值班领导"}})
     async with db.write() as session:
         lot = await session.scalar(select(Lot).where(Lot.item_type_id == tent))
         assert lot is not None and lot.label_code, "a received lot has a label"
@@ -109,7 +115,8 @@ async def build_site(admin: Any, db: Database) -> Site:
     return Site(
         codes=[units[0]["label_code"], units[2]["label_code"], lot_code, location_code, unknown, malformed],
         ids={"location": [ncx, dhq], "asset": [units[0]["id"], units[2]["id"]], "lot": [lot_id],
-             "item_type": [pump, tent], "document": [receipt["id"]], "any": [ncx]},
+             "item_type": [pump, tent], "document": [receipt["id"]], "incident": [incident["id"]],
+             "dispatch": [order["id"]], "any": [ncx]},
     )
 
 

@@ -23,7 +23,7 @@ from inventory.store.models import Asset, Incident, ItemType, Location
 
 INCIDENT_NAME = "南昌县蒋巷镇赣江南支圩堤管涌险情"
 TOWNSHIP = "360121105000"  # 蒋巷镇
-NEAR = "RP-360121105"  # the township's reserve point: the incident is a little north-east of it
+SPOT = (28.594, 116.041)  # WGS-84, the 赣江南支 levee by 蒋巷镇 (inside 南昌县 on the shipped boundaries)
 DEPOT = "D-360121"
 COMMANDER = "demo-commander"
 KEEPER = Principal(user_id=0, username="demo-keeper", display_name="南昌县储备库保管员", role="keeper",
@@ -51,13 +51,11 @@ async def ensure_demo_response(session: AsyncSession) -> tuple[int, int]:
     if await session.scalar(select(Incident.id).where(Incident.name == INCIDENT_NAME)):
         return 0, 1
     depot = await session.scalar(select(Location).where(Location.code == DEPOT))
-    near = await session.scalar(select(Location).where(Location.code == NEAR))
     if depot is None or depot.lat is None or depot.lon is None:
         return 0, 0
-    lat, lon = (near.lat, near.lon) if near is not None and near.lat is not None and near.lon is not None \
-        else (depot.lat, depot.lon)
+    lat, lon = SPOT
     incident = await create_incident(session, IncidentCreate(
-        name=INCIDENT_NAME, kind="flood", region_code=TOWNSHIP, lat=round(lat + 0.006, 6), lon=round(lon + 0.008, 6),
+        name=INCIDENT_NAME, kind="flood", region_code=TOWNSHIP, lat=lat, lon=lon,
         crs="wgs84"), actor=COMMANDER)
     lines = [DispatchLineRequest(item_type=code, quantity=n, from_location_id=depot.id) for code, n in EXECUTED_LINES]
     boat = await _ready_boat(session, depot.id, dt.date.today())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,8 +29,9 @@ async def create_incident(session: AsyncSession, data: IncidentCreate, *, actor:
     await require_region(session, data.region_code)
     validate_point(data.lat, data.lon, region_code=data.region_code)
     lat, lon = to_wgs84(data.lat, data.lon, data.crs)
-    count = int(await session.scalar(select(func.count()).select_from(Incident)) or 0)
-    code = f"INC-{utcnow():%Y%m%d}-{count + 1:04d}"
+    # A random suffix, not a count of incidents: two commanders opening incidents at the same moment counted
+    # the same number, and the second staging place's code collided (a 500 on PostgreSQL).
+    code = f"INC-{utcnow():%Y%m%d}-{secrets.token_hex(4).upper()}"
     site = await create_location(session, LocationCreate(
         code=code, name=f"事件现场：{data.name}"[:100], kind="staging", region_code=data.region_code,
         lat=data.lat, lon=data.lon, crs=data.crs))

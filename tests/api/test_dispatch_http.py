@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.api.helpers import item_type_body, location_body
@@ -98,3 +99,11 @@ async def test_paperwork_overdue_filter_and_recording(client: Any) -> None:
     assert r.status_code == 200
     assert r.json()["paperwork_received_at"] is not None
     assert (await client.get("/api/v1/dispatches", params={"paperwork": "missing"})).json()["total"] == 0
+
+
+async def test_incidents_opened_at_the_same_moment_each_get_their_own_staging_place(client: Any) -> None:
+    answers = await asyncio.gather(*(client.post("/api/v1/incidents", json={
+        "name": f"同时登记的险情 {i}", "kind": "flood", "region_code": "360121", "lat": 28.50 + i / 100,
+        "lon": 115.95}) for i in range(6)))
+    assert [r.status_code for r in answers] == [201] * 6, [r.text for r in answers]
+    assert len({r.json()["location_id"] for r in answers}) == 6

@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from inventory.catalog.service import list_item_types
 from inventory.demo.loader import load_demo
 from inventory.demo.response import INCIDENT_NAME
+from inventory.places.boundaries import boundary_at
 from inventory.places.geo import haversine_km
 from inventory.response.views import order_views
 from inventory.store.db import Database
@@ -194,6 +195,8 @@ async def test_demo_has_an_open_incident_in_nanchang_with_an_executed_and_a_rese
         reserved = (await session.execute(select(func.sum(Balance.reserved)))).scalar()
     assert (incident.status, incident.kind, incident.region_code) == ("open", "flood", "360121105000")
     assert incident.lat is not None and 28 < incident.lat < 29 and 115.5 < incident.lon < 116.5
+    county = boundary_at(incident.lon, incident.lat)
+    assert county is not None and county.adcode == "360121", "the incident's point lies in its own county (南昌县)"
     executed, pending = views
     # The first order, approved in writing, left the 南昌县 depot with the demo keeper: in transit to the scene.
     assert (executed.read.status, executed.read.approval_mode, executed.paperwork) == (

@@ -25,6 +25,7 @@ from inventory.store.db import Database
 from inventory.store.models import LabelCode, Lot
 from labels.codes import display_code
 from labels.render import FONT_ENV, FONT_PATH
+from tests.abuse.timing import second_slowest
 from tests.api import snapshot
 from tests.api.helpers import item_type_body, location_body
 
@@ -146,10 +147,12 @@ async def test_a_keepers_receipts_and_health_answer_promptly_while_a_large_sheet
     assert r.headers["x-labels-truncated"] == "0"
     bound = took / 4
     assert len(writes) >= 3, f"writes ran while the sheet was made ({writes}, sheet {took:.2f} s)"
-    assert max(writes) < bound, (f"slowest receipt {max(writes):.3f} s while a {labels}-label sheet took "
-                                 f"{took:.2f} s; all: {[round(x, 3) for x in writes]}")
-    assert max(probes) < bound, (f"slowest /health {max(probes):.3f} s while a {labels}-label sheet took "
-                                 f"{took:.2f} s; all: {[round(x, 3) for x in probes]}")
+    # The slowest but one (tests/abuse/timing.py): a single pause of a loaded machine is not rendering on the loop.
+    sheet_took = f"while a {labels}-label sheet took {took:.2f} s"
+    assert second_slowest(writes) < bound, (f"slowest receipts but one {second_slowest(writes):.3f} s {sheet_took}; "
+                                            f"all: {[round(x, 3) for x in writes]}")
+    assert second_slowest(probes) < bound, (f"slowest /health but one {second_slowest(probes):.3f} s {sheet_took}; "
+                                            f"all: {[round(x, 3) for x in probes]}")
 
 
 async def statements_of(db: Database, work: Any) -> int:

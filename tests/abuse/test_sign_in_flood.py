@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from inventory.access import sign_in, users
 from inventory.store.db import Database
+from tests.abuse.timing import second_slowest
 from tests.api.helpers import item_type_body, location_body
 from tests.conftest import TEST_PASSWORD
 
@@ -95,11 +96,6 @@ def one_verification_seconds() -> float:
             hasher.verify(stored, "wrong-password")
         best = min(best, time.perf_counter() - started)
     return best
-
-
-def second_slowest(latencies: list[float]) -> float:
-    """The second-largest latency (the largest when there is only one)."""
-    return sorted(latencies)[-2] if len(latencies) > 1 else latencies[0]
 
 
 async def timed_receipt(client: Any) -> Callable[[], Awaitable[float]]:

@@ -28,6 +28,7 @@ from api.controllers.health import health, ready
 from api.controllers.incidents import DispatchController, IncidentController
 from api.controllers.item_types import ItemTypeController
 from api.controllers.labels import LabelController
+from api.controllers.leases import LeaseController
 from api.controllers.ledger import LedgerController, StockController, TransferController
 from api.controllers.locations import LocationController
 from api.controllers.lots import LotController
@@ -54,7 +55,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ItemTypeController, AssetController, LedgerController, TransferController, StockController, ScanController,
     LabelController, IncidentController, DispatchController, StocktakeController, ImportController,
     AvailabilityController, LotController,
-    WriteOffController, ReportController,
+    WriteOffController, ReportController, LeaseController,
     *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),

@@ -7,11 +7,12 @@ is every page route, for the application's route table; a new area adds its modu
 
 from __future__ import annotations
 
-from api.pages import availability, home, incidents, reports, scan, sign_in, write_offs
+from api.pages import availability, home, incidents, leases, reports, scan, sign_in, write_offs
 from api.pages import map as map_pages
 from api.pages.common import PAGE
 
 __all__ = ["PAGE", "PAGE_HANDLERS"]
 
 PAGE_HANDLERS = [*sign_in.HANDLERS, *home.HANDLERS, *scan.HANDLERS, *write_offs.HANDLERS, *availability.HANDLERS,
-                 *map_pages.HANDLERS, *incidents.HANDLERS, *reports.HANDLERS]
+                 *map_pages.HANDLERS, *incidents.HANDLERS, *reports.HANDLERS,
+                 *leases.HANDLERS]

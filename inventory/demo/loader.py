@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog.service import create_item_type
 from inventory.demo.catalog import ITEM_TYPES, STOCKING, VENDORS
+from inventory.demo.leases import ensure_demo_leases
 from inventory.demo.response import ensure_demo_response
 from inventory.demo.stock import ensure_opening_stock
 from inventory.demo.write_offs import ensure_demo_write_off
@@ -57,12 +58,14 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     receipts_skipped: int = 0
     incidents_created: int = 0
     incidents_skipped: int = 0
+    leases_created: int = 0
+    leases_skipped: int = 0
 
     @property
     def created(self) -> int:
         """Total number of things created."""
         return (self.locations_created + self.item_types_created + self.assets_created + self.receipts_created
-                + self.incidents_created)
+                + self.incidents_created + self.leases_created)
 
     def describe(self) -> str:
         """A one-line Chinese account of the load."""
@@ -323,5 +326,8 @@ async def load_demo(session: AsyncSession, *, progress: Callable[[str], None] = 
     summary.locations_created += made
     summary.locations_skipped += kept
     progress(_said("处置中的事件（含动用指令 2 条：1 条已出库在途、1 条已预留）", made, kept, "起"))
+    made, kept = await ensure_demo_leases(session)
+    summary.leases_created, summary.leases_skipped = made, kept
+    progress(_said("租借合同（租入 1、借出 2，其中 1 份已逾期）", made, kept, "份"))
     progress(summary.describe())
     return summary

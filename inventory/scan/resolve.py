@@ -15,7 +15,18 @@ from inventory.stock.documents import KIND_ZH as DOC_ZH
 from inventory.stock.documents import document_number
 from inventory.stock.lots import is_expired
 from inventory.store.label_codes import KIND_ZH, resolve
-from inventory.store.models import Asset, Balance, Document, ItemType, Location, Lot, Movement, Region
+from inventory.store.models import (
+    Asset,
+    Balance,
+    Document,
+    ItemType,
+    Lease,
+    LeaseLine,
+    Location,
+    Lot,
+    Movement,
+    Region,
+)
 
 # Times on the pages are Beijing time (UTC+8, no daylight saving); the database keeps UTC.
 BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
@@ -24,7 +35,7 @@ STATUS_ZH = {
     "maintenance": "维修保养中", "leased_out": "已借出", "lost": "丢失", "retired": "已报废",
 }
 LOCATION_KIND_ZH = {"depot": "储备库", "reserve_point": "储备点", "vendor": "协议供应商仓库", "vehicle": "车载",
-                    "staging": "前置点", "bin": "货架库位"}
+                    "staging": "前置点", "bin": "货架库位", "counterparty": "借出在外"}
 ACTION_ZH = {
     "checkout": "领用出库", "checkin": "归还入库", "move": "移库/调拨", "inspect": "检查", "damaged": "报损",
     "lost": "报失", "receive_transfer": "到货签收", "issue": "出库", "receive": "入库", "count": "盘点",
@@ -214,11 +225,31 @@ async def _asset_view(session: AsyncSession, base: dict[str, object], asset_id: 
     if asset.readiness == "fault":
         warnings.append(f"故障：{asset.fault_note or '未填写说明'}")
     holder, since = await _holder(session, asset) if asset.status in ("deployed", "leased_out") else (None, None)
+    await _lease_facts(session, asset, today, facts, warnings)
     return ScanView(**base, title=it.name, subtitle=it.spec, status=asset.status,  # type: ignore[arg-type]
                     status_zh=STATUS_ZH.get(asset.status, asset.status), location_id=loc.id if loc else None,
                     location_name=loc.name if loc else None, facts=facts, warnings=warnings,
                     recent=await _recent(session, Movement.asset_id == asset.id), item_type_id=it.id,
                     holder=holder, held_since=since)
+
+
+async def _lease_facts(session: AsyncSession, asset: Asset, today: dt.date, facts: list[tuple[str, str]],
+                       warnings: list[str]) -> None:
+    """A unit on an open lease: who has it (lent out) or whose it is (leased in), and when it is due back."""
+    row = (await session.execute(
+        select(Lease).join(LeaseLine, LeaseLine.lease_id == Lease.id)
+        .where(LeaseLine.asset_id == asset.id, Lease.closed_at.is_(None), Lease.out_at.is_not(None),
+               LeaseLine.returned + LeaseLine.lost < LeaseLine.quantity)
+        .order_by(Lease.id.desc()).limit(1))).first()
+    if row is None:
+        return
+    lease: Lease = row[0]
+    who = " ".join(x for x in (lease.counterparty, lease.contact_name, lease.contact_phone) if x)
+    facts.append(("借用方" if lease.direction == "out" else "出租方", who))
+    facts.append(("租借合同", f"#{lease.id} {lease.agreement_number}".strip()))
+    facts.append(("应还日期", lease.due_date.isoformat()))
+    if lease.due_date < today:
+        warnings.append(f"租借已逾期（应于 {lease.due_date} 归还），请到 /leases 办理归还或续租")
 
 
 async def _holder(session: AsyncSession, asset: Asset) -> tuple[str | None, dt.datetime | None]:

@@ -276,6 +276,28 @@ async def cancellable_write_off(s: Site, target: str) -> Call:
     return Call({"request_id": await a_write_off(s, target)})
 
 
+def lease_body(s: Site, target: str) -> dict[str, Any]:
+    """Lend one tent from the target's depot to a neighbouring county for a week."""
+    return {"direction": "out", "counterparty": "进贤县应急管理局", "location_id": s.depot[target],
+            "start_date": "2026-12-01", "due_date": "2026-12-08", "lines": [{"item_type_id": s.tent, "quantity": 1}]}
+
+
+async def a_lease(s: Site, target: str, *, out: bool = False) -> int:
+    """A lease at the target's depot, handed over when ``out``."""
+    lease: int = (await created(s.admin, "/api/v1/leases", lease_body(s, target)))["id"]
+    if out:
+        r = await s.admin.post(f"/api/v1/leases/{lease}/out")
+        assert r.status_code == 200, f"setup lease: {r.text}"
+    return lease
+
+
+async def returnable_lease(s: Site, target: str) -> Call:
+    """A lease handed over, and its one line coming back."""
+    lease = await a_lease(s, target, out=True)
+    line = (await s.admin.get(f"/api/v1/leases/{lease}")).json()["lines"][0]["id"]
+    return Call({"lease_id": lease}, json={"lines": [{"line_id": line}]})
+
+
 # Pages are "public" to the permission guard: they read the session cookie themselves and send anyone
 # without one to /login (303), which is what every column here sees, since the matrix signs in with bearer
 # tokens. What a signed-in user may do on the scan page is the scan tests' business.
@@ -391,6 +413,17 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/availability/summary"): lambda s, t: Call(query={"region": "3601", "category": "pump"}),
     ("GET", "/map"): lambda s, t: Call(query={"region": TARGET_REGION[t]}),
     ("GET", "/map/counties.geojson"): lambda s, t: Call(query={"region": "3601"}),
+    ("GET", "/leases"): lambda s, t: Call(query={"status": "overdue"}),
+    ("GET", "/leases/{lease_id}"): lambda s, t: Call({"lease_id": 1}),
+    ("POST", "/leases/{lease_id}/return"): lambda s, t: page_form(s, {"q_1": "1"}, lease_id=1),
+    ("POST", "/api/v1/leases"): lambda s, t: Call(json=lease_body(s, t)),
+    ("GET", "/api/v1/leases"): lambda s, t: Call(query={"status": "overdue", "direction": "out"}),
+    ("GET", "/api/v1/leases/fees"): lambda s, t: Call(query={"year": 2026}),
+    ("GET", "/api/v1/leases/{lease_id}"): lambda s, t: _call(a_lease(s, t), "lease_id"),
+    ("POST", "/api/v1/leases/{lease_id}/out"): lambda s, t: _call(a_lease(s, t), "lease_id"),
+    ("POST", "/api/v1/leases/{lease_id}/return"): returnable_lease,
+    ("POST", "/api/v1/leases/{lease_id}/extend"): lambda s, t: _call(a_lease(s, t), "lease_id",
+                                                                     json={"due_date": "2026-12-31"}),
     ("POST", "/availability/reserve"): lambda s, t: page_form(s, {"incident_id": "1", "site_id": str(s.depot[t]),
                                                                   "item_type_id": "1", "quantity": "1"}),
 }

@@ -105,6 +105,9 @@ async def build_site(admin: Any, db: Database) -> Site:
     order = await created(admin, f"/api/v1/incidents/{incident['id']}/dispatches", {
         "lines": [{"item_type": "TENT-12", "quantity": 2, "from_location_id": ncx}],
         "approval": {"mode": "oral", "approved_by": "值班领导"}})
+    lease = await created(admin, "/api/v1/leases", {
+        "direction": "out", "counterparty": "进贤县应急管理局", "location_id": ncx, "start_date": "2026-12-01",
+        "due_date": "2026-12-08", "lines": [{"item_type_id": tent, "quantity": 1}]})
     async with db.write() as session:
         lot = await session.scalar(select(Lot).where(Lot.item_type_id == tent))
         assert lot is not None and lot.label_code, "a received lot has a label"
@@ -116,7 +119,7 @@ async def build_site(admin: Any, db: Database) -> Site:
         codes=[units[0]["label_code"], units[2]["label_code"], lot_code, location_code, unknown, malformed],
         ids={"location": [ncx, dhq], "asset": [units[0]["id"], units[2]["id"]], "lot": [lot_id],
              "item_type": [pump, tent], "document": [receipt["id"]], "incident": [incident["id"]],
-             "dispatch": [order["id"]], "any": [ncx]},
+             "dispatch": [order["id"]], "lease": [lease["id"]], "any": [ncx]},
     )
 
 

@@ -132,9 +132,10 @@ async def test_demo_catalogue_and_assets_answer_a_commanders_questions(db: Datab
     assert 200 <= len(assets) <= 1000
     assert {a.item_type_id for a in assets} <= serial_ids
     # One boat of the executed dispatch order is on its way to the incident's staging place.
-    assert {kinds[a.location_id] for a in assets if a.location_id} == {"depot", "reserve_point", "vendor", "staging"}
+    assert {kinds[a.location_id] for a in assets if a.location_id} == {"depot", "reserve_point", "vendor", "staging",
+                                                                           "counterparty"}
     assert all(a.location_id is not None for a in assets)
-    assert {a.status for a in assets} == {"available", "maintenance", "in_transit"}
+    assert {a.status for a in assets} == {"available", "maintenance", "in_transit", "leased_out"}
     assert any(a.ownership == "leased_in" for a in assets)
     today = dt.date.today()
     assert any(a.next_inspection_due and a.next_inspection_due < today for a in assets)
@@ -157,8 +158,10 @@ async def test_second_load_creates_nothing_and_says_so(db: Database) -> None:
 
     assert first.created > 0
     assert (first.locations_skipped, first.item_types_skipped, first.assets_skipped) == (0, 0, 0)
-    assert counts == {"locations": first.locations_created, "item_types": first.item_types_created,
-                      "item_type_attributes": counts["item_type_attributes"], "assets": first.assets_created,
+    # The leases add a 借出在外 place per borrower (2) and the leased-in pump (1) beyond the summary's figures.
+    assert (first.leases_created, second.leases_skipped) == (3, 3)
+    assert counts == {"locations": first.locations_created + 2, "item_types": first.item_types_created,
+                      "item_type_attributes": counts["item_type_attributes"], "assets": first.assets_created + 1,
                       "incidents": 1, "dispatches": 2, "movements": counts["movements"]}
     assert (first.incidents_created, second.incidents_skipped) == (1, 1)
     assert second.created == 0
@@ -211,3 +214,22 @@ async def test_demo_has_an_open_incident_in_nanchang_with_an_executed_and_a_rese
     assert {ln.state for ln in pending.lines} == {"reserved"}
     assert {ln.item_code for ln in pending.lines} == {"FLOOD-BAG-SAND", "WATER-550", "TENT-12"}
     assert reserved == sum(ln.quantity for ln in pending.lines) + 6  # and the demo write-off's six quilts
+
+
+async def test_demo_leases_a_pump_in_lends_a_boat_out_and_has_one_overdue(db: Database) -> None:
+    from inventory.leases.service import list_leases
+    from inventory.stock.verify import verify_ledger
+
+    await _load(db)
+    async with db.read() as session:
+        page = await list_leases(session, status=None, direction=None, due_within_days=None, counterparty=None,
+                                 limit=50, offset=0)
+        report = await verify_ledger(session)
+    assert report.ok, report.differences
+    by_status = [(r.status, r.direction, r.counterparty) for r in page.items]
+    assert by_status[0] == ("overdue", "out", "新建区红十字会")
+    assert [s for s, _, _ in by_status].count("overdue") == 1
+    pump = next(r for r in page.items if r.direction == "in")
+    assert "泵业" in pump.counterparty and pump.status == "active" and pump.fee.amount > 0
+    boat = next(r for r in page.items if r.lines[0].item_name == "冲锋舟")
+    assert boat.direction == "out" and boat.status == "active" and boat.lines[0].asset_id

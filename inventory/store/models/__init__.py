@@ -5,6 +5,7 @@ from __future__ import annotations
 from inventory.store.models.access import AuditEntry, AuthToken, LoginFailure, User
 from inventory.store.models.base import Base, UTCDateTime, utcnow
 from inventory.store.models.catalog import ItemType, ItemTypeAttribute
+from inventory.store.models.leases import Lease, LeaseExtension, LeaseLine
 from inventory.store.models.places import Location, Region
 from inventory.store.models.response import Dispatch, DispatchLine, Incident
 from inventory.store.models.stock import Asset, Balance, Document, Lot, Movement
@@ -14,7 +15,8 @@ from inventory.store.models.write_offs import WriteOffLine, WriteOffRequest
 
 __all__ = [
     "Asset", "AuditEntry", "AuthToken", "Balance", "Base", "Dispatch", "DispatchLine", "Document",
-    "IdempotencyKey", "Incident", "ItemType", "ItemTypeAttribute", "LabelCode", "Location", "LoginFailure", "Lot",
+    "IdempotencyKey", "Incident", "ItemType", "ItemTypeAttribute", "LabelCode", "Lease", "LeaseExtension",
+    "LeaseLine", "Location", "LoginFailure", "Lot",
     "Movement", "Region", "Setting", "Stocktake", "StocktakeLine", "StocktakeUpload", "UTCDateTime", "User",
     "WriteOffLine", "WriteOffRequest", "utcnow",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import IdempotencyKey, IdParam, Limit, Offset
 from api.writes import run_write
 from inventory.access.scope import Principal
+from inventory.leases import queries
 from inventory.leases import service as leases
 from inventory.leases.schemas import (
     Direction,
@@ -39,7 +40,7 @@ class LeaseController(Controller):
         """Record a lease contract (draft until the goods change hands)."""
 
         async def work(session: AsyncSession) -> LeaseRead:
-            return await leases.lease_read(session, await leases.create_lease(session, data, principal))
+            return await queries.lease_read(session, await leases.create_lease(session, data, principal))
 
         return await run_write(request, db, principal, work)
 
@@ -52,7 +53,7 @@ class LeaseController(Controller):
     ) -> Page[LeaseRead]:
         """Leases, overdue first; ``status`` is derived (draft, active, overdue, returned, closed_short)."""
         async with db.read() as session:
-            return await leases.list_leases(session, status=status, direction=direction,
+            return await queries.list_leases(session, status=status, direction=direction,
                                             due_within_days=due_within_days, counterparty=counterparty,
                                             limit=limit, offset=offset)
 
@@ -60,13 +61,13 @@ class LeaseController(Controller):
     async def fees(self, db: Database, year: Annotated[int, Parameter(ge=2000, le=2100)]) -> FeeSummary:
         """Fees per counterparty for leases started in ``year``: what the bureau pays and is owed."""
         async with db.read() as session:
-            return await leases.fee_summary(session, year)
+            return await queries.fee_summary(session, year)
 
     @get("/{lease_id:int}", opt={"action": "read"})
     async def get_lease(self, db: Database, lease_id: IdParam) -> LeaseRead:
         """One lease with its lines, extensions and fee to date."""
         async with db.read() as session:
-            return await leases.lease_read(session, await leases.get_lease(session, lease_id))
+            return await queries.lease_read(session, await queries.get_lease(session, lease_id))
 
     @post("/{lease_id:int}/out", opt={"action": "leases.write"}, status_code=200)
     async def hand_over(
@@ -76,7 +77,7 @@ class LeaseController(Controller):
         """The goods change hands: ours go out (units leased_out) or theirs come in (units leased_in)."""
 
         async def work(session: AsyncSession) -> LeaseRead:
-            return await leases.lease_read(session, await leases.hand_over(session, lease_id, principal))
+            return await queries.lease_read(session, await leases.hand_over(session, lease_id, principal))
 
         return await run_write(request, db, principal, work, status_code=200)
 
@@ -88,7 +89,7 @@ class LeaseController(Controller):
         """A return, in full or in part; damaged units go to maintenance, lost ones to a write-off request."""
 
         async def work(session: AsyncSession) -> LeaseRead:
-            return await leases.lease_read(session, await leases.take_back(session, lease_id, data, principal))
+            return await queries.lease_read(session, await leases.take_back(session, lease_id, data, principal))
 
         return await run_write(request, db, principal, work, status_code=200)
 
@@ -100,6 +101,6 @@ class LeaseController(Controller):
         """Extend the due date; the earlier due dates stay in the history."""
 
         async def work(session: AsyncSession) -> LeaseRead:
-            return await leases.lease_read(session, await leases.extend(session, lease_id, data, principal))
+            return await queries.lease_read(session, await leases.extend(session, lease_id, data, principal))
 
         return await run_write(request, db, principal, work, status_code=200)

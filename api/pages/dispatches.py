@@ -21,7 +21,7 @@ from inventory.access.permissions import allowed
 from inventory.access.scope import Principal, in_scope
 from inventory.errors import InventoryError
 from inventory.response import dispatch as dispatch_service
-from inventory.response import views
+from inventory.response import order_views
 from inventory.response.schemas import DispatchRead, PaperworkRequest
 from inventory.schemas import MAX_ID
 from inventory.store.db import Database
@@ -67,22 +67,22 @@ async def dispatches_page(request: Request[Any, Any, Any], db: Database, status:
         return login_redirect(PATH)
     error, field = None, None
     try:
-        chosen = (_choice(status, views.DISPATCH_STATUS_ZH, "status"),
+        chosen = (_choice(status, order_views.DISPATCH_STATUS_ZH, "status"),
                   _choice(paperwork, PAPERWORK_CHOICES, "paperwork"), _id(incident, "incident"))
         start = _id(offset, "offset") or 0
     except FormError as exc:
         error, field, chosen, start = f"筛选条件有误：{exc.detail}", exc.field, (None, None, None), 0
     start = min(start, MAX_OFFSET)
     async with db.read() as session:
-        rows, total = await views.order_rows(session, status=chosen[0], paperwork=chosen[1], incident_id=chosen[2],
-                                             limit=PAGE_SIZE, offset=start)
+        rows, total = await order_views.order_rows(
+            session, status=chosen[0], paperwork=chosen[1], incident_id=chosen[2], limit=PAGE_SIZE, offset=start)
     params = {k: v for k, v in zip(("status", "paperwork", "incident"), chosen, strict=True) if v}
 
     def page_url(at: int) -> str:
         return f"{PATH}?{urlencode({**params, **({'offset': at} if at else {})})}"
 
     return Template("dispatches.html", status_code=422 if error else 200, context=page_context(
-        principal, rows=rows, total=total, offset=start, chosen=chosen, status_zh=views.DISPATCH_STATUS_ZH,
+        principal, rows=rows, total=total, offset=start, chosen=chosen, status_zh=order_views.DISPATCH_STATUS_ZH,
         paperwork_choices=PAPERWORK_CHOICES, error=error, error_field=field,
         next_url=page_url(start + PAGE_SIZE) if start + len(rows) < total else None,
         prev_url=page_url(max(0, start - PAGE_SIZE)) if start else None))
@@ -95,7 +95,7 @@ async def _render_order(db: Database, principal: Principal, dispatch_id: int, *,
         return missing(principal, f"动用指令编号 {dispatch_id} 不存在")
     try:
         async with db.read() as session:
-            order = await views.order_view(session, dispatch_id)
+            order = await order_views.order_view(session, dispatch_id)
             executes = allowed("dispatch.execute", principal.role)
             mine = [s for s in order.pending_sites if executes and await in_scope(session, principal, s.id)]
     except InventoryError as exc:

@@ -25,7 +25,7 @@ from inventory.access.permissions import allowed
 from inventory.access.scope import Principal
 from inventory.errors import InventoryError
 from inventory.response import incidents as incident_service
-from inventory.response import views
+from inventory.response import order_views, views
 from inventory.response.schemas import IncidentCreate, IncidentRead
 from inventory.schemas import MAX_ID
 from inventory.store.db import Database
@@ -65,7 +65,7 @@ def _filter(status: str | None, kind: str | None, q: str | None, since: str | No
     status = status or "open"
     if status not in STATUS_CHOICES:
         raise FormError("status", "应为 处置中、已关闭 或 全部")
-    if kind and kind not in views.KIND_ZH:
+    if kind and kind not in order_views.KIND_ZH:
         raise FormError("kind", "没有这种事件类型")
     start, end = _date(since, "since"), _date(until, "until")
     if start and end and end < start:
@@ -95,7 +95,7 @@ async def _render_list(db: Database, principal: Principal, f: views.IncidentFilt
         principal, rows=rows, total=total, filter=f, status_value=f.status or "all",
         next_url=f"{PATH}?{_query(f, f.offset + f.limit)}" if more else None,
         prev_url=f"{PATH}?{_query(f, max(0, f.offset - f.limit))}" if f.offset else None,
-        status_choices=STATUS_CHOICES, kind_zh=views.KIND_ZH, crs_choices=CRS_CHOICES, regions=regions,
+        status_choices=STATUS_CHOICES, kind_zh=order_views.KIND_ZH, crs_choices=CRS_CHOICES, regions=regions,
         may_write=may_write, form=form or {"crs": "wgs84"}, key=uuid.uuid4().hex, done=done, error=error,
         error_field=error_field))
 

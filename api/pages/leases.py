@@ -16,6 +16,7 @@ from api.writes import write_once
 from inventory.access.permissions import allowed
 from inventory.access.scope import Principal, in_scope
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
+from inventory.leases import queries
 from inventory.leases import service as leases
 from inventory.leases.schemas import DIRECTION_ZH, FEE_BASIS_ZH, STATUS_ZH, LeaseRead, LeaseReturn, ReturnLine
 from inventory.schemas import MAX_ID
@@ -41,7 +42,7 @@ async def leases_page(
     within = int(due_within_days) if due_within_days.isdigit() and int(due_within_days) <= 3650 else None
     offset = max(0, min(offset, 10_000_000))
     async with db.read() as session:
-        page = await leases.list_leases(session, status=status or None, direction=direction or None,
+        page = await queries.list_leases(session, status=status or None, direction=direction or None,
                                         due_within_days=within, counterparty=counterparty or None,
                                         limit=PAGE_SIZE, offset=offset)
         ids = {r.location_id for r in page.items}
@@ -65,7 +66,7 @@ async def _render_lease(db: Database, principal: Principal, lease_id: int, *, do
                         error: str | None = None, status: int = 200) -> Template:
     async with db.read() as session:
         try:
-            view = await leases.lease_read(session, await leases.get_lease(session, lease_id))
+            view = await queries.lease_read(session, await queries.get_lease(session, lease_id))
         except NotFound:
             return Template("leases_one.html", status_code=404, context=page_context(
                 principal, lease=None, error=f"租借合同 id={lease_id} 不存在"))
@@ -133,7 +134,7 @@ async def return_from_page(request: Request[Any, Any, Any], db: Database, lease_
         return await _render_lease(db, principal, lease_id, error=data, status=422)
 
     async def work(session: AsyncSession) -> LeaseRead:
-        return await leases.lease_read(session, await leases.take_back(session, lease_id, data, principal))
+        return await queries.lease_read(session, await leases.take_back(session, lease_id, data, principal))
 
     try:
         await write_once(request, db, principal, work, key=key, fingerprint_body=body, status_code=200)

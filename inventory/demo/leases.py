@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal
+from inventory.leases.queries import today_china
 from inventory.leases.schemas import LeaseCreate, LeaseLineCreate
-from inventory.leases.service import create_lease, hand_over, today_china
+from inventory.leases.service import create_lease, hand_over
 from inventory.stock.documents import CHINA
 from inventory.store.models import Asset, ItemType, Lease, Location
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from inventory.leases.service import today_china
+from inventory.leases.queries import today_china
 from inventory.stock.verify import verify_ledger
 from inventory.store.db import Database
 from tests.api.helpers import NANCHANG_COUNTY, assert_problem, item_type_body, location_body

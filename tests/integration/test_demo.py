@@ -13,7 +13,7 @@ from inventory.demo.loader import load_demo
 from inventory.demo.response import INCIDENT_NAME
 from inventory.places.boundaries import boundary_at
 from inventory.places.geo import haversine_km
-from inventory.response.views import order_views
+from inventory.response.order_views import order_views
 from inventory.store.db import Database
 from inventory.store.models import (
     Asset,
@@ -217,7 +217,7 @@ async def test_demo_has_an_open_incident_in_nanchang_with_an_executed_and_a_rese
 
 
 async def test_demo_leases_a_pump_in_lends_a_boat_out_and_has_one_overdue(db: Database) -> None:
-    from inventory.leases.service import list_leases
+    from inventory.leases.queries import list_leases
     from inventory.stock.verify import verify_ledger
 
     await _load(db)

@@ -44,6 +44,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.headers import add_security_headers, complete_allow_header
 from api.openapi import ProblemJsonRenderPlugin, document_problems
 from api.pages import PAGE_HANDLERS
+from api.path_ids import refuse_loose_ids
 from inventory.availability.eta import load_eta_config
 from inventory.config import Settings, load_settings
 from inventory.store.db import Database
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies=DEPENDENCIES,
+        before_request=refuse_loose_ids,
         before_send=[add_security_headers, complete_allow_header],
         after_exception=[audit_routing_refusal],
         middleware=[

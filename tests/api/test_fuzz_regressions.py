@@ -163,3 +163,18 @@ async def test_a_label_sheet_naming_an_unknown_location_or_code_is_a_422_naming_
     r = await client.post("/api/v1/labels/sheets", json={"location_id": loc["id"], "codes": [never_issued]})
     body = assert_problem(r)
     assert body["errors"][0]["field"] == "codes.0"
+
+
+async def test_an_id_in_a_path_is_digits_only(client: Any) -> None:
+    """Python's int() also reads " 9", "+9", "1_0" and "９" as numbers: the path "/stocktakes/9%20" answered the
+    stocktake 9 (schemathesis, PostgreSQL run). Such a path names nothing, like "/stocktakes/abc"."""
+    made = await client.post("/api/v1/locations", json=location_body("D-DIGITS"))
+    assert made.status_code == 201, made.text
+    n = made.json()["id"]
+    assert (await client.get(f"/api/v1/locations/{n}")).status_code == 200
+    expected = (await client.get("/api/v1/locations/abc")).status_code
+    assert expected in (400, 404, 422)
+    for loose in (f"{n}%20", f"%20{n}", f"+{n}", f"0_{n}", "%EF%BC%91", f"{n}%09"):
+        r = await client.get(f"/api/v1/locations/{loose}")
+        assert r.status_code == expected, (loose, r.status_code, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json"), loose

@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, Rule] = {
     "labels.print": _rule("admin keeper", True, "打印标签页（PDF，一次至多 5000 张；保管员限辖区内）"),
     "labels.reissue": _rule("admin keeper", True, "补打破损标签，旧编码作废（保管员限辖区内）"),
     "leases.write": _rule("admin keeper", True, "登记租借合同、借出/租入交付、归还、续租（保管员限辖区内）"),
+    "agreements.write": _rule("admin commander", True,
+                              "登记协议储备、记录检查与拉动演练、登记调用结算（指挥人员限辖区内）"),
     "incidents.write": _rule("admin commander", False, "登记、关闭事件"),
     "dispatch.order": _rule("admin commander", False, "下达、取消动用指令，补办书面手续"),
     "dispatch.execute": _rule("admin keeper", True, "执行动用指令出库、现场签收、归还（保管员限辖区内）"),

@@ -30,6 +30,16 @@ class SourceLocation(msgspec.Struct, kw_only=True):
     agreement_lead_hours: float | None
 
 
+class AgreementSource(msgspec.Struct, kw_only=True):
+    """The agreement (协议储备) a source comes from: the firm delivers within its response hours."""
+
+    id: int
+    number: str
+    name: str
+    kind: str
+    response_hours: float
+
+
 class ItemTypeBrief(msgspec.Struct, kw_only=True):
     """The catalogue entry a source offers."""
 
@@ -53,6 +63,8 @@ class Source(msgspec.Struct, kw_only=True):
     travel_minutes: float
     agreement_lead_minutes: float
     cumulative: int
+    agreement: AgreementSource | None = None
+    """Set when the source is an agreement's line rather than stock held at the site."""
 
 
 class NearestAvailability(msgspec.Struct, kw_only=True):

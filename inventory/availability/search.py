@@ -72,11 +72,13 @@ class Candidate:
     item_type_id: int
     available: int
     row: SiteRow | Row[Any]
+    agreement_id: int = 0
+    """The agreement (协议储备) whose line this is; 0 for stock held at the site."""
 
 
-def rank_key(c: Candidate) -> tuple[float, float, int, int]:
-    """Sources order: estimated arrival, distance, location id, item type id."""
-    return c.eta, c.distance, c.site_id, c.item_type_id
+def rank_key(c: Candidate) -> tuple[float, float, int, int, int]:
+    """Sources order: estimated arrival, distance, location id, item type id, agreement id (stock first)."""
+    return c.eta, c.distance, c.site_id, c.item_type_id, c.agreement_id
 
 
 def take_sources(ranked: Sequence[Candidate], quantity: int, limit: int) -> tuple[list[Candidate], bool]:
@@ -142,7 +144,7 @@ async def _candidates(
         return _ranked(q, rows, eta)
     session = cast(AsyncSession, reader)  # PostgreSQL: always a session
     stmt = candidates_statement(plan, bool(q.bulk_ids), bool(q.serial_ids))
-    params: dict[str, Any] = {**boxes, "today": q.today, **q.ids()}
+    params: dict[str, Any] = {**boxes, "today": q.today, **q.ids(), "agreement_ids": q.bulk_ids + q.serial_ids}
     if plan == "item":
         # A prepared statement's generic plan knows neither the item types nor the boxes: for the stock-first
         # plan PostgreSQL would soon keep one that reads every location. Plan this run for its values.
@@ -160,14 +162,17 @@ def _ranked(q: Query, rows: Sequence[Any], eta: EtaConfig) -> list[Candidate]:
     """Candidates of the candidates statement's rows (within ``max_km``), in answer order."""
     lat, lon = q.origin
     found = []
-    sites: dict[int, tuple[float, float]] = {}  # every item type at a site shares its distance and eta
+    # Every item type at a site shares its distance and eta (an agreement's, its response hours).
+    sites: dict[tuple[int, int], tuple[float, float]] = {}
     for row in rows:
-        site = sites.get(row.site_id)
+        key = (row.site_id, row.agreement_id or 0)
+        site = sites.get(key)
         if site is None:
             d = haversine_km(lat, lon, row.lat, row.lon)
-            site = sites[row.site_id] = (eta.eta_minutes(row.kind, row.region_code, d, row.agreement_lead_hours), d)
+            site = sites[key] = (eta.eta_minutes(row.kind, row.region_code, d, row.agreement_lead_hours), d)
         if q.max_km is None or site[1] <= q.max_km:
-            found.append(Candidate(site[0], site[1], row.site_id, row.item_type_id, int(row.available), row))
+            found.append(Candidate(site[0], site[1], row.site_id, row.item_type_id, int(row.available), row,
+                                   row.agreement_id or 0))
     found.sort(key=rank_key)
     return found
 

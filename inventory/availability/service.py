@@ -10,19 +10,27 @@ What counts as available
     an inactive location or an inactive site never counts, nor does a site without coordinates
     (for ``nearest_available``, which needs a distance).
 
+Agreement reserves (协议储备)
+    A line of an agreement counts at the firm's warehouse (a vendor location) only while the agreement
+    binds (``valid_from <= today <= valid_until``): what it promises (held, or made per day for
+    capacity) less what call-offs have asked for and not yet received. Its lead time is the agreement's
+    response hours (到位时限). The source names the agreement (``agreement``).
+
 Sources (``nearest_available``)
-    A source is one (site, item type) pair with something available. Sources are ordered by
-    ``eta_minutes``, then ``distance_km``, then location id, then item type id (on unrounded
-    values). The list stops at the first source where the running total (``cumulative``) reaches
-    ``quantity``, or when ``limit`` sources are listed, whichever comes first. ``fulfilled`` says
-    whether the listed sources cover ``quantity``; ``shortfall`` is what they leave missing.
+    A source is one (site, item type) pair with something available, or one agreement line. Sources
+    are ordered by ``eta_minutes``, then ``distance_km``, then location id, then item type id, stock
+    before agreements (on unrounded values). The list stops at the first source where the running
+    total (``cumulative``) reaches ``quantity``, or when ``limit`` sources are listed, whichever
+    comes first. ``fulfilled`` says whether the listed sources cover ``quantity``; ``shortfall`` is
+    what they leave missing.
     ``max_km`` leaves out sites farther than that great-circle distance; ``include_agreement=False``
-    leaves out vendor locations (agreement reserves, 协议储备).
+    leaves out vendor locations and agreements (agreement reserves, 协议储备).
 
 ETA
     ``eta_minutes`` = mobilisation minutes for the site's kind + great-circle distance × road factor
     ÷ speed of the site's region (:mod:`inventory.availability.eta`; the longest configured region-code prefix
-    wins) + for a vendor with ``agreement_lead_hours``, that contractual lead time. It is an
+    wins) + for a vendor, the agreement's response hours (or the warehouse's ``agreement_lead_hours`` for
+    stock booked there). It is an
     estimate from straight-line distance, not a route: good for ranking, to be confirmed with the
     source by phone. Each source also shows the three parts.
 
@@ -48,6 +56,7 @@ from sqlalchemy.sql.selectable import Subquery
 from inventory.availability.eta import EtaConfig, agreement_lead_minutes
 from inventory.availability.filters import check_tag, fetch_rows, refuse_unknown_filters
 from inventory.availability.schemas import (
+    AgreementSource,
     AvailabilitySummary,
     ItemTypeBrief,
     NearestAvailability,
@@ -63,7 +72,7 @@ from inventory.places.geo import Crs, to_wgs84, validate_point
 from inventory.places.regions import require_region
 from inventory.places.schemas import SITE_KINDS
 from inventory.store.db import Reader
-from inventory.store.models import Asset, Balance, ItemType, Location, Lot, Region
+from inventory.store.models import Agreement, AgreementLine, Asset, Balance, ItemType, Location, Lot, Region
 
 MAX_LIMIT: Final = 500
 MAX_QUANTITY: Final = 1_000_000_000
@@ -151,7 +160,16 @@ def _source(c: Candidate, types: dict[int, ItemTypeBrief], cumulative: int, eta:
         item_type=types[c.item_type_id], available=c.available, distance_km=round(c.distance, 3),
         eta_minutes=round(c.eta, 1), mobilisation_minutes=mobilisation,
         travel_minutes=round(c.eta - mobilisation - lead, 1), agreement_lead_minutes=lead, cumulative=cumulative,
+        agreement=_agreement(row),
     )
+
+
+def _agreement(row: Any) -> AgreementSource | None:
+    """The agreement a candidate row comes from (None for stock held at the site)."""
+    if not row.agreement_id:
+        return None
+    return AgreementSource(id=row.agreement_id, number=row.agreement_number, name=row.agreement_name,
+                           kind=row.agreement_kind, response_hours=row.agreement_lead_hours)
 
 
 async def nearest_available(
@@ -191,7 +209,8 @@ def site_stock_rows(region: str, types: list[ItemTypeBrief], kinds: list[str], t
     Columns ``site_id``, ``code`` (the site's region code), ``item_type_id``, ``on_hand``, ``reserved``,
     ``available`` and ``in_transit``, several rows per site and item type: sum them. Book figures come from the
     balances (serial units included); available follows the rule of the module doc: unreserved bulk stock in
-    unexpired lots, plus ready serial units. Shared by :func:`availability_summary` and the map's per-site figures.
+    unexpired lots, plus ready serial units, plus what valid agreements' lines offer at their vendor sites (on hand
+    0: not ours). Shared by :func:`availability_summary` and the map's per-site figures.
     """
     site, held_at = aliased(Location), aliased(Location)
     places = [held_at.site_id == site.id, site.active, held_at.active, site.kind.in_(kinds),
@@ -216,6 +235,14 @@ def site_stock_rows(region: str, types: list[ItemTypeBrief], kinds: list[str], t
                      .where(*places, Asset.item_type_id.in_(serial), Asset.status == "available",
                             Asset.readiness != "fault",
                             or_(Asset.next_inspection_due.is_(None), Asset.next_inspection_due >= today)))
+    # Agreement lines valid today count as available at the firm's warehouse (none of it is on our books).
+    parts.append(select(site.id, site.region_code, AgreementLine.item_type_id, literal(0), literal(0),
+                        AgreementLine.quantity - AgreementLine.outstanding, literal(0))
+                 .select_from(AgreementLine).join(Agreement, Agreement.id == AgreementLine.agreement_id)
+                 .join(site, site.id == Agreement.vendor_location_id)
+                 .where(site.active, site.kind.in_(kinds), site.region_code.startswith(region, autoescape=True),
+                        AgreementLine.item_type_id.in_([t.id for t in types]), Agreement.valid_from <= today,
+                        Agreement.valid_until >= today))
     return union_all(*parts).subquery()
 
 

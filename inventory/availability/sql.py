@@ -31,8 +31,27 @@ from inventory.places.schemas import SITE_KINDS
 Plan = Literal["site", "item"]
 
 _EDGES = ("min_lat", "max_lat", "min_lon", "max_lon")
-_SITE_COLUMNS = ("S.id AS site_id, S.code, S.name, S.kind, S.region_code, S.lat, S.lon, S.contact_name, "
-                 "S.contact_phone, S.agreement_lead_hours")
+_PLACE_COLUMNS = "S.id AS site_id, S.code, S.name, S.kind, S.region_code, S.lat, S.lon, S.contact_name, S.contact_phone"
+_SITE_COLUMNS = f"{_PLACE_COLUMNS}, S.agreement_lead_hours"
+_NO_AGREEMENT = ("CAST(NULL AS INTEGER) AS agreement_id, CAST(NULL AS VARCHAR) AS agreement_number, "
+                 "CAST(NULL AS VARCHAR) AS agreement_name, CAST(NULL AS VARCHAR) AS agreement_kind")
+
+
+def _agreements(item_ids: str) -> str:
+    """Agreement lines (协议储备) of the wanted item types that bind the firm today, at vendor sites in the boxes.
+
+    A line offers what it promises less what call-offs have asked for and not yet received; its lead time is the
+    agreement's response hours (到位时限), not the warehouse's. Few rows in a county: one index on the item type.
+    """
+    return (
+        f"SELECT {_PLACE_COLUMNS}, A.response_hours AS agreement_lead_hours, G.item_type_id, "
+        "G.quantity - G.outstanding AS available, A.id, A.number, A.name, A.kind "
+        "FROM agreement_lines G JOIN agreements A ON A.id = G.agreement_id "
+        "JOIN locations S ON S.id = A.vendor_location_id "
+        f"WHERE G.item_type_id IN {item_ids} AND G.quantity > G.outstanding "
+        "AND A.valid_from <= :today AND A.valid_until >= :today "
+        f"AND S.active AND S.lat IS NOT NULL AND S.lon IS NOT NULL AND {_boxes('S')}"
+    )
 
 
 def _boxes(alias: str) -> str:
@@ -62,7 +81,7 @@ def _where(alias: str, ids: str | None) -> str:
 
 def _bulk() -> str:
     return (
-        f"SELECT {_SITE_COLUMNS}, B.item_type_id, SUM(B.on_hand - B.reserved) AS available "
+        f"SELECT {_SITE_COLUMNS}, B.item_type_id, SUM(B.on_hand - B.reserved) AS available, {_NO_AGREEMENT} "
         f"FROM {_from('balances B')} LEFT JOIN lots T ON T.id = B.lot_id "
         f"WHERE {_where('B', 'bulk_ids')} AND B.on_hand > B.reserved "
         "AND (T.expiry_date IS NULL OR T.expiry_date >= :today) "
@@ -78,7 +97,7 @@ def _ready(alias: str) -> str:
 def _serial(plan: Plan) -> str:
     if plan == "site":
         return (
-            f"SELECT {_SITE_COLUMNS}, A.item_type_id, COUNT(*) AS available "
+            f"SELECT {_SITE_COLUMNS}, A.item_type_id, COUNT(*) AS available, {_NO_AGREEMENT} "
             f"FROM {_from('assets A')} "
             f"WHERE {_where('A', 'serial_ids')} AND {_ready('A.')} "
             "GROUP BY S.id, A.item_type_id"
@@ -87,7 +106,7 @@ def _serial(plan: Plan) -> str:
     units = (f"(SELECT location_id, item_type_id, COUNT(*) AS units FROM assets WHERE item_type_id IN :serial_ids "
              f"AND {_ready('')} GROUP BY location_id, item_type_id) A")
     return (
-        f"SELECT {_SITE_COLUMNS}, A.item_type_id, SUM(A.units) AS available "
+        f"SELECT {_SITE_COLUMNS}, A.item_type_id, SUM(A.units) AS available, {_NO_AGREEMENT} "
         f"FROM {_from(units)} WHERE {_where('A', None)} "
         "GROUP BY S.id, A.item_type_id"
     )
@@ -96,12 +115,13 @@ def _serial(plan: Plan) -> str:
 @cache
 def candidates_statement(plan: Plan, bulk: bool, serial: bool) -> TextClause:
     """PostgreSQL: rows (site columns…, item_type_id, available) of every wanted item type available at a site
-    in the box, read with ``plan``; ``bulk`` and ``serial``: whether item types of that tracking are wanted.
+    in the box, read with ``plan``; ``bulk`` and ``serial``: whether item types of that tracking are wanted;
+    then the agreement lines (:func:`_agreements`).
 
     Binds the outer box ``min_lat``, ``max_lat``, ``min_lon``, ``max_lon``, a box per kind
-    (``depot_min_lat``…), ``today`` and ``bulk_ids`` / ``serial_ids``.
+    (``depot_min_lat``…), ``today``, ``bulk_ids`` / ``serial_ids`` and ``agreement_ids`` (all of them).
     """
-    parts = ([_bulk()] if bulk else []) + ([_serial(plan)] if serial else [])
+    parts = ([_bulk()] if bulk else []) + ([_serial(plan)] if serial else []) + [_agreements(":agreement_ids")]
     params = [bindparam(f"{prefix}{name}", type_=Float) for prefix in ("", *(f"{k}_" for k in SITE_KINDS))
               for name in ("min_lat", "max_lat", "min_lon", "max_lon")]
     params.append(bindparam("today", type_=Date))
@@ -109,6 +129,7 @@ def candidates_statement(plan: Plan, bulk: bool, serial: bool) -> TextClause:
         params.append(bindparam("bulk_ids", expanding=True))
     if serial:
         params.append(bindparam("serial_ids", expanding=True))
+    params.append(bindparam("agreement_ids", expanding=True))
     return text(" UNION ALL ".join(parts)).bindparams(*params)
 
 
@@ -148,14 +169,21 @@ class SiteRow(NamedTuple):
     agreement_lead_hours: float | None
     item_type_id: int
     available: int
+    agreement_id: int | None
+    agreement_number: str | None
+    agreement_name: str | None
+    agreement_kind: str | None
 
 
+_ITEM_IDS = "(SELECT value FROM json_each(:item_ids))"
 SQLITE_CANDIDATES = (
-    f"SELECT {_SITE_COLUMNS}, X.item_type_id, SUM(X.available) AS available "
+    f"SELECT {_SITE_COLUMNS}, X.item_type_id, SUM(X.available) AS available, {_NO_AGREEMENT} "
     "FROM site_stock X CROSS JOIN locations S "
-    f"WHERE X.item_type_id IN (SELECT value FROM json_each(:item_ids)) AND {_boxes('X')} "
-    "AND X.good_until >= :today AND S.id = X.site_id GROUP BY X.site_id, X.item_type_id"
+    f"WHERE X.item_type_id IN {_ITEM_IDS} AND {_boxes('X')} "
+    "AND X.good_until >= :today AND S.id = X.site_id GROUP BY X.site_id, X.item_type_id "
+    f"UNION ALL {_agreements(_ITEM_IDS)}"
 )
 """The candidates statement on SQLite, for the sqlite3 module: one index range per wanted item type over
-``site_stock`` (:mod:`inventory.stock.site_stock`), which holds only sites that may offer stock. The item types
-are bound as one JSON array (``json_each``), so the text, and SQLite's prepared statement, never change."""
+``site_stock`` (:mod:`inventory.stock.site_stock`), which holds only sites that may offer stock, then the
+agreement lines valid today. The item types are bound as one JSON array (``json_each``), so the text, and
+SQLite's prepared statement, never change."""

@@ -4,6 +4,10 @@ Every stock change goes through the ledger primitives: a reservation document mo
 the ``reserved`` bucket; executing releases it and posts a transfer from the source toward the
 incident's staging location (in transit); delivering receives that transfer; returning moves
 what is left back to a depot. All lines of an order are reserved in one transaction or none is.
+
+A line may call goods off an agreement reserve instead (协议储备调用, :mod:`inventory.agreements.service`):
+reserving takes from the agreement's line, executing asks the firm (no stock of ours moves), delivering
+posts a receipt at the staging place; from then on the goods are stock like any other.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal, require_scope
+from inventory.agreements.service import call_off, deliver_calloff, release_calloff, reserve_calloff, usable_agreement
 from inventory.availability.eta import EtaConfig
 from inventory.availability.service import nearest_available
 from inventory.catalog.service import find_item_type
@@ -55,7 +60,8 @@ def dispatch_read_of(d: Dispatch, lines: list[DispatchLine], now: dt.datetime) -
         approved_by=d.approved_by, document_no=d.document_no, paperwork_due_at=d.paperwork_due_at,
         paperwork_received_at=d.paperwork_received_at, paperwork_overdue=overdue, created_by=d.created_by,
         created_at=d.created_at, lines=[DispatchLineRead(ln.id, ln.item_type_id, ln.location_id, ln.lot_id,
-                                                         ln.asset_id, ln.quantity, ln.state, ln.transfer_id)
+                                                         ln.asset_id, ln.quantity, ln.state, ln.transfer_id,
+                                                         ln.agreement_id)
                                         for ln in lines],
     )
 
@@ -142,7 +148,13 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
     for i, line in enumerate(data.lines):
         it = await find_item_type(session, line.item_type, field=f"lines.{i}.item_type")
         item = await load_item(session, it.id)
-        if line.from_location_id is not None:
+        if line.agreement_id is not None:
+            a, a_line = await usable_agreement(session, line.agreement_id, item.id, today, f"lines.{i}.agreement_id")
+            if line.from_location_id not in (None, a.vendor_location_id):
+                raise InvalidInput(f"第 {i + 1} 行：协议 {a.number} 的供货地点不是 id={line.from_location_id}",
+                                   field=f"lines.{i}.from_location_id")
+            got = await reserve_calloff(session, a, a_line, line.quantity, d.id)
+        elif line.from_location_id is not None:
             site = await load_place(session, line.from_location_id, field=f"lines.{i}.from_location_id")
             got = await _reserve_at_site(session, posting, d, site.id, item, line.quantity, today)
         else:
@@ -153,7 +165,11 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
                 if got == line.quantity:
                     break
                 want = min(source.available, line.quantity - got)
-                got += await _reserve_at_site(session, posting, d, source.location.id, item, want, today)
+                if source.agreement is not None:
+                    a, a_line = await usable_agreement(session, source.agreement.id, item.id, today, f"lines.{i}")
+                    got += await reserve_calloff(session, a, a_line, want, d.id)
+                else:
+                    got += await _reserve_at_site(session, posting, d, source.location.id, item, want, today)
         if got < line.quantity:
             said.append(f"第 {i + 1} 行 {item.name} 需要 {line.quantity}{item.unit}，只能预留 {got}{item.unit}")
             shortfalls.append({"line": i, "item_type_id": item.id, "item_name": item.name,
@@ -207,7 +223,13 @@ async def execute_dispatch(session: AsyncSession, dispatch_id: int, data: Execut
             raise InvalidInput("该地点没有此动用指令待出库的物资", field="from_location_id")
     for site_id in by_site:
         await require_scope(session, principal, site_id)
-    for site_id, site_lines in sorted(by_site.items()):
+    for site_id, all_lines in sorted(by_site.items()):
+        for ln in all_lines:
+            if ln.agreement_id is not None:
+                await call_off(session, ln)  # the firm is asked; nothing of ours moves
+        site_lines = [ln for ln in all_lines if ln.agreement_id is None]
+        if not site_lines:
+            continue
         doc = await insert_document(session, kind="transfer", location_id=site_id, to_location_id=target.id,
                                     actor=principal.username, approver=d.approved_by, occurred_at=utcnow(),
                                     reason=f"执行动用指令 #{d.id}（{incident.name}）", reference=f"DISPATCH-{d.id}")
@@ -234,6 +256,10 @@ async def deliver_dispatch(session: AsyncSession, dispatch_id: int, principal: P
         raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，没有在途物资可签收")
     incident = await get_incident(session, d.incident_id)
     await require_scope(session, principal, incident.location_id)
+    for ln in await _lines(session, d, "executed"):
+        if ln.agreement_id is not None:  # the firm's goods arrive: a receipt at the staging place
+            await deliver_calloff(session, ln, incident.location_id, actor=principal.username,
+                                  reference=f"DISPATCH-{d.id}")
     transfers = sorted({ln.transfer_id for ln in await _lines(session, d, "executed") if ln.transfer_id})
     for transfer_id in transfers:
         await receive_transfer(session, transfer_id, TransferReceive(), actor=principal.username)
@@ -258,7 +284,7 @@ async def return_dispatch(session: AsyncSession, dispatch_id: int, data: ReturnR
         raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，须先签收才能归还")
     incident = await get_incident(session, d.incident_id)
     sources = await session.scalars(select(DispatchLine.location_id).distinct().where(
-        DispatchLine.dispatch_id == d.id, DispatchLine.state == "delivered"))
+        DispatchLine.dispatch_id == d.id, DispatchLine.state == "delivered", DispatchLine.agreement_id.is_(None)))
     await require_scope(session, principal, data.to_location_id, *sorted(sources))
     depot = await load_place(session, data.to_location_id, field="to_location_id")
     site = await load_place(session, incident.location_id)
@@ -310,6 +336,9 @@ async def cancel_dispatch(session: AsyncSession, dispatch_id: int, *, actor: str
                                 reference=f"DISPATCH-{d.id}")
     posting = Posting(doc.id)
     for ln in await _lines(session, d, "reserved"):
+        if ln.agreement_id is not None:
+            await release_calloff(session, ln)
+            continue
         await _release(session, posting, ln, status="available", location_id=ln.location_id)
         ln.state = "released"
     await posting.write(session)

@@ -42,11 +42,15 @@ class IncidentRead(msgspec.Struct):
 
 
 class DispatchLineRequest(Strict):
-    """What is needed: an item type (id or code), how many, and optionally from where."""
+    """What is needed: an item type (id or code), how many, and optionally from where.
+
+    ``agreement_id`` calls the goods off an agreement reserve (协议储备调用) instead of taking them from stock.
+    """
 
     item_type: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
     from_location_id: Id | None = None
+    agreement_id: Id | None = None
 
 
 class Approval(Strict):
@@ -75,6 +79,7 @@ class DispatchLineRead(msgspec.Struct):
     quantity: int
     state: str
     transfer_id: int | None
+    agreement_id: int | None = None
 
 
 class DispatchRead(msgspec.Struct):

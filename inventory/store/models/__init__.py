@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from inventory.store.models.access import AuditEntry, AuthToken, LoginFailure, User
+from inventory.store.models.agreements import (
+    Agreement,
+    AgreementCallOff,
+    AgreementCheck,
+    AgreementCheckCount,
+    AgreementLine,
+)
 from inventory.store.models.base import Base, UTCDateTime, utcnow
 from inventory.store.models.catalog import ItemType, ItemTypeAttribute
 from inventory.store.models.leases import Lease, LeaseExtension, LeaseLine
@@ -14,6 +21,7 @@ from inventory.store.models.system import IdempotencyKey, LabelCode, Setting
 from inventory.store.models.write_offs import WriteOffLine, WriteOffRequest
 
 __all__ = [
+    "Agreement", "AgreementCallOff", "AgreementCheck", "AgreementCheckCount", "AgreementLine",
     "Asset", "AuditEntry", "AuthToken", "Balance", "Base", "Dispatch", "DispatchLine", "Document",
     "IdempotencyKey", "Incident", "ItemType", "ItemTypeAttribute", "LabelCode", "Lease", "LeaseExtension",
     "LeaseLine", "Location", "LoginFailure", "Lot",

@@ -65,3 +65,4 @@ class DispatchLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(12), default="reserved")  # reserved|executed|released
     transfer_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id"))  # a call-off (调用) of it

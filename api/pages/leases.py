@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -18,7 +20,15 @@ from inventory.access.scope import Principal, in_scope
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
 from inventory.leases import queries
 from inventory.leases import service as leases
-from inventory.leases.schemas import DIRECTION_ZH, FEE_BASIS_ZH, STATUS_ZH, LeaseRead, LeaseReturn, ReturnLine
+from inventory.leases.schemas import (
+    DIRECTION_ZH,
+    FEE_BASIS_ZH,
+    STATUS_ZH,
+    LeaseExtend,
+    LeaseRead,
+    LeaseReturn,
+    ReturnLine,
+)
 from inventory.schemas import MAX_ID
 from inventory.store.db import Database
 from inventory.store.models import Location
@@ -60,6 +70,7 @@ async def leases_page(
 
 
 CONDITION_ZH = {"ok": "完好", "damaged": "损坏", "lost": "丢失"}
+DONE_ZH = {"return": "归还已登记", "out": "已交付，合同生效", "extend": "已续租，到期日已更新"}
 
 
 async def _render_lease(db: Database, principal: Principal, lease_id: int, *, done: str | None = None,
@@ -72,10 +83,12 @@ async def _render_lease(db: Database, principal: Principal, lease_id: int, *, do
                 principal, lease=None, error=f"租借合同 id={lease_id} 不存在"))
         names = {row.id: row.name for row in await session.execute(
             select(Location.id, Location.name).where(Location.id == view.location_id))}
-        may_return = (allowed("leases.write", principal.role) and view.out_at is not None
-                      and view.closed_at is None and await in_scope(session, principal, view.location_id))
+        may_write = (allowed("leases.write", principal.role) and view.closed_at is None
+                     and await in_scope(session, principal, view.location_id))
+    may_return = may_write and view.out_at is not None
     return Template("leases_one.html", status_code=status, context=page_context(
-        principal, lease=view, depot=names.get(view.location_id, ""), may_return=may_return, key=uuid.uuid4().hex,
+        principal, lease=view, depot=names.get(view.location_id, ""), may_return=may_return,
+        may_hand_over=may_write and view.out_at is None, may_extend=may_write, key=uuid.uuid4().hex,
         done=done, error=error, direction_zh=DIRECTION_ZH, fee_basis_zh=FEE_BASIS_ZH, condition_zh=CONDITION_ZH))
 
 
@@ -89,7 +102,7 @@ async def lease_page(request: Request[Any, Any, Any], db: Database, lease_id: in
     if not 1 <= lease_id <= MAX_ID:
         return Template("leases_one.html", status_code=404, context=page_context(
             principal, lease=None, error=f"租借合同 id={lease_id} 不存在"))
-    return await _render_lease(db, principal, lease_id, done="归还已登记" if done == "return" else None)
+    return await _render_lease(db, principal, lease_id, done=DONE_ZH.get(done or ""))
 
 
 def _return_of(form: dict[str, list[str]]) -> LeaseReturn | str:
@@ -114,27 +127,29 @@ def _return_of(form: dict[str, list[str]]) -> LeaseReturn | str:
     return LeaseReturn(lines=lines)
 
 
-@post(f"{PATH}/{{lease_id:int}}/return", opt=PAGE, include_in_schema=False, status_code=303)
-async def return_from_page(request: Request[Any, Any, Any], db: Database, lease_id: int) -> Response[Any]:
-    """Record a return (in part) from the page: CSRF-checked, once per idempotency key, permission checked again."""
+async def _form_write(request: Request[Any, Any, Any], db: Database, lease_id: int, done: str,
+                      parse: Callable[[dict[str, list[str]]], Any],
+                      act: Callable[[AsyncSession, Any, Principal], Awaitable[Any]]) -> Response[Any]:
+    """A lease form posted from the page: CSRF-checked (by the app), once per idempotency key, permission and
+    scope checked again by the domain; bad input re-renders the lease with what is wrong (in Chinese)."""
     principal = await page_principal(request, db)
     if principal is None:
         return login_redirect(f"{PATH}/{lease_id}")
     if not 1 <= lease_id <= MAX_ID:
         return await _render_lease(db, principal, 1, error=f"租借合同 id={lease_id} 不存在", status=404)
     if not allowed("leases.write", principal.role):
-        return await _render_lease(db, principal, lease_id, error="您的角色无权登记归还", status=403)
+        return await _render_lease(db, principal, lease_id, error="您的角色无权办理租借合同", status=403)
     body = await request.body()
     form = parse_qs(body.decode(), keep_blank_values=True)
     key = (form.get("idempotency_key") or [""])[0] or None
     if key and await form_already_done(db, principal, request.url.path, key, body):
-        return Redirect(f"{PATH}/{lease_id}?done=return", status_code=303)
-    data = _return_of(form)
+        return Redirect(f"{PATH}/{lease_id}?done={done}", status_code=303)
+    data = parse(form)
     if isinstance(data, str):
         return await _render_lease(db, principal, lease_id, error=data, status=422)
 
     async def work(session: AsyncSession) -> LeaseRead:
-        return await queries.lease_read(session, await leases.take_back(session, lease_id, data, principal))
+        return await queries.lease_read(session, await act(session, data, principal))
 
     try:
         await write_once(request, db, principal, work, key=key, fingerprint_body=body, status_code=200)
@@ -142,7 +157,38 @@ async def return_from_page(request: Request[Any, Any, Any], db: Database, lease_
         status = (403 if isinstance(exc, PermissionDenied) else 404 if isinstance(exc, NotFound)
                   else 409 if isinstance(exc, Conflict) else 422)
         return await _render_lease(db, principal, lease_id, error=exc.detail, status=status)
-    return Redirect(f"{PATH}/{lease_id}?done=return", status_code=303)
+    return Redirect(f"{PATH}/{lease_id}?done={done}", status_code=303)
 
 
-HANDLERS = [leases_page, lease_page, return_from_page]
+@post(f"{PATH}/{{lease_id:int}}/return", opt=PAGE, include_in_schema=False, status_code=303)
+async def return_from_page(request: Request[Any, Any, Any], db: Database, lease_id: int) -> Response[Any]:
+    """Record a return (in part) from the page."""
+    return await _form_write(request, db, lease_id, "return", _return_of,
+                             lambda s, data, p: leases.take_back(s, lease_id, data, p))
+
+
+@post(f"{PATH}/{{lease_id:int}}/out", opt=PAGE, include_in_schema=False, status_code=303)
+async def hand_over_from_page(request: Request[Any, Any, Any], db: Database, lease_id: int) -> Response[Any]:
+    """The goods change hands (a draft lease becomes active): ours go out, or theirs come in."""
+    return await _form_write(request, db, lease_id, "out", lambda form: None,
+                             lambda s, data, p: leases.hand_over(s, lease_id, p))
+
+
+def _extend_of(form: dict[str, list[str]]) -> LeaseExtend | str:
+    """The extension the form asks for, or what is wrong with it (in Chinese)."""
+    raw = (form.get("due_date") or [""])[0].strip()
+    try:
+        due = dt.date.fromisoformat(raw)
+    except ValueError:
+        return f"新的到期日须为日期（如 2026-12-31），收到“{raw[:20]}”"
+    return LeaseExtend(due_date=due, reason=(form.get("reason") or [""])[0].strip()[:200])
+
+
+@post(f"{PATH}/{{lease_id:int}}/extend", opt=PAGE, include_in_schema=False, status_code=303)
+async def extend_from_page(request: Request[Any, Any, Any], db: Database, lease_id: int) -> Response[Any]:
+    """Extend the due date from the page; the earlier due dates stay in the history."""
+    return await _form_write(request, db, lease_id, "extend", _extend_of,
+                             lambda s, data, p: leases.extend(s, lease_id, data, p))
+
+
+HANDLERS = [leases_page, lease_page, return_from_page, hand_over_from_page, extend_from_page]

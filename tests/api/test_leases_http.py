@@ -253,3 +253,42 @@ async def test_the_keeper_records_a_return_on_the_lease_page_once(
     assert refused.status_code == 403
     assert (await client.get(f"{LEASES}/{lease['id']}")).json()["lines"][0]["returned"] == 2
     await assert_verified(db)
+
+
+async def test_the_keeper_hands_over_and_extends_a_lease_from_its_page_once_each(
+        client: Any, client_as: Any, db: Database, phone_as: Any) -> None:  # noqa: F811
+    s = await make_site(client, client_as)
+    lease = await created(s.keeper, LEASES, lend_body(s))
+    phone = await phone_as("li", "keeper", ["360121"])
+    page = await phone.client.get(f"/leases/{lease['id']}")
+    assert page.status_code == 200 and 'id="hand-over"' in page.text and 'id="extend"' in page.text
+    for _ in range(2):  # a double tap hands over once
+        r = await phone.client.post(f"/leases/{lease['id']}/out", data={
+            "_csrf_token": phone.csrf, "idempotency_key": "page-out-1"})
+        assert r.status_code == 303, r.text
+    after = (await client.get(f"{LEASES}/{lease['id']}")).json()
+    assert after["status"] == "active" and after["out_at"]
+    assert await offered(client, s.depot) == 1  # the lent pump is out of nearest
+    page = await phone.client.get(f"/leases/{lease['id']}?done=out")
+    assert "已交付" in page.text and 'id="hand-over"' not in page.text
+    new_due = str(TODAY + dt.timedelta(days=30))
+    for _ in range(2):
+        r = await phone.client.post(f"/leases/{lease['id']}/extend", data={
+            "_csrf_token": phone.csrf, "idempotency_key": "page-extend-1", "due_date": new_due, "reason": "汛情未退"})
+        assert r.status_code == 303, r.text
+    after = (await client.get(f"{LEASES}/{lease['id']}")).json()
+    assert after["due_date"] == new_due and len(after["extensions"]) == 1
+    bad = await phone.client.post(f"/leases/{lease['id']}/extend", data={
+        "_csrf_token": phone.csrf, "idempotency_key": "page-extend-2", "due_date": "明天"})
+    assert bad.status_code == 422 and "新的到期日须为日期" in bad.text
+    earlier = await phone.client.post(f"/leases/{lease['id']}/extend", data={
+        "_csrf_token": phone.csrf, "idempotency_key": "page-extend-3", "due_date": str(TODAY)})
+    assert earlier.status_code in (409, 422) and "到期" in earlier.text
+    auditor = await phone_as("shen", "auditor")
+    page = await auditor.client.get(f"/leases/{lease['id']}")
+    assert 'id="extend"' not in page.text
+    refused = await auditor.client.post(f"/leases/{lease['id']}/extend", data={
+        "_csrf_token": auditor.csrf, "due_date": new_due})
+    assert refused.status_code == 403
+    assert len((await client.get(f"{LEASES}/{lease['id']}")).json()["extensions"]) == 1
+    await assert_verified(db)

@@ -8,17 +8,16 @@ county (GCJ-02 in the package data, converted to WGS-84), or of its prefecture w
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog.rules import CATEGORY_LABELS_ZH, KNOWN_ATTRIBUTES, TAG_LABELS_ZH, TAGS, mask_to_tags
+from inventory.places.centres import centres_gcj02
 from inventory.places.geo import to_wgs84
 from inventory.store.models import ItemType, ItemTypeAttribute, Region
 
@@ -131,14 +130,10 @@ class Township:
 def region_centres() -> Mapping[str, tuple[float, float]]:
     """WGS-84 (lat, lon) of the province, prefectures and counties with a published centre, by GB/T 2260 code
     (``36``, ``3601``, ``360121``), from the package data (GCJ-02)."""
-    path = resources.files("inventory.places") / "data" / "jiangxi-centres-gcj02.csv"
-    with path.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
     centres: dict[str, tuple[float, float]] = {}
-    for r in rows:
-        adcode = r["adcode"]  # 12 digits: 360000000000, 360100000000, 360121000000
+    for adcode, (lat, lon) in centres_gcj02().items():  # 12 digits: 360000000000, 360100000000, 360121000000
         code = adcode[:2] if adcode[2:] == "0" * 10 else adcode[:4] if adcode[4:] == "0" * 8 else adcode[:6]
-        centres[code] = to_wgs84(float(r["latitude"]), float(r["longitude"]), "gcj02")
+        centres[code] = to_wgs84(lat, lon, "gcj02")
     return centres
 
 

@@ -7,15 +7,13 @@ The API's read models (``incident_read``, ``dispatch_read``) stay where they are
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import functools
 from dataclasses import dataclass
-from importlib import resources
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.places.centres import centres_gcj02
 from inventory.response.incidents import get_incident, incident_read
 from inventory.response.order_views import (
     INCIDENT_STATUS_ZH,
@@ -59,17 +57,10 @@ async def region_choices(session: AsyncSession, city: str) -> list[RegionChoice]
     return list(counties.values())
 
 
-@functools.cache
-def _centres() -> dict[str, tuple[float, float]]:
-    path = resources.files("inventory.places") / "data" / "jiangxi-centres-gcj02.csv"
-    with path.open(encoding="utf-8") as fh:
-        return {r["adcode"]: (float(r["latitude"]), float(r["longitude"])) for r in csv.DictReader(fh)}
-
-
 def region_centre(code: str) -> tuple[float, float] | None:
     """The published centre (GCJ-02 lat, lon) of a region or, for a township, of its county; None if unknown."""
     for n in (12, 9, 6, 4, 2):
-        if len(code) >= n and (centre := _centres().get(code[:n].ljust(12, "0"))):
+        if len(code) >= n and (centre := centres_gcj02().get(code[:n].ljust(12, "0"))):
             return centre
     return None
 

@@ -1,7 +1,9 @@
 """``inventory ledger verify``: recompute every balance from the ledger and compare (账实相符).
 
 On SQLite it also recomputes ``site_stock`` (what ``nearest`` reads, kept by triggers) from the balances and
-units, and reports each row that disagrees as figure ``site_stock:<good until>`` at the site.
+units, and reports each row that disagrees as figure ``site_stock:<good until>`` at the site. On both
+databases it checks each agreement line's ``outstanding`` against its open call-offs (figure
+``agreement_outstanding:<agreement number>`` at the firm's warehouse).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.stock import site_stock
 from inventory.store.db import dialect_name
-from inventory.store.models import Asset, Balance, ItemType, Movement
+from inventory.store.models import Agreement, AgreementCallOff, AgreementLine, Asset, Balance, ItemType, Movement
 
 HELD = ("available", "reserved", "maintenance")
 
@@ -74,6 +76,7 @@ async def verify_ledger(session: AsyncSession) -> VerifyReport:
                 if value:
                     differences.append(Difference(key[0], key[1], key[2] or None, figure, 0, value))
     differences.extend(await _serial_differences(session))
+    differences.extend(await _agreement_differences(session))
     if dialect_name(session) == "sqlite":
         differences.extend(await _site_stock_differences(session))
     return VerifyReport(movements=movements, balances=balances, differences=differences)
@@ -109,3 +112,18 @@ async def _site_stock_differences(session: AsyncSession) -> list[Difference]:
     """Rows of ``site_stock`` that disagree with what the stock tables say is available (SQLite)."""
     return [Difference(site, item, None, f"site_stock:{good_until}", stored, expected)
             for site, item, good_until, stored, expected in await site_stock.differences(await session.connection())]
+
+
+async def _agreement_differences(session: AsyncSession) -> list[Difference]:
+    """An agreement line's ``outstanding`` must be what its call-offs asked for and have not yet received."""
+    open_calls = (select(AgreementCallOff.line_id, func.sum(AgreementCallOff.quantity).label("n"))
+                  .where(AgreementCallOff.state.in_(("reserved", "called_off")))
+                  .group_by(AgreementCallOff.line_id).subquery())
+    rows = await session.execute(
+        select(Agreement.vendor_location_id, AgreementLine.item_type_id, Agreement.number, AgreementLine.outstanding,
+               func.coalesce(open_calls.c.n, 0))
+        .join(Agreement, Agreement.id == AgreementLine.agreement_id)
+        .outerjoin(open_calls, open_calls.c.line_id == AgreementLine.id)
+        .where(AgreementLine.outstanding != func.coalesce(open_calls.c.n, 0)))
+    return [Difference(loc, item, None, f"agreement_outstanding:{number}", int(stored), int(expected))
+            for loc, item, number, stored, expected in rows]

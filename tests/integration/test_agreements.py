@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from inventory.access.scope import Principal
 from inventory.agreements import queries, service
@@ -61,7 +61,8 @@ def agreement(w: World, *, number: str = "XY-2026-01", kind: str = "physical", v
               valid_until: dt.date | None = None, hours: float = 6) -> AgreementCreate:
     return AgreementCreate(
         number=number, name="生活物资协议代储", vendor_location_id=vendor or w.market, kind=kind,  # type: ignore[arg-type]
-        valid_from=valid_from or TODAY - dt.timedelta(days=100), valid_until=valid_until or TODAY + dt.timedelta(days=200),
+        valid_from=valid_from or TODAY - dt.timedelta(days=100),
+        valid_until=valid_until or TODAY + dt.timedelta(days=200),
         response_hours=hours, lines=[AgreementLineCreate(item_type_id=item or w.water, quantity=quantity)])
 
 
@@ -241,3 +242,21 @@ async def test_concurrent_call_offs_never_promise_more_than_the_agreement_holds(
         assert line is not None and line.outstanding == 90
         called = await s.scalar(select(func.sum(AgreementCallOff.quantity)))
         assert called == 90
+
+
+async def test_ledger_verify_reports_an_agreement_line_whose_outstanding_disagrees_with_its_call_offs(
+    db: Database,
+) -> None:
+    w = await make_world(db)
+    async with db.write() as s:
+        a = await service.create_agreement(s, agreement(w, quantity=100), ADMIN)
+        await dispatch.create_dispatch(s, w.incident, DispatchCreate(approval=ORAL, lines=[
+            DispatchLineRequest(item_type="WATER", quantity=30, agreement_id=a.id)]), actor="commander")
+    async with db.read() as s:
+        assert (await verify_ledger(s)).ok
+    async with db.write() as s:  # what a hand edit of the database would do
+        await s.execute(update(AgreementLine).values(outstanding=0))
+    async with db.read() as s:
+        report = await verify_ledger(s)
+    assert [(d.location_id, d.figure, d.stored, d.expected) for d in report.differences] == [
+        (w.market, "agreement_outstanding:XY-2026-01", 0, 30)]

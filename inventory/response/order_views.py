@@ -18,6 +18,7 @@ from inventory.scan.resolve import BEIJING
 from inventory.stock.documents import KIND_ZH as DOCUMENT_ZH
 from inventory.stock.documents import document_number
 from inventory.store.models import (
+    Agreement,
     Asset,
     Dispatch,
     DispatchLine,
@@ -94,6 +95,9 @@ class LineView:
     serial_number: str | None
     asset_label: str | None
     voucher: str | None
+    agreement_id: int | None = None
+    agreement_number: str | None = None
+    """Set when the line calls goods off an agreement reserve (协议储备调用) rather than taking our stock."""
 
 
 @dataclass
@@ -175,17 +179,18 @@ async def _lines(session: AsyncSession,
     rows = (await session.execute(
         select(DispatchLine, ItemType.name, ItemType.code, ItemType.unit, Location.name, Location.code,
                Location.label_code, Location.site_id, site.name, site.label_code, Lot.number, Lot.expiry_date,
-               Asset.serial_number, Asset.label_code)
+               Asset.serial_number, Asset.label_code, Agreement.number)
         .join(ItemType, ItemType.id == DispatchLine.item_type_id)
         .join(Location, Location.id == DispatchLine.location_id)
         .outerjoin(site, site.id == Location.site_id)
         .outerjoin(Lot, Lot.id == DispatchLine.lot_id)
         .outerjoin(Asset, Asset.id == DispatchLine.asset_id)
+        .outerjoin(Agreement, Agreement.id == DispatchLine.agreement_id)
         .where(DispatchLine.dispatch_id.in_(ids)).order_by(DispatchLine.id))).all()
     raw: dict[int, list[DispatchLine]] = {i: [] for i in ids}
     lines: dict[int, list[LineView]] = {i: [] for i in ids}
     for (ln, item, item_code, unit, loc_name, loc_code, loc_label, site_id, site_name, site_label, lot, expiry,
-         serial, asset_label) in rows:
+         serial, asset_label, agreement_number) in rows:
         raw[ln.dispatch_id].append(ln)
         own_site = site_id in (None, ln.location_id)
         lines[ln.dispatch_id].append(LineView(
@@ -194,7 +199,8 @@ async def _lines(session: AsyncSession,
             site_name=loc_name if own_site else site_name,
             source=loc_name if own_site else f"{site_name} {loc_name}", source_code=loc_code,
             source_label=loc_label if own_site else site_label, lot_number=lot, expiry_date=expiry,
-            serial_number=serial, asset_label=asset_label, voucher=None))
+            serial_number=serial, asset_label=asset_label, voucher=None, agreement_id=ln.agreement_id,
+            agreement_number=agreement_number))
     return raw, lines
 
 

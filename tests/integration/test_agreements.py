@@ -19,6 +19,7 @@ from inventory.errors import Conflict, InsufficientStock, InvalidInput
 from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
 from inventory.response import dispatch, incidents
+from inventory.response.order_views import order_view
 from inventory.response.schemas import Approval, DispatchCreate, DispatchLineRequest, ExecuteRequest, IncidentCreate
 from inventory.stock.verify import verify_ledger
 from inventory.store.db import Database
@@ -156,6 +157,9 @@ async def test_a_call_off_reserves_is_called_delivered_into_the_ledger_and_frees
         d = await dispatch.create_dispatch(s, w.incident, DispatchCreate(approval=ORAL, lines=[
             DispatchLineRequest(item_type="WATER", quantity=150)]), actor="commander")
     assert await nearest_water(db, 1000) == [(a.id, 50)]  # nearest filled the order from the agreement
+    async with db.read() as s:
+        (line,) = (await order_view(s, d.id)).lines
+        assert (line.agreement_id, line.agreement_number, line.site_id) == (a.id, "XY-2026-01", w.market)
     async with db.write() as s:
         await dispatch.execute_dispatch(s, d.id, ExecuteRequest(), ADMIN)
     async with db.read() as s:

@@ -20,6 +20,7 @@ from litestar.types import ControllerRouterHandler
 
 from api.audit_trail import AuditFailuresMiddleware, audit_routing_refusal
 from api.auth import TokenAuthMiddleware, permission_guard
+from api.controllers.agreements import AgreementController
 from api.controllers.assets import AssetController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AuthController
@@ -56,7 +57,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ItemTypeController, AssetController, LedgerController, TransferController, StockController, ScanController,
     LabelController, IncidentController, DispatchController, StocktakeController, ImportController,
     AvailabilityController, LotController,
-    WriteOffController, ReportController, LeaseController,
+    WriteOffController, ReportController, LeaseController, AgreementController,
     *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),

@@ -115,7 +115,7 @@ def calloff_read(c: AgreementCallOff, item_name: str, today: dt.date) -> CallOff
                        quantity=c.quantity, dispatch_id=c.dispatch_id, state=c.state,  # type: ignore[arg-type]
                        created_at=c.created_at, called_at=c.called_at, delivered_at=c.delivered_at,
                        receipt_id=c.receipt_id, settlement_due=c.settlement_due, settled_at=c.settled_at,
-                       settlement_overdue=overdue)
+                       settlement_note=c.settlement_note, settlement_overdue=overdue)
 
 
 async def list_calloffs(session: AsyncSession, agreement_id: int, today: dt.date | None = None) -> list[CallOffRead]:

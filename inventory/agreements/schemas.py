@@ -128,6 +128,7 @@ class CallOffRead(msgspec.Struct):
     receipt_id: int | None
     settlement_due: dt.date | None
     settled_at: dt.datetime | None
+    settlement_note: str
     settlement_overdue: bool
 
 

@@ -132,7 +132,7 @@ async def settle_calloff(session: AsyncSession, agreement_id: int, calloff_id: i
         raise Conflict(f"调用记录 #{c.id} 尚未调用或已取消（{c.state}），无需结算")
     if c.settled_at is not None:
         raise Conflict(f"调用记录 #{c.id} 已于 {c.settled_at:%Y-%m-%d} 结算")
-    c.settled_at, c.settled_by = utcnow(), principal.username
+    c.settled_at, c.settled_by, c.settlement_note = utcnow(), principal.username, data.note.strip()
     await session.flush()
     return c
 

@@ -7,6 +7,7 @@ makes this test fail: add the builder here and the action to ``inventory/access/
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import itertools
 from collections.abc import Awaitable, Callable, Iterator
@@ -46,6 +47,9 @@ class Site:
     csrf: str = ""
     numbers: Iterator[int] = field(default_factory=itertools.count)
     db: Any = None
+    vendor: dict[str, int] = field(default_factory=dict)
+    agreement: dict[str, int] = field(default_factory=dict)
+    agreement_line: dict[str, int] = field(default_factory=dict)
 
     def other(self, target: str) -> int:
         """The depot on the other side of the scope line."""
@@ -298,6 +302,41 @@ async def returnable_lease(s: Site, target: str) -> Call:
     return Call({"lease_id": lease}, json={"lines": [{"line_id": line}]})
 
 
+TODAY = dt.date.today()
+
+
+def agreement_body(s: Site, target: str) -> dict[str, Any]:
+    """A physical agreement, valid today, for 1000 tents at the target's vendor warehouse."""
+    return {"number": s.unique("XY-M-"), "name": "帐篷协议代储", "vendor_location_id": s.vendor[target],
+            "kind": "physical", "valid_from": str(TODAY - dt.timedelta(days=30)),
+            "valid_until": str(TODAY + dt.timedelta(days=365)), "response_hours": 6,
+            "lines": [{"item_type_id": s.tent, "quantity": 1000}]}
+
+
+CHECK = {"checked_on": str(TODAY), "method": "regular", "result": "pass"}
+
+
+async def settleable_calloff(s: Site, target: str) -> Call:
+    """A call-off of one tent from the target's agreement, executed (so its settlement is due), not yet settled."""
+    incident = await an_incident(s, target)
+    d = await created(s.admin, f"/api/v1/incidents/{incident}/dispatches", {
+        "lines": [{"item_type": "TENT-12", "quantity": 1, "agreement_id": s.agreement[target]}],
+        "approval": {"mode": "oral", "approved_by": "值班领导"}})
+    r = await s.admin.post(f"/api/v1/dispatches/{d['id']}/execute", json={})
+    assert r.status_code == 200, f"setup execute: {r.text}"
+    calloffs = (await s.admin.get(f"/api/v1/agreements/{s.agreement[target]}/calloffs")).json()
+    calloff = next(c["id"] for c in calloffs if c["dispatch_id"] == d["id"])
+    return Call({"agreement_id": s.agreement[target], "calloff_id": calloff}, json={"note": "已付款"})
+
+
+async def agreement_check_form(s: Site, target: str) -> Call:
+    """The agreement page's check form: a drill with a count of its one line."""
+    return await page_form(s, {
+        "idempotency_key": s.unique("agreement-check-"), "checked_on": str(TODAY), "method": "drill",
+        "result": "pass", "deficiency": "", "requested_at": "2026-06-01T08:00", "arrived_at": "2026-06-01T13:00",
+        f"count_{s.agreement_line[target]}": "1000"}, agreement_id=s.agreement[target])
+
+
 # Pages are "public" to the permission guard: they read the session cookie themselves and send anyone
 # without one to /login (303), which is what every column here sees, since the matrix signs in with bearer
 # tokens. What a signed-in user may do on the scan page is the scan tests' business.
@@ -416,6 +455,9 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/leases"): lambda s, t: Call(query={"status": "overdue"}),
     ("GET", "/leases/{lease_id}"): lambda s, t: Call({"lease_id": 1}),
     ("POST", "/leases/{lease_id}/return"): lambda s, t: page_form(s, {"q_1": "1"}, lease_id=1),
+    ("POST", "/leases/{lease_id}/out"): lambda s, t: page_form(s, {"idempotency_key": "x"}, lease_id=1),
+    ("POST", "/leases/{lease_id}/extend"): lambda s, t: page_form(s, {"due_date": "2026-12-31", "reason": "汛期延长"},
+                                                                  lease_id=1),
     ("POST", "/api/v1/leases"): lambda s, t: Call(json=lease_body(s, t)),
     ("GET", "/api/v1/leases"): lambda s, t: Call(query={"status": "overdue", "direction": "out"}),
     ("GET", "/api/v1/leases/fees"): lambda s, t: Call(query={"year": 2026}),
@@ -426,6 +468,18 @@ BUILDERS: dict[tuple[str, str], Builder] = {
                                                                      json={"due_date": "2026-12-31"}),
     ("POST", "/availability/reserve"): lambda s, t: page_form(s, {"incident_id": "1", "site_id": str(s.depot[t]),
                                                                   "item_type_id": "1", "quantity": "1"}),
+    ("POST", "/api/v1/agreements"): lambda s, t: Call(json=agreement_body(s, t)),
+    ("GET", "/api/v1/agreements"): lambda s, t: Call(query={"status": "valid", "kind": "physical",
+                                                            "item_type_id": s.tent}),
+    ("GET", "/api/v1/agreements/{agreement_id}"): lambda s, t: Call({"agreement_id": s.agreement[t]}),
+    ("POST", "/api/v1/agreements/{agreement_id}/checks"): lambda s, t: Call({"agreement_id": s.agreement[t]},
+                                                                            json=CHECK),
+    ("GET", "/api/v1/agreements/{agreement_id}/checks"): lambda s, t: Call({"agreement_id": s.agreement[t]}),
+    ("GET", "/api/v1/agreements/{agreement_id}/calloffs"): lambda s, t: Call({"agreement_id": s.agreement[t]}),
+    ("POST", "/api/v1/agreements/{agreement_id}/calloffs/{calloff_id}/settle"): settleable_calloff,
+    ("GET", "/agreements"): lambda s, t: Call(query={"status": "valid"}),
+    ("GET", "/agreements/{agreement_id}"): lambda s, t: Call({"agreement_id": s.agreement[t]}),
+    ("POST", "/agreements/{agreement_id}/checks"): agreement_check_form,
 }
 
 
@@ -506,7 +560,8 @@ def verdict(want: str, r: Any) -> str | None:
 
 
 async def build_site(admin: Any, db: Database) -> Site:
-    """Two depots on either side of the keeper's scope line, with stock, an asset, a document and a transfer."""
+    """Two depots on either side of the keeper's scope line, with stock, an asset, a document and a transfer;
+    a vendor warehouse on each side with an agreement reserve (协议储备)."""
     depot = {
         "in": (await created(admin, "/api/v1/locations", location_body("D-IN")))["id"],
         "out": (await created(admin, "/api/v1/locations", location_body(
@@ -528,7 +583,14 @@ async def build_site(admin: Any, db: Database) -> Site:
             "lines": [{"item_type_id": tent, "quantity": 1}]}))["id"]
     user = (await created(admin, "/api/v1/users", {"username": SIGN_IN_USER, "password": SIGN_IN_PASSWORD,
                                                     "role": "auditor"}))["id"]
-    return Site(admin, depot, asset, document, transfer, tent, pump, user, label, db=db)
+    site = Site(admin, depot, asset, document, transfer, tent, pump, user, label, db=db)
+    for t in TARGETS:  # a firm's warehouse on each side of the scope line, with an agreement for tents
+        site.vendor[t] = (await created(admin, "/api/v1/locations", location_body(
+            f"V-{t.upper()}", name=f"协议企业仓库{t}", kind="vendor", region_code=TARGET_REGION[t],
+            **dict(zip(("lat", "lon"), INCIDENT_POINT[t], strict=True)))))["id"]
+        a = await created(admin, "/api/v1/agreements", agreement_body(site, t))
+        site.agreement[t], site.agreement_line[t] = a["id"], a["lines"][0]["id"]
+    return site
 
 
 async def fresh_token(db: Database, username: str) -> str:

@@ -105,6 +105,7 @@ def upgrade() -> None:
     sa.Column('settlement_due', sa.Date(), nullable=True),
     sa.Column('settled_at', sa.DateTime(), nullable=True),
     sa.Column('settled_by', sa.String(length=64), nullable=False),
+    sa.Column('settlement_note', sa.String(length=200), nullable=False),
     sa.CheckConstraint("state IN ('reserved', 'called_off', 'delivered', 'released')", name=op.f('ck_agreement_calloffs_state')),
     sa.CheckConstraint('quantity > 0', name=op.f('ck_agreement_calloffs_quantity')),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_agreement_calloffs_agreement_id_agreements')),

@@ -114,6 +114,7 @@ class AgreementCallOff(Base):
     settlement_due: Mapped[dt.date | None] = mapped_column(Date, index=True)
     settled_at: Mapped[dt.datetime | None] = mapped_column()
     settled_by: Mapped[str] = mapped_column(String(64), default="")
+    settlement_note: Mapped[str] = mapped_column(String(200), default="")
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity"),
         CheckConstraint("state IN ('reserved', 'called_off', 'delivered', 'released')", name="state"),

@@ -71,7 +71,8 @@ FIELD_ZH: Final = {
     "by": "地点方式", "lat": "纬度", "lon": "经度", "crs": "坐标系", "township": "乡镇（街道）",
     "item_type": "物资品目", "category": "物资类别", "tag": "能力标签", "attr": "属性条件", "quantity": "需求数量",
     "limit": "最多列出", "agreement": "协议储备", "incident_id": "事件", "site_id": "来源地点",
-    "item_type_id": "物资品目", "approval_mode": "批准方式", "approved_by": "批准人", "document_no": "批准文号",
+    "item_type_id": "物资品目", "agreement_id": "协议储备", "approval_mode": "批准方式", "approved_by": "批准人",
+    "document_no": "批准文号",
 }
 _PHONE_CHARS = re.compile(r"[^0-9+]")
 
@@ -182,6 +183,11 @@ class SourceRow:
     lat: float
     lon: float
     key: str
+    agreement_id: int | None = None
+    """Set when the source is an agreement's line (协议储备): reserving it calls the goods off the agreement."""
+    agreement_number: str = ""
+    agreement_name: str = ""
+    response_hours: float | None = None
 
 
 @dataclass
@@ -295,14 +301,18 @@ def _answer(result: NearestAvailability, place: Place, may_reserve: bool) -> Ans
     rows = []
     for n, s in enumerate(result.sources, start=1):
         covers = s.available - max(0, s.cumulative - result.quantity)
+        a = s.agreement
         rows.append(SourceRow(
             n=n, site_id=s.location.id, item_type_id=s.item_type.id, name=s.location.name, code=s.location.code,
-            kind=s.location.kind, kind_zh=LOCATION_KIND_ZH.get(s.location.kind, s.location.kind),
+            kind=s.location.kind,
+            kind_zh="协议储备" if a is not None else LOCATION_KIND_ZH.get(s.location.kind, s.location.kind),
             item_name=s.item_type.name, unit=s.item_type.unit, distance_km=s.distance_km, eta_minutes=s.eta_minutes,
             available=s.available, cumulative=s.cumulative, contact_name=s.location.contact_name,
             contact_phone=s.location.contact_phone, tel=_PHONE_CHARS.sub("", s.location.contact_phone),
             covers=max(1, covers), lat=s.location.lat, lon=s.location.lon,
-            key=uuid.uuid4().hex if may_reserve else ""))
+            key=uuid.uuid4().hex if may_reserve else "", agreement_id=a.id if a else None,
+            agreement_number=a.number if a else "", agreement_name=a.name if a else "",
+            response_hours=a.response_hours if a else None))
     units = {t.unit for t in (result.item_types if not rows else [s.item_type for s in result.sources])}
     unit = units.pop() if len(units) == 1 else ""
     missing = ""
@@ -455,6 +465,7 @@ def _dispatch_body(form: dict[str, list[str]], principal: Principal,
     site_id = _form_int(form, "site_id", errors)
     item_type_id = _form_int(form, "item_type_id", errors)
     quantity = _form_int(form, "quantity", errors, maximum=1_000_000)
+    agreement_id = _form_int(form, "agreement_id", errors) if text.get("agreement_id") else None
     mode = text.get("approval_mode", "oral")
     if mode not in APPROVAL_ZH:
         errors.append(FieldError("approval_mode", "批准方式：请从列表中选择"))
@@ -468,7 +479,8 @@ def _dispatch_body(form: dict[str, list[str]], principal: Principal,
         return incident_id, None
     try:
         body = msgspec.convert({
-            "lines": [{"item_type": str(item_type_id), "quantity": quantity, "from_location_id": site_id}],
+            "lines": [{"item_type": str(item_type_id), "quantity": quantity, "from_location_id": site_id,
+                       "agreement_id": agreement_id}],
             "approval": {"mode": mode, "approved_by": approved_by[:64], "document_no": document_no},
         }, DispatchCreate)
     except msgspec.ValidationError as exc:  # every field is checked above: a safety net
@@ -509,8 +521,8 @@ async def reserve(request: Request[Any, Any, Any], db: Database) -> Response[Any
     errors: list[FieldError] = []
     incident_id, data = _dispatch_body(form, principal, errors)
     values = {k: (v or [""])[0] for k, v in form.items() if k in ("incident_id", "site_id", "item_type_id",
-                                                                     "quantity", "approval_mode", "approved_by",
-                                                                     "document_no")}
+                                                                     "agreement_id", "quantity", "approval_mode",
+                                                                     "approved_by", "document_no")}
     if data is None:
         return await render(request, db, principal, question, status=422, reserve_values=values,
                             error="预留未完成，未做任何更改：" + "；".join(e.message for e in errors))

@@ -1,10 +1,12 @@
 """The map's figures: per site (depots, reserve points, vendors… with coordinates) what is available of the
-categories a commander looks at first, how many units are faulty or overdue for inspection; and the open
-incidents to draw beside them.
+categories a commander looks at first, how many units are faulty or overdue for inspection, how many agreements
+(协议储备) bind the firm of a vendor site today; and the open incidents to draw beside them.
 
 "Available" is the rule of :mod:`inventory.availability.service` (its :func:`site_stock_rows`, not a copy):
-unreserved bulk stock in unexpired lots plus ready serial units, bins counted at their site, inactive places
-never. Read in one short transaction by the caller (``db.read()``).
+unreserved bulk stock in unexpired lots plus ready serial units plus what valid agreements' lines offer at their
+vendor sites, bins counted at their site, inactive places never. Every active site with coordinates is listed, one
+with nothing booked too (a firm's warehouse that only has an agreement shows its agreement figures). Read in one
+short transaction by the caller (``db.read()``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.orm import aliased
 from inventory.availability.schemas import ItemTypeBrief
 from inventory.availability.service import site_stock_rows
 from inventory.places.schemas import SITE_KINDS
-from inventory.store.models import Asset, Incident, ItemType, Location
+from inventory.store.models import Agreement, Asset, Incident, ItemType, Location
 
 __all__ = ["MAP_CATEGORIES", "IncidentPoint", "MapOverview", "SiteFigures", "map_overview", "map_sites",
            "open_incidents"]
@@ -51,6 +53,8 @@ class SiteFigures(msgspec.Struct, kw_only=True):
     """Serial units held here (available or in maintenance) whose readiness is ``fault``."""
     overdue: int = 0
     """Serial units held here, available and not faulty, whose inspection is overdue (so not counted available)."""
+    agreements: int = 0
+    """Agreements (协议储备) valid today whose firm's warehouse this is (their lines count in ``available``)."""
 
 
 class IncidentPoint(msgspec.Struct, kw_only=True):
@@ -104,13 +108,24 @@ async def map_sites(
             if site_id in available and n:
                 available[site_id][category_of[item_type_id]] += int(n)
     faults, overdue = await _not_ready(session, region_prefix, kinds, today)
+    agreements = await _valid_agreements(session, region_prefix, today)
     return [
         SiteFigures(id=s.id, code=s.code, name=s.name, kind=s.kind, region_code=s.region_code, lat=float(s.lat or 0),
                     lon=float(s.lon or 0), contact_name=s.contact_name, contact_phone=s.contact_phone,
                     label_code=s.label_code, available=available[s.id], faults=faults.get(s.id, 0),
-                    overdue=overdue.get(s.id, 0))
+                    overdue=overdue.get(s.id, 0), agreements=agreements.get(s.id, 0))
         for s in sites
     ]
+
+
+async def _valid_agreements(session: AsyncSession, region_prefix: str, today: dt.date) -> dict[int, int]:
+    """Per vendor site id under ``region_prefix``: how many agreements bind the firm today."""
+    stmt = (select(Agreement.vendor_location_id, func.count(Agreement.id))
+            .join(Location, Location.id == Agreement.vendor_location_id)
+            .where(Location.region_code.startswith(region_prefix, autoescape=True), Agreement.valid_from <= today,
+                   Agreement.valid_until >= today)
+            .group_by(Agreement.vendor_location_id))
+    return {site_id: int(n) for site_id, n in await session.execute(stmt)}
 
 
 async def _not_ready(

@@ -9,6 +9,7 @@ phone does it: the sign-in form with its CSRF token, then the session cookie.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -18,6 +19,9 @@ from litestar import Litestar
 from sqlalchemy import select
 
 from api.pages import PAGE
+from inventory.access.scope import Principal
+from inventory.agreements.schemas import AgreementCreate, AgreementLineCreate
+from inventory.agreements.service import create_agreement
 from inventory.store.db import Database
 from inventory.store.label_codes import ensure_label
 from inventory.store.models import Lot
@@ -28,6 +32,8 @@ from tests.conftest import TEST_PASSWORD
 ROLES: tuple[str | None, ...] = ("admin", "commander", "keeper", "auditor", None)
 KEEPER_SCOPE = "360121"  # 南昌县
 UNKNOWN_ID = 2_000_000_000
+ADMIN = Principal(user_id=0, username="admin", display_name="admin", role="admin", scope_regions=(),
+                  scope_locations=(), token_id=0)
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ async def created(client: Any, path: str, body: dict[str, Any]) -> dict[str, Any
 
 async def build_site(admin: Any, db: Database) -> Site:
     """A depot in 南昌县 with two ready pumps and a faulty one, one in 东湖区, a lot of tents, an incident and an
-    order for two of the tents."""
+    order for two of the tents, a lease, and a firm's warehouse with an agreement (协议储备) for tents."""
     ncx = (await created(admin, "/api/v1/locations", location_body("D-NCX")))["id"]
     dhq = (await created(admin, "/api/v1/locations", location_body(
         "D-DHQ", name="东湖区应急物资储备库", region_code="360102", lat=28.68, lon=115.90)))["id"]
@@ -108,6 +114,15 @@ async def build_site(admin: Any, db: Database) -> Site:
     lease = await created(admin, "/api/v1/leases", {
         "direction": "out", "counterparty": "进贤县应急管理局", "location_id": ncx, "start_date": "2026-12-01",
         "due_date": "2026-12-08", "lines": [{"item_type_id": tent, "quantity": 1}]})
+    vendor = (await created(admin, "/api/v1/locations", location_body(
+        "V-NCX", name="江西某帐篷厂仓库", kind="vendor", region_code=KEEPER_SCOPE, lat=28.50, lon=115.99)))["id"]
+    today = dt.date.today()
+    async with db.write() as session:
+        agreement = await create_agreement(session, AgreementCreate(
+            number="XY-2026-001", name="帐篷代储协议", vendor_location_id=vendor, kind="physical",
+            valid_from=today - dt.timedelta(days=30), valid_until=today + dt.timedelta(days=300), response_hours=6,
+            lines=[AgreementLineCreate(item_type_id=tent, quantity=100)], contact_phone="0791-88881234"), ADMIN)
+        agreement_id = agreement.id
     async with db.write() as session:
         lot = await session.scalar(select(Lot).where(Lot.item_type_id == tent))
         assert lot is not None and lot.label_code, "a received lot has a label"
@@ -119,7 +134,7 @@ async def build_site(admin: Any, db: Database) -> Site:
         codes=[units[0]["label_code"], units[2]["label_code"], lot_code, location_code, unknown, malformed],
         ids={"location": [ncx, dhq], "asset": [units[0]["id"], units[2]["id"]], "lot": [lot_id],
              "item_type": [pump, tent], "document": [receipt["id"]], "incident": [incident["id"]],
-             "dispatch": [order["id"]], "lease": [lease["id"]], "any": [ncx]},
+             "dispatch": [order["id"]], "lease": [lease["id"]], "agreement": [agreement_id], "any": [ncx]},
     )
 
 

@@ -41,10 +41,45 @@ async def _load_demo_and_commander(url: str) -> None:
         async with db.write() as session:
             await load_demo(session)
         async with db.write() as session:
+            await _an_agreement(session)
+        async with db.write() as session:
             await create_user(session, UserCreate(username=COMMANDER, password=PASSWORD, role="commander",
                                                   display_name="南昌市防指值班员", scope_regions=["3601"]))
     finally:
         await db.dispose()
+
+
+async def _an_agreement(session: Any) -> None:
+    """An agreement (协议储备) with a demo firm in 南昌市 and a drill on it, unless the demo already has one."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from inventory.access.scope import Principal
+    from inventory.agreements.schemas import AgreementCreate, AgreementLineCreate, CheckCreate
+    from inventory.agreements.service import create_agreement, record_check
+    from inventory.store.models import Agreement, AgreementCheck, ItemType, Location
+
+    if await session.scalar(select(Agreement.id).join(AgreementCheck, AgreementCheck.agreement_id == Agreement.id)
+                            .limit(1)):
+        return
+    vendor = await session.scalar(select(Location.id).where(Location.kind == "vendor",
+                                                            Location.region_code.startswith("3601"))
+                                  .order_by(Location.id).limit(1))
+    items = list(await session.scalars(select(ItemType.id).order_by(ItemType.id).limit(3)))
+    assert vendor is not None and items, "the demo has a firm's warehouse in 南昌市 and item types"
+    admin = Principal(user_id=0, username="demo", display_name="demo", role="admin", scope_regions=(),
+                      scope_locations=(), token_id=0)
+    today = dt.date.today()
+    a = await create_agreement(session, AgreementCreate(
+        number="NC-XY-2026-BROWSER", name="南昌市应急物资实物代储协议（浏览器测试）", vendor_location_id=vendor,
+        kind="physical", valid_from=today - dt.timedelta(days=60), valid_until=today + dt.timedelta(days=20),
+        response_hours=6, lines=[AgreementLineCreate(item_type_id=i, quantity=10 * n) for n, i in enumerate(items, 1)],
+        delivery_point="南昌县莲塘镇应急物资集结点", contact_name="李经理", contact_phone="0791-88881234"), admin)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    await record_check(session, a.id, CheckCreate(
+        checked_on=today - dt.timedelta(days=2), method="drill", result="deficient", deficiency="一台泵车未按时到位",
+        requested_at=start, arrived_at=start + dt.timedelta(hours=7.5)), admin)
 
 
 @dataclass
@@ -222,6 +257,7 @@ def test_every_commander_page_fits_its_screen(
     dispatch_id = demo_server.sql("SELECT id FROM dispatches ORDER BY id LIMIT 1")[0][0]
     depot = demo_server.sql("SELECT id FROM locations WHERE kind = 'depot' AND region_code LIKE '360121%' "
                             "ORDER BY id LIMIT 1")[0][0]
+    agreement_id = demo_server.sql("SELECT agreement_id FROM agreement_checks ORDER BY id LIMIT 1")[0][0]
     width = "360" if phone else "1280"
     pages = {
         "map": "/map",
@@ -234,11 +270,15 @@ def test_every_commander_page_fits_its_screen(
         "receipts-issues": f"/reports/receipts-issues?location={depot}",
         "stock-ledger": f"/reports/stock-ledger?location={depot}",
         "stock-by-county": "/reports/stock-by-county?region=3601",
+        "agreements": "/agreements",
+        "agreement": f"/agreements/{agreement_id}",
     }
     for name, path in pages.items():
         response = page.goto(path)
         assert response is not None and response.status == 200, f"{path}: {response and response.status}"
         page.wait_for_load_state("load")
         no_page_wide_scroll(page)
+        if name == "agreement":  # the commander's scope holds the firm: the check form is on the page too
+            assert page.locator("#record-check").count() == 1
         page.screenshot(path=str(artifacts / f"commander-{name}-{width}.png"), full_page=name != "map")
     assert page.errors == []  # type: ignore[attr-defined]

@@ -6,13 +6,11 @@ create_asset), so every invariant they enforce holds for the demo too. Nothing h
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import math
 import random
 from collections.abc import Callable, Sequence
-from importlib import resources
 from typing import Final, TypeVar
 
 import msgspec
@@ -20,11 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog.service import create_item_type
-from inventory.demo.catalog import ITEM_TYPES, STOCKING, VENDORS
+from inventory.demo.agreements import AGREEMENT_FIRMS, ensure_demo_agreements
+from inventory.demo.catalog import ITEM_TYPES, STOCKING, VENDORS, DemoVendor
 from inventory.demo.leases import ensure_demo_leases
 from inventory.demo.response import ensure_demo_response
 from inventory.demo.stock import ensure_opening_stock
 from inventory.demo.write_offs import ensure_demo_write_off
+from inventory.places.centres import centres_gcj02
 from inventory.places.geo import to_wgs84
 from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
@@ -60,12 +60,14 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     incidents_skipped: int = 0
     leases_created: int = 0
     leases_skipped: int = 0
+    agreements_created: int = 0
+    agreements_skipped: int = 0
 
     @property
     def created(self) -> int:
         """Total number of things created."""
         return (self.locations_created + self.item_types_created + self.assets_created + self.receipts_created
-                + self.incidents_created + self.leases_created)
+                + self.incidents_created + self.leases_created + self.agreements_created)
 
     def describe(self) -> str:
         """A one-line Chinese account of the load."""
@@ -75,7 +77,7 @@ class DemoSummary(msgspec.Struct, kw_only=True):
         skipped = self.locations_skipped + self.item_types_skipped + self.assets_skipped
         return (f"演示数据已载入：新建地点 {self.locations_created} 个、物资品目 {self.item_types_created} 个、"
                 f"装备 {self.assets_created} 件、期初入库单 {self.receipts_created} 张、"
-                f"处置中的事件 {self.incidents_created} 起"
+                f"处置中的事件 {self.incidents_created} 起、协议储备 {self.agreements_created} 份"
                 + (f"（另有 {skipped} 项已存在，已跳过）" if skipped else ""))
 
 
@@ -99,10 +101,8 @@ def _contact(code: str, *, mobile: bool) -> tuple[str, str]:
 
 
 def read_centres() -> dict[str, tuple[float, float]]:
-    """Region centres as GCJ-02 (lat, lon), keyed by the 12-digit adcode (package data)."""
-    path = resources.files("inventory.places") / "data" / "jiangxi-centres-gcj02.csv"
-    with path.open(encoding="utf-8") as fh:
-        return {r["adcode"]: (float(r["latitude"]), float(r["longitude"])) for r in csv.DictReader(fh)}
+    """Region centres as GCJ-02 (lat, lon), keyed by the 12-digit adcode (:mod:`inventory.places.centres`)."""
+    return dict(centres_gcj02())
 
 
 def _scatter(code: str, lat: float, lon: float, lo_km: float, hi_km: float) -> tuple[float, float]:
@@ -200,11 +200,13 @@ def _reserve_points(
     return items
 
 
-def _vendors(counties: Sequence[Region], centres: dict[str, tuple[float, float]]) -> list[LocationCreate]:
-    """The agreement-reserve warehouses of four suppliers (协议储备)."""
+def _vendors(
+    counties: Sequence[Region], centres: dict[str, tuple[float, float]], vendors: Sequence[DemoVendor],
+) -> list[LocationCreate]:
+    """Firms' warehouses (kind vendor) 3–10 km from their county's centre (WGS-84, approximate)."""
     names = {c.code: c.name for c in counties}
     items = []
-    for v in VENDORS:
+    for v in vendors:
         lat, lon = _scatter(v.code, *centres[v.region_code], 3.0, 10.0)
         name, phone = _contact(v.code, mobile=True)
         items.append(LocationCreate(
@@ -309,7 +311,8 @@ async def load_demo(session: AsyncSession, *, progress: Callable[[str], None] = 
     progress(_said("创建货架库位", *await _ensure_locations(session, _bins(locs), locs, summary)))
     points = _reserve_points(counties, townships, wgs)
     progress(_said("创建乡镇救灾物资储备点", *await _ensure_locations(session, points, locs, summary)))
-    progress(_said("创建协议储备供应商仓库", *await _ensure_locations(session, _vendors(counties, wgs), locs, summary)))
+    vendors = _vendors(counties, wgs, VENDORS + AGREEMENT_FIRMS)  # the first four hold stock booked to the bureau
+    progress(_said("创建协议储备供应商仓库", *await _ensure_locations(session, vendors, locs, summary)))
     types = await _ensure_item_types(session, summary)
     progress(_said("创建物资品目", summary.item_types_created, summary.item_types_skipped))
     rng = random.Random(SEED)
@@ -329,5 +332,8 @@ async def load_demo(session: AsyncSession, *, progress: Callable[[str], None] = 
     made, kept = await ensure_demo_leases(session)
     summary.leases_created, summary.leases_skipped = made, kept
     progress(_said("租借合同（租入 1、借出 2，其中 1 份已逾期）", made, kept, "份"))
+    made, kept = await ensure_demo_agreements(session)
+    summary.agreements_created, summary.agreements_skipped = made, kept
+    progress(_said("协议储备（实物代储 2、产能储备 1，其中 1 份即将到期；各有定期检查与拉动演练）", made, kept, "份"))
     progress(summary.describe())
     return summary

@@ -1,14 +1,19 @@
-"""The 南昌市 demo loader: locations, catalogue, assets, an open incident with orders, idempotency, progress and no
-commit."""
+"""The 南昌市 demo loader: locations, catalogue, assets, an open incident with orders, leases, agreement reserves,
+idempotency, progress and no commit."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from inventory.agreements.queries import get_agreement, list_agreements, list_checks
+from inventory.agreements.schemas import CheckRead
+from inventory.availability.service import nearest_available
 from inventory.catalog.service import list_item_types
+from inventory.demo.agreements import AGREEMENT_FIRMS
 from inventory.demo.loader import load_demo
 from inventory.demo.response import INCIDENT_NAME
 from inventory.places.boundaries import boundary_at
@@ -16,6 +21,8 @@ from inventory.places.geo import haversine_km
 from inventory.response.order_views import order_views
 from inventory.store.db import Database
 from inventory.store.models import (
+    Agreement,
+    AgreementCheck,
     Asset,
     Balance,
     Dispatch,
@@ -37,7 +44,8 @@ async def _counts(db: Database) -> dict[str, int]:
     async with db.read() as session:
         return {
             model.__tablename__: await session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Location, ItemType, ItemTypeAttribute, Asset, Incident, Dispatch, Movement)
+            for model in (Location, ItemType, ItemTypeAttribute, Asset, Incident, Dispatch, Movement, Agreement,
+                          AgreementCheck)
         }
 
 
@@ -94,10 +102,10 @@ async def test_demo_places_depots_reserve_points_bins_and_vendors(db: Database) 
         assert all(b.path.startswith(depot.path) and b.lat == depot.lat for b in bins)
 
     vendors = [loc for loc in locs if loc.kind == "vendor"]
-    assert len(vendors) == 4
+    assert len(vendors) == 7  # four holding stock booked to the bureau, three firms with agreements
     staging = [loc for loc in locs if loc.kind == "staging"]  # the open incident's 现场收货点
     assert [s.region_code for s in staging] == ["360121105000"]
-    assert all(v.agreement_lead_hours is not None and 4 <= v.agreement_lead_hours <= 12 for v in vendors)
+    assert all(v.agreement_lead_hours is not None and 4 <= v.agreement_lead_hours <= 24 for v in vendors)
     assert all(v.region_code.startswith("3601") and len(v.region_code) == 6 for v in vendors)
     assert all(loc.contact_name and loc.contact_phone for loc in locs if loc.kind != "staging")
 
@@ -160,9 +168,11 @@ async def test_second_load_creates_nothing_and_says_so(db: Database) -> None:
     assert (first.locations_skipped, first.item_types_skipped, first.assets_skipped) == (0, 0, 0)
     # The leases add a 借出在外 place per borrower (2) and the leased-in pump (1) beyond the summary's figures.
     assert (first.leases_created, second.leases_skipped) == (3, 3)
+    assert (first.agreements_created, second.agreements_created, second.agreements_skipped) == (3, 0, 3)
     assert counts == {"locations": first.locations_created + 2, "item_types": first.item_types_created,
                       "item_type_attributes": counts["item_type_attributes"], "assets": first.assets_created + 1,
-                      "incidents": 1, "dispatches": 2, "movements": counts["movements"]}
+                      "incidents": 1, "dispatches": 2, "movements": counts["movements"], "agreements": 3,
+                      "agreement_checks": 6}
     assert (first.incidents_created, second.incidents_skipped) == (1, 1)
     assert second.created == 0
     assert (second.locations_skipped, second.item_types_skipped, second.assets_skipped) == (
@@ -173,6 +183,8 @@ async def test_second_load_creates_nothing_and_says_so(db: Database) -> None:
     assert any("储备库" in m for m in first_messages)
     assert any("装备" in m for m in first_messages)
     assert any("事件" in m for m in first_messages)
+    assert any(m.startswith("协议储备") and "3 份" in m for m in first_messages)
+    assert any(m.startswith("协议储备") and "已存在跳过 3 份" in m for m in second_messages)
     assert first_messages[-1] == first.describe()
     assert "已存在" in second_messages[-1]
     assert all(m.strip() for m in first_messages + second_messages)
@@ -184,7 +196,8 @@ async def test_load_leaves_committing_to_the_caller(db: Database) -> None:
         assert summary.assets_created > 0
         await session.rollback()
     assert await _counts(db) == {"locations": 0, "item_types": 0, "item_type_attributes": 0, "assets": 0,
-                                 "incidents": 0, "dispatches": 0, "movements": 0}
+                                 "incidents": 0, "dispatches": 0, "movements": 0, "agreements": 0,
+                                 "agreement_checks": 0}
 
 
 async def test_demo_has_an_open_incident_in_nanchang_with_an_executed_and_a_reserved_order(db: Database) -> None:
@@ -233,3 +246,54 @@ async def test_demo_leases_a_pump_in_lends_a_boat_out_and_has_one_overdue(db: Da
     assert "泵业" in pump.counterparty and pump.status == "active" and pump.fee.amount > 0
     boat = next(r for r in page.items if r.lines[0].item_name == "冲锋舟")
     assert boat.direction == "out" and boat.status == "active" and boat.lines[0].asset_id
+
+
+async def test_demo_agreements_are_offered_by_nearest_with_their_response_hours(db: Database) -> None:
+    await _load(db)
+    async with db.reader() as r:  # everything there is, near the demo incident in 南昌县
+        water = await nearest_available(r, lat=28.594, lon=116.041, item_type="WATER-550", quantity=10**8, limit=500)
+        pumps = await nearest_available(r, lat=28.594, lon=116.041, category="pump", quantity=10**8, limit=500)
+        few = await nearest_available(r, lat=28.594, lon=116.041, category="pump", quantity=10**8, limit=5)
+    async with db.read() as session:
+        page = await list_agreements(session)
+        firms = {loc.code: loc for loc in await session.scalars(
+            select(Location).where(Location.code.in_([f.code for f in AGREEMENT_FIRMS])))}
+
+    by_number = {a.number: a for a in page.items}
+    market, maker, tents = by_number["DEMO-XY-001"], by_number["DEMO-XY-002"], by_number["DEMO-XY-003"]
+    assert page.total == 3
+    offered = [s for s in water.sources if s.agreement is not None]
+    assert [(s.agreement.id, s.location.name, s.available, s.agreement_lead_minutes) for s in offered
+            if s.agreement] == [(market.id, market.vendor_name, 2000, 240)]
+    assert any(s.agreement is None for s in water.sources), "the depots' own water is offered too"
+    made = {(s.agreement.id, s.item_type.code, s.available, s.agreement.kind, s.agreement_lead_minutes)
+            for s in pumps.sources if s.agreement}
+    assert made == {(maker.id, "PUMP-SUB-400", 6, "capacity", 1440), (maker.id, "PUMP-SUB-300", 10, "capacity", 1440)}
+    assert not any(s.agreement for s in few.sources), "a day away: not among the five soonest"
+
+    assert (market.kind, market.price_mechanism, market.rotation_by, market.response_hours) == (
+        "physical", "market", "vendor", 4)
+    assert [ln.item_code for ln in market.lines] == ["WATER-550", "FOOD-NOODLE"]
+    assert (maker.kind, maker.response_hours) == ("capacity", 24)
+    assert {ln.item_name for ln in tents.lines} == {"救灾帐篷", "救灾棉帐篷"} and tents.response_hours == 12
+    assert [a.status for a in page.items] == ["expiring", "valid", "valid"]  # the tent firm's, 20 days left
+    assert tents.days_left == 20 and market.valid_from <= dt.date.today() <= market.valid_until
+    for a in (market, maker, tents):
+        assert a.last_check is not None and a.last_drill is not None and not a.check_overdue
+        assert a.last_drill.measured_response_hours is not None
+    assert [a.last_drill.on_time for a in (market, maker, tents) if a.last_drill] == [True, True, False]
+    assert tents.last_drill and tents.last_drill.measured_response_hours == pytest.approx(13.67, abs=0.01)
+    assert tents.last_check and tents.last_check.method == "drill"
+    counted = {c.item_name: (c.counted, c.promised) for c in (await _checks(db, tents.id))[1].counts}
+    assert counted == {"救灾帐篷": (500, 500), "救灾棉帐篷": (180, 200)}
+    # Each firm's warehouse lies in its own county, on the shipped boundaries.
+    for firm in AGREEMENT_FIRMS:
+        loc = firms[firm.code]
+        assert loc.kind == "vendor" and loc.lat is not None and loc.lon is not None
+        county = boundary_at(loc.lon, loc.lat)
+        assert county is not None and county.adcode == firm.region_code, firm.name
+
+
+async def _checks(db: Database, agreement_id: int) -> list[CheckRead]:
+    async with db.read() as session:
+        return await list_checks(session, await get_agreement(session, agreement_id))

@@ -19,7 +19,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from inventory.demo.catalog import ITEM_TYPES
+from inventory.demo.agreements import AGREEMENT_FIRMS
+from inventory.demo.catalog import ITEM_TYPES, VENDORS
 from inventory.demo.loader import CITY, _depots, _reserve_points, _vendors, _wgs84_centres, read_centres
 from inventory.demo.stock import DEFAULT_QUALITY, DEPOT_STOCK, POINT_STOCK, QUALITY
 from inventory.migrations.seed import read_regions
@@ -219,7 +220,8 @@ def _demo_place_names() -> tuple[list[str], list[str]]:
     towns = [r for r in regions if r.level == 4 and r.parent_code in {c.code for c in counties}]
     centres = read_centres()
     wgs = _wgs84_centres(counties, centres)
-    places = [*_depots(counties, centres), *_reserve_points(counties, towns, wgs), *_vendors(counties, wgs)]
+    places = [*_depots(counties, centres), *_reserve_points(counties, towns, wgs),
+              *_vendors(counties, wgs, VENDORS + AGREEMENT_FIRMS)]
     return [place.name for place in places] + ["货架 A"], [region.name for region in regions]
 
 

@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
 from inventory.access.scope import Principal, require_scope
+from inventory.readiness.plans import refresh_due
 from inventory.schemas import AssetStatus, Page
 from inventory.stock import assets, custody
 from inventory.stock.schemas import AssetCreate, AssetRead, AssetUpdate
 from inventory.store.db import Database
+from inventory.store.models import Asset
 
 
 class AssetController(Controller):
@@ -33,7 +35,9 @@ class AssetController(Controller):
 
         async def work(session: AsyncSession) -> AssetRead:
             await require_scope(session, principal, data.location_id)
-            return assets.asset_read(await assets.create_asset(session, data, actor=principal.username))
+            asset = await assets.create_asset(session, data, actor=principal.username)
+            await refresh_due(session, Asset.id == asset.id)  # its maintenance plans set the first due date
+            return assets.asset_read(asset)
 
         return await run_write(request, db, principal, work)
 

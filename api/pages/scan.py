@@ -18,9 +18,11 @@ from api.pages.common import PAGE, form_already_done, login_redirect, page_conte
 from api.writes import write_once
 from inventory.access.scope import Principal
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
+from inventory.readiness.schemas import CheckCreate
 from inventory.scan import actions as scan_actions
 from inventory.scan import choices as scan_choices
 from inventory.scan.resolve import ACTION_ZH, SITES_SHOWN, ScanView, lot_sites_page, scan_view
+from inventory.scan.upkeep import Upkeep, readings_zh, unit_upkeep
 from inventory.stock import assets
 from inventory.stock import queries as stock
 from inventory.store.db import Database
@@ -46,6 +48,8 @@ async def _render_scan(request: Request[Any, Any, Any], db: Database, principal:
         async with db.read() as session:
             view = await scan_view(session, code, principal, sites=SITES_SHOWN)
             extra = await _form_choices(session, principal, view)
+            if view.kind == "asset" and view.active:
+                extra["upkeep"] = await unit_upkeep(session, view.target_id)
     except InvalidCode as exc:
         return _error_page(code, "标签编码有误", f"{exc.reason_zh}。请核对标签上的编码。", 422)
     except NotFound as exc:
@@ -54,9 +58,11 @@ async def _render_scan(request: Request[Any, Any, Any], db: Database, principal:
         message = f"此标签已停用，已由新标签 {view.replaced_by} 替换，请撕下旧标签。"
         return _error_page(view.code, "此标签已停用", message, 410, view.replaced_by)
     keys = {action: uuid.uuid4().hex for action in view.actions}
+    extra.setdefault("upkeep", Upkeep())
+    quick_keys = [uuid.uuid4().hex for _ in extra["upkeep"].quick]
     return Template("scan.html", status_code=status, context=page_context(
         principal, view=view, action_zh=ACTION_ZH, keys=keys, done=done, error=error, open_action=open_action,
-        **extra))
+        quick_keys=quick_keys, readings=readings_zh, state_badge=STATE_BADGE, **extra))
 
 
 async def _form_choices(session: AsyncSession, principal: Principal, view: ScanView) -> dict[str, Any]:
@@ -118,11 +124,28 @@ def _date(form: dict[str, list[str]], name: str) -> dt.date | None:
         raise _FormError(name, f"“{raw[:20]}”不是日期（如 2027-06-30）") from None
 
 
+# The check form's fields that the shared labels (api.page_text) do not know.
+CHECK_FIELD_ZH = {"run_minutes": "运行分钟", "load_pct": "负载", "task": "检查项目"}
+# A unit's readiness state and a check's result, in the colours of the status badges.
+STATE_BADGE = {"ready": "available", "due_soon": "reserved", "overdue": "maintenance", "fault": "maintenance",
+               "in_maintenance": "maintenance", "ok": "available", "not_ready": "maintenance"}
+
+
 class _FormError(InventoryError):
     """A form field the page could not read (empty, not a number or date), named as the form labels it."""
 
     def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field_zh(field)}：{problem}", field=field)
+        super().__init__(f"{CHECK_FIELD_ZH.get(field) or field_zh(field)}：{problem}", field=field)
+
+
+def _check(form: dict[str, list[str]]) -> CheckCreate:
+    """The check the form describes (its rules are the service's: a run test needs minutes, 0–100 %…)."""
+    text = {k: (v or [""])[0].strip() for k, v in form.items()}
+    return CheckCreate(
+        task=text.get("task") or "visual_check", result=text.get("result") or "ok",  # type: ignore[arg-type]
+        battery_pct=_int(form, "battery_pct", required=False), fuel_pct=_int(form, "fuel_pct", required=False),
+        run_minutes=_int(form, "run_minutes", required=False), load_pct=_int(form, "load_pct", required=False),
+        fault_description=text.get("note", "")[:300])
 
 
 async def _resolve_target(session: AsyncSession, form: dict[str, list[str]]) -> int:
@@ -154,9 +177,7 @@ def _action_work(view: ScanView, principal: Principal, action: str,
         if action == "receive_transfer":
             return await scan_actions.receive_asset(session, principal, target)
         if action == "inspect":
-            return await scan_actions.inspect(session, principal, target, _int(form, "battery_pct", required=False),
-                                              _int(form, "fuel_pct", required=False), text.get("result") != "fault",
-                                              text.get("note", ""))
+            return await scan_actions.inspect(session, principal, target, _check(form))
         if action == "damaged":
             return await scan_actions.damaged(session, principal, target, text.get("note", ""))
         if action == "lost":

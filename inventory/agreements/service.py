@@ -21,6 +21,7 @@ from inventory.agreements.queries import add_month, get_agreement, is_valid_on
 from inventory.agreements.schemas import KIND_ZH, AgreementCreate, CheckCreate, SettleRequest
 from inventory.errors import Conflict, InvalidInput
 from inventory.places.refs import load_item, load_place
+from inventory.readiness.plans import refresh_due
 from inventory.stock.assets import create_asset
 from inventory.stock.ledger import post_document
 from inventory.stock.schemas import AssetCreate, MovementCreate, MovementLine
@@ -30,6 +31,7 @@ from inventory.store.models import (
     AgreementCheck,
     AgreementCheckCount,
     AgreementLine,
+    Asset,
     DispatchLine,
     Location,
     Movement,
@@ -240,6 +242,7 @@ async def deliver_calloff(session: AsyncSession, ln: DispatchLine, staging_id: i
             asset = await create_asset(session, AssetCreate(
                 item_type_id=item.id, serial_number=f"{a.number}-D{c.id}-{n + 1}"[:60], location_id=place.id,
                 notes=reason[:200]), actor=actor)
+            await refresh_due(session, Asset.id == asset.id)  # its maintenance plans set the first due date
             if n == 0:
                 ln.asset_id, ln.quantity = asset.id, 1
                 c.receipt_id = await session.scalar(select(Movement.document_id).where(Movement.asset_id == asset.id)

@@ -26,6 +26,7 @@ from inventory.leases.schemas import (
     LeaseReturn,
 )
 from inventory.places.refs import load_item, load_place
+from inventory.readiness.plans import refresh_due
 from inventory.stock.assets import create_asset
 from inventory.stock.ledger import move_asset, post_document, posted_movements
 from inventory.stock.schemas import AssetCreate, MovementCreate, MovementLine, MovementRead
@@ -159,6 +160,7 @@ async def hand_over(session: AsyncSession, lease_id: int, principal: Principal) 
                 asset = await create_asset(session, AssetCreate(
                     item_type_id=ln.item_type_id, serial_number=ln.serial_number, location_id=lease.location_id,
                     ownership="leased_in", notes=f"租入：{lease.counterparty} {why}"[:200]), actor=actor)
+                await refresh_due(session, Asset.id == asset.id)  # its maintenance plans set the first due date
                 ln.asset_id = asset.id
         if bulk:
             await post_document(session, MovementCreate(

@@ -9,13 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal, require_scope
 from inventory.errors import Conflict, InvalidInput, NotFound
+from inventory.readiness.checks import record_check
+from inventory.readiness.schemas import CheckCreate
 from inventory.scan.resolve import STATUS_ZH
-from inventory.stock.assets import get_asset, next_due
-from inventory.stock.ledger import post_document
+from inventory.stock.assets import get_asset
+from inventory.stock.ledger import move_asset, post_document
 from inventory.stock.schemas import LotSpec, MovementCreate, MovementLine, ReceiveLine, TransferReceive
 from inventory.stock.transfers import receive_transfer
 from inventory.store.label_codes import resolve
-from inventory.store.models import Asset, Balance, Document, ItemType, Location, Lot, Movement, utcnow
+from inventory.store.models import Asset, Balance, Document, ItemType, Location, Lot, Movement
 from labels.codes import InvalidCode, code_from_payload
 
 COUNTERPARTY_MAX = 100
@@ -129,41 +131,25 @@ async def receive_asset(session: AsyncSession, p: Principal, asset_id: int) -> D
         ReceiveLine(item_type_id=asset.item_type_id, quantity=1, asset_ids=[asset.id])]), actor=p.username)
 
 
-async def inspect(session: AsyncSession, p: Principal, asset_id: int, battery: int | None, fuel: int | None,
-                  ok: bool, note: str) -> Asset:
-    """Record an inspection: battery and fuel, OK or a fault note."""
-    asset = await get_asset(session, asset_id)
-    await require_scope(session, p, asset.location_id)
-    for name, value in (("battery_pct", battery), ("fuel_pct", fuel)):
-        if value is not None and not 0 <= value <= 100:
-            raise InvalidInput("电量、油量须在 0–100 之间", field=name)
-    if not ok and not note.strip():
-        raise InvalidInput("有故障时请写明故障情况", field="note")
-    it = await session.get(ItemType, asset.item_type_id)
-    now = utcnow()
-    asset.battery_pct = battery if battery is not None else asset.battery_pct
-    asset.fuel_pct = fuel if fuel is not None else asset.fuel_pct
-    asset.readiness = "ok" if ok else "fault"
-    asset.fault_note = "" if ok else note.strip()[:200]
-    asset.last_inspected_at = now
-    asset.next_inspection_due = next_due(now, it.inspection_interval_days if it else None)
-    if ok and asset.status == "maintenance":
-        asset.status = "available"
-    asset.updated_at = now
-    await session.flush()
-    return asset
+async def inspect(session: AsyncSession, p: Principal, asset_id: int, data: CheckCreate) -> Asset:
+    """Record a check (检查) from the phone: the task, the result and the readings, as an append-only record."""
+    await record_check(session, asset_id, data, p)
+    return await get_asset(session, asset_id)
 
 
 async def damaged(session: AsyncSession, p: Principal, asset_id: int, note: str) -> Asset:
-    """Report a unit damaged: it goes to maintenance and is no longer dispatched."""
+    """Report a unit damaged: a fault check is recorded and it goes to maintenance, no longer dispatched."""
     asset = await get_asset(session, asset_id)
     await require_scope(session, p, asset.location_id)
     if not note.strip():
         raise InvalidInput("请写明损坏情况", field="note")
     if asset.status not in ("available", "maintenance"):
         raise Conflict(f"装备当前状态为“{STATUS_ZH.get(asset.status, asset.status)}”，不能报损")
-    asset.status, asset.readiness, asset.fault_note, asset.updated_at = "maintenance", "fault", note[:200], utcnow()
-    await session.flush()
+    await record_check(session, asset.id, CheckCreate(task="other", result="fault",
+                                                      fault_description=note.strip()[:300], notes="扫码报损"), p)
+    if asset.status == "available":
+        await move_asset(session, asset, expect_status=("available",), expect_location=asset.location_id,
+                         status="maintenance", location_id=asset.location_id, field="asset_id")
     return asset
 
 

@@ -17,6 +17,7 @@ from inventory.stock.lots import is_expired
 from inventory.store.label_codes import KIND_ZH, resolve
 from inventory.store.models import (
     Asset,
+    AssetRepair,
     Balance,
     Document,
     ItemType,
@@ -304,10 +305,16 @@ async def _location_view(session: AsyncSession, base: dict[str, object], locatio
                     recent=await _recent(session, Movement.location_id.in_(subtree)))
 
 
+async def _away(session: AsyncSession, asset_id: int) -> bool:
+    """True while the unit is away at a repairer (送修): it is checked when it comes back."""
+    return await session.scalar(select(AssetRepair.id).where(AssetRepair.asset_id == asset_id,
+                                                             AssetRepair.back_on.is_(None))) is not None
+
+
 async def _actions(session: AsyncSession, view: ScanView, principal: Principal) -> list[str]:
     """The actions this user may take here: their role allows it and the place is in their scope."""
     moves = allowed("movements.post", principal.role)
-    edits = allowed("assets.write", principal.role)
+    checks = allowed("readiness.check", principal.role)
     if view.kind == "asset":
         asset = await session.get(Asset, view.target_id)
         assert asset is not None
@@ -323,7 +330,7 @@ async def _actions(session: AsyncSession, view: ScanView, principal: Principal) 
         actions = []
         if moves and asset.status == "available":
             actions += ["checkout", "move"]
-        if edits and asset.status in ("available", "maintenance"):
+        if checks and asset.status in ("available", "maintenance") and not await _away(session, asset.id):
             actions += ["inspect", "damaged"]
         if moves and asset.status in ("available", "maintenance"):
             actions.append("lost")

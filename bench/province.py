@@ -143,7 +143,7 @@ def _item_types(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str
                               "name": f"{category} {i}", "spec": "", "unit": "台" if tracking == "serial" else "件",
                               "tracking": tracking, "category": category, "tags_mask": rng.randint(0, 15),
                               "attributes": values, "shelf_life_days": 730 if category in PERISHABLE else None,
-                              "inspection_interval_days": 180 if tracking == "serial" else None, "min_stock": 0,
+                              "inspection_interval_days": 180 if tracking == "serial" else None,
                               "active": True})
                 attrs += [{"item_type_id": n, "name": k, "num_value": v, "str_value": None} for k, v in values.items()]
     return types, attrs

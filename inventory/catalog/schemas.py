@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from inventory.schemas import AttrValue, Code, Name, NonNegative, PositiveDays, Short, Strict, Tag, Tracking
+from inventory.schemas import AttrValue, Code, Name, PositiveDays, Short, Strict, Tag, Tracking
 
 
 class ItemTypeCreate(Strict):
@@ -25,7 +25,6 @@ class ItemTypeCreate(Strict):
     attributes: dict[str, AttrValue] = msgspec.field(default_factory=dict)
     shelf_life_days: PositiveDays | None = None
     inspection_interval_days: PositiveDays | None = None
-    min_stock: NonNegative = 0
 
 
 class ItemTypeUpdate(Strict):
@@ -40,7 +39,6 @@ class ItemTypeUpdate(Strict):
     attributes: dict[str, AttrValue] | UnsetType = UNSET
     shelf_life_days: PositiveDays | UnsetType | None = UNSET
     inspection_interval_days: PositiveDays | UnsetType | None = UNSET
-    min_stock: NonNegative | UnsetType = UNSET
     tracking: Tracking | UnsetType = UNSET
     active: bool | UnsetType = UNSET
 
@@ -60,7 +58,6 @@ class ItemTypeRead(msgspec.Struct):
     attributes: dict[str, AttrValue]
     shelf_life_days: int | None
     inspection_interval_days: int | None
-    min_stock: int
     active: bool
     created_at: dt.datetime
     updated_at: dt.datetime

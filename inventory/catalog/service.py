@@ -38,7 +38,7 @@ def item_type_read(it: ItemType) -> ItemTypeRead:
         id=it.id, code=it.code, gbt_code=it.gbt_code, name=it.name, spec=it.spec, unit=it.unit,
         tracking=it.tracking, category=it.category, tags=mask_to_tags(it.tags_mask),
         attributes=dict(it.attributes), shelf_life_days=it.shelf_life_days,
-        inspection_interval_days=it.inspection_interval_days, min_stock=it.min_stock, active=it.active,
+        inspection_interval_days=it.inspection_interval_days, active=it.active,
         created_at=it.created_at, updated_at=it.updated_at,
     )
 
@@ -80,7 +80,7 @@ async def create_item_type(session: AsyncSession, data: ItemTypeCreate) -> ItemT
         code=data.code, gbt_code=data.gbt_code, name=data.name, spec=data.spec, unit=data.unit,
         tracking=data.tracking, category=data.category, tags_mask=tags_to_mask(data.tags), attributes={},
         shelf_life_days=data.shelf_life_days, inspection_interval_days=data.inspection_interval_days,
-        min_stock=data.min_stock, active=True,
+        active=True,
     )
     session.add(it)
     try:

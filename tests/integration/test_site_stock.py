@@ -141,10 +141,12 @@ async def test_the_migration_fills_the_table_from_stock_already_there_and_create
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
     upgrade(url, "0005")  # the schema before site_stock
-    # Today's models write lots.quality (migration 0009): lend the old schema the column while the world is
-    # built with them, and take it away again so every later migration runs as on a real old file.
+    # Today's models write lots.quality (migration 0009) and no longer item_types.min_stock (gone in 0014): lend
+    # the old schema the one and take the other away while the world is built with them, then undo both so
+    # every later migration runs as on a real old file.
     with sqlite3.connect(tmp_path / "old.db") as conn:
         conn.execute("ALTER TABLE lots ADD COLUMN quality VARCHAR(40) NOT NULL DEFAULT ''")
+        conn.execute("ALTER TABLE item_types DROP COLUMN min_stock")
     old = Database(url)
     try:
         await build_random_world(old)
@@ -152,6 +154,7 @@ async def test_the_migration_fills_the_table_from_stock_already_there_and_create
         await old.dispose()
     with sqlite3.connect(tmp_path / "old.db") as conn:
         conn.execute("ALTER TABLE lots DROP COLUMN quality")
+        conn.execute("ALTER TABLE item_types ADD COLUMN min_stock INTEGER NOT NULL DEFAULT 0")
     upgrade(url)
     migrated = Database(url)
     try:

@@ -35,7 +35,6 @@ class ItemType(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     shelf_life_days: Mapped[int | None] = mapped_column(Integer)
     inspection_interval_days: Mapped[int | None] = mapped_column(Integer)
-    min_stock: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

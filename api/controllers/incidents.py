@@ -12,6 +12,7 @@ from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
 from inventory.access.scope import Principal
 from inventory.availability.eta import EtaConfig
+from inventory.config import Settings
 from inventory.response import dispatch, incidents
 from inventory.response.schemas import (
     DispatchCreate,
@@ -74,14 +75,19 @@ class IncidentController(Controller):
 
     @post("/{incident_id:int}/dispatches", opt={"action": "dispatch.order"})
     async def create_dispatch(
-        self, request: Request[Any, Any, Any], db: Database, principal: Principal, incident_id: IdParam,
-        data: DispatchCreate, idempotency_key: IdempotencyKey = None,
+        self, request: Request[Any, Any, Any], db: Database, settings: Settings, principal: Principal,
+        incident_id: IdParam, data: DispatchCreate, idempotency_key: IdempotencyKey = None,
     ) -> Response[DispatchRead]:
-        """Order a dispatch: every line reserved at once (nearest sources by ETA when none is named) or 409."""
+        """Order a dispatch: every line reserved at once (nearest sources by ETA when none is named) or 409.
+
+        The answer says the order's response-time target (by the incident's level) and whether the slowest
+        line's estimated arrival meets it.
+        """
         eta: EtaConfig = request.app.state.eta
 
         async def work(session: AsyncSession) -> DispatchRead:
-            d = await dispatch.create_dispatch(session, incident_id, data, actor=principal.username, eta=eta)
+            d = await dispatch.create_dispatch(session, incident_id, data, actor=principal.username, eta=eta,
+                                               targets=settings.response_target_hours)
             return await dispatch.dispatch_read(session, d)
 
         return await run_write(request, db, principal, work)
@@ -99,11 +105,13 @@ class DispatchController(Controller):
         status: DispatchStatus | None = None, source: OptionalId = None,
         paperwork: Annotated[str | None, Parameter(pattern="^(overdue|missing)$",
                                                    description="overdue: 口头批准超过 48 小时仍未补办书面手续")] = None,
+        late: Annotated[bool | None, Parameter(description="true: 超过到达时限（签收晚于时限，或未签收且已过时限）；"
+                                                           "false: 未超时")] = None,
     ) -> Page[DispatchRead]:
-        """Dispatch orders by incident, status, source location or missing paperwork."""
+        """Dispatch orders by incident, status, source location, missing paperwork or lateness."""
         async with db.read() as session:
             return await dispatch.list_dispatches(session, incident_id=incident, status=status, source=source,
-                                                  paperwork=paperwork, limit=limit, offset=offset)
+                                                  paperwork=paperwork, limit=limit, offset=offset, late=late)
 
     @get("/{dispatch_id:int}", opt={"action": "read"})
     async def get_dispatch(self, db: Database, dispatch_id: IdParam) -> DispatchRead:

@@ -29,6 +29,7 @@ from inventory.store.db import Database
 PATH = "/dispatches"
 PAGE_SIZE, MAX_OFFSET = 20, 1_000_000
 PAPERWORK_CHOICES = {"overdue": "书面手续逾期", "missing": "未补办书面手续"}
+LATE_CHOICES = {"true": "超时", "false": "未超时"}  # past the response-time target (到达时限) or not
 DONE_ZH = {"paperwork": "书面手续已登记", "cancelled": "动用指令已取消，尚未出库的预留物资已释放"}
 ORDER = "dispatch.order"
 NOT_ALLOWED = "您没有此权限（只有指挥人员和管理员可以补办书面手续、取消动用指令）"
@@ -59,31 +60,33 @@ def _id(raw: str | None, name: str) -> int | None:
 
 @get(PATH, opt=PAGE, include_in_schema=False)
 async def dispatches_page(request: Request[Any, Any, Any], db: Database, status: str | None = None,
-                          paperwork: str | None = None, incident: str | None = None,
+                          paperwork: str | None = None, incident: str | None = None, late: str | None = None,
                           offset: str | None = None) -> Template | Redirect:
-    """Every order, newest first, by status, paperwork overdue or missing, and incident."""
+    """Every order, newest first, by status, paperwork overdue or missing, incident, and 超时 (late)."""
     principal = await page_principal(request, db)
     if principal is None:
         return login_redirect(PATH)
     error, field = None, None
     try:
         chosen = (_choice(status, order_views.DISPATCH_STATUS_ZH, "status"),
-                  _choice(paperwork, PAPERWORK_CHOICES, "paperwork"), _id(incident, "incident"))
+                  _choice(paperwork, PAPERWORK_CHOICES, "paperwork"), _id(incident, "incident"),
+                  _choice(late, LATE_CHOICES, "late"))
         start = _id(offset, "offset") or 0
     except FormError as exc:
-        error, field, chosen, start = f"筛选条件有误：{exc.detail}", exc.field, (None, None, None), 0
+        error, field, chosen, start = f"筛选条件有误：{exc.detail}", exc.field, (None, None, None, None), 0
     start = min(start, MAX_OFFSET)
     async with db.read() as session:
         rows, total = await order_views.order_rows(
-            session, status=chosen[0], paperwork=chosen[1], incident_id=chosen[2], limit=PAGE_SIZE, offset=start)
-    params = {k: v for k, v in zip(("status", "paperwork", "incident"), chosen, strict=True) if v}
+            session, status=chosen[0], paperwork=chosen[1], incident_id=chosen[2], limit=PAGE_SIZE, offset=start,
+            late=None if chosen[3] is None else chosen[3] == "true")
+    params = {k: v for k, v in zip(("status", "paperwork", "incident", "late"), chosen, strict=True) if v}
 
     def page_url(at: int) -> str:
         return f"{PATH}?{urlencode({**params, **({'offset': at} if at else {})})}"
 
     return Template("dispatches.html", status_code=422 if error else 200, context=page_context(
         principal, rows=rows, total=total, offset=start, chosen=chosen, status_zh=order_views.DISPATCH_STATUS_ZH,
-        paperwork_choices=PAPERWORK_CHOICES, error=error, error_field=field,
+        paperwork_choices=PAPERWORK_CHOICES, late_choices=LATE_CHOICES, error=error, error_field=field,
         next_url=page_url(start + PAGE_SIZE) if start + len(rows) < total else None,
         prev_url=page_url(max(0, start - PAGE_SIZE)) if start else None))
 

@@ -23,10 +23,12 @@ from api.pages.common import PAGE, login_redirect, page_context, page_principal
 from api.pages.response_forms import FormError, Posted, error_text, read_form, status_of, stored_answer, submit
 from inventory.access.permissions import allowed
 from inventory.access.scope import Principal
+from inventory.config import Settings
 from inventory.errors import InventoryError
 from inventory.response import incidents as incident_service
 from inventory.response import order_views, views
 from inventory.response.schemas import IncidentCreate, IncidentRead
+from inventory.response.targets import LEVEL_ZH
 from inventory.schemas import MAX_ID
 from inventory.store.db import Database
 
@@ -83,7 +85,14 @@ def _query(f: views.IncidentFilter, offset: int) -> str:
     return urlencode({k: v for k, v in params.items() if v})
 
 
-async def _render_list(db: Database, principal: Principal, f: views.IncidentFilter, *, done: str | None = None,
+def _level_choices(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The response levels the form offers, each with its arrival target ("县级（6 小时内到达）")."""
+    settings: Settings = request.app.state.settings
+    return {level: f"{zh}（{settings.response_target_hours[level]:g} 小时内到达）" for level, zh in LEVEL_ZH.items()}
+
+
+async def _render_list(request: Request[Any, Any, Any], db: Database, principal: Principal,
+                       f: views.IncidentFilter, *, done: str | None = None,
                        error: str | None = None, error_field: str | None = None, status: int = 200,
                        form: dict[str, str] | None = None) -> Template:
     may_write = allowed(WRITE, principal.role)
@@ -96,6 +105,7 @@ async def _render_list(db: Database, principal: Principal, f: views.IncidentFilt
         next_url=f"{PATH}?{_query(f, f.offset + f.limit)}" if more else None,
         prev_url=f"{PATH}?{_query(f, max(0, f.offset - f.limit))}" if f.offset else None,
         status_choices=STATUS_CHOICES, kind_zh=order_views.KIND_ZH, crs_choices=CRS_CHOICES, regions=regions,
+        level_choices=_level_choices(request),
         may_write=may_write, form=form or {"crs": "wgs84"}, key=uuid.uuid4().hex, done=done, error=error,
         error_field=error_field))
 
@@ -112,9 +122,9 @@ async def incidents_page(request: Request[Any, Any, Any], db: Database, status: 
     try:
         f = _filter(status, kind, q, since, until, limit, offset)
     except FormError as exc:
-        return await _render_list(db, principal, views.IncidentFilter(), error=f"筛选条件有误：{exc.detail}",
+        return await _render_list(request, db, principal, views.IncidentFilter(), error=f"筛选条件有误：{exc.detail}",
                                   error_field=exc.field, status=422)
-    return await _render_list(db, principal, f, done=DONE_ZH.get(done or ""))
+    return await _render_list(request, db, principal, f, done=DONE_ZH.get(done or ""))
 
 
 def _number(raw: str, name: str) -> float:
@@ -149,7 +159,7 @@ def _point(posted: Posted, region_code: str) -> tuple[float, float, str]:
 
 
 _SHAPE_ZH = {"name": "必填，至多 100 个字", "kind": "请选择事件类型", "region_code": "应为 2–12 位数字的行政区划代码",
-             "lat": "应为数字", "lon": "应为数字", "crs": "请选择坐标系"}
+             "lat": "应为数字", "lon": "应为数字", "crs": "请选择坐标系", "level": "请选择响应级别（县级、市级或省级）"}
 
 
 def _incident_create(posted: Posted) -> IncidentCreate:
@@ -158,7 +168,7 @@ def _incident_create(posted: Posted) -> IncidentCreate:
         raise FormError("region_code", "请选择乡镇（街道）或县（区），或填写行政区划代码")
     lat, lon, crs = _point(posted, region_code)
     data = {"name": posted.get("name"), "kind": posted.get("kind"), "region_code": region_code, "lat": lat,
-            "lon": lon, "crs": crs}
+            "lon": lon, "crs": crs, "level": posted.get("level") or "county"}
     try:
         return msgspec.convert(data, IncidentCreate)
     except msgspec.ValidationError as exc:
@@ -175,7 +185,7 @@ async def create_from_page(request: Request[Any, Any, Any], db: Database) -> Res
     posted = await read_form(request)
     form = {k: v for k, v in posted.fields.items() if not k.startswith("_")}
     if not allowed(WRITE, principal.role):
-        return await _render_list(db, principal, views.IncidentFilter(), status=403,
+        return await _render_list(request, db, principal, views.IncidentFilter(), status=403,
                                   error="您没有登记事件的权限（只有指挥人员和管理员可以登记、关闭事件）")
     earlier = await stored_answer(db, principal, request.url.path, posted)
     if earlier is not None:  # a double tap or a resend
@@ -189,7 +199,7 @@ async def create_from_page(request: Request[Any, Any, Any], db: Database) -> Res
 
         answer = await submit(request, db, principal, posted, work)
     except InventoryError as exc:
-        return await _render_list(db, principal, views.IncidentFilter(), form=form, error=error_text(exc),
+        return await _render_list(request, db, principal, views.IncidentFilter(), form=form, error=error_text(exc),
                                   error_field=exc.field, status=status_of(exc))
     return Redirect(f"{PATH}/{answer['id']}?done=created", status_code=303)
 
@@ -207,7 +217,7 @@ async def _render_incident(db: Database, principal: Principal, incident_id: int,
     return Template("incident.html", status_code=status, context=page_context(
         principal, view=view, incident=i, may_write=allowed(WRITE, principal.role) and i.status == "open",
         nearby=f"/availability?{urlencode({'lat': f'{i.lat:.6f}', 'lon': f'{i.lon:.6f}', 'incident': i.id})}",
-        crs_choices=CRS_CHOICES, key=uuid.uuid4().hex, done=done, error=error))
+        crs_choices=CRS_CHOICES, level_zh=LEVEL_ZH, key=uuid.uuid4().hex, done=done, error=error))
 
 
 @get(f"{PATH}/{{incident_id:int}}", opt=PAGE, include_in_schema=False)

@@ -29,7 +29,7 @@ FIELD_ZH = {
     "name": "事件名称", "kind": "事件类型", "region_code": "行政区划", "lat": "纬度", "lon": "经度", "crs": "坐标系",
     "document_no": "书面批准文号", "confirm": "确认", "status": "状态", "since": "开始日期", "until": "结束日期",
     "q": "名称", "offset": "页码", "limit": "每页条数", "paperwork": "书面手续", "incident": "事件",
-    "idempotency_key": "表单编号",
+    "idempotency_key": "表单编号", "level": "响应级别", "late": "到达时限",
 }
 KEY_FIELD = "idempotency_key"
 

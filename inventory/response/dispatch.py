@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ from inventory.errors import Conflict, InsufficientStock, InvalidInput
 from inventory.places.refs import Item, Place, load_item, load_place
 from inventory.response.incidents import get_incident
 from inventory.response.schemas import DispatchCreate, DispatchLineRead, DispatchRead, ExecuteRequest, ReturnRequest
+from inventory.response.targets import fix_target, late_condition, site_eta_minutes, with_timing
 from inventory.schemas import Page
 from inventory.stock.documents import insert_document
 from inventory.stock.ledger import AssetMove, Posting, apply_change, lock_balances, move_asset
@@ -55,15 +57,14 @@ def paperwork_overdue(d: Dispatch, now: dt.datetime) -> bool:
 def dispatch_read_of(d: Dispatch, lines: list[DispatchLine], now: dt.datetime) -> DispatchRead:
     """A dispatch with its lines already read (in id order)."""
     overdue = paperwork_overdue(d, now)
-    return DispatchRead(
+    return with_timing(DispatchRead(
         id=d.id, incident_id=d.incident_id, status=d.status, approval_mode=d.approval_mode,
         approved_by=d.approved_by, document_no=d.document_no, paperwork_due_at=d.paperwork_due_at,
         paperwork_received_at=d.paperwork_received_at, paperwork_overdue=overdue, created_by=d.created_by,
-        created_at=d.created_at, lines=[DispatchLineRead(ln.id, ln.item_type_id, ln.location_id, ln.lot_id,
-                                                         ln.asset_id, ln.quantity, ln.state, ln.transfer_id,
-                                                         ln.agreement_id)
-                                        for ln in lines],
-    )
+        created_at=d.created_at, ordered_at=d.created_at,
+        lines=[DispatchLineRead(ln.id, ln.item_type_id, ln.location_id, ln.lot_id, ln.asset_id, ln.quantity,
+                                ln.state, ln.transfer_id, ln.agreement_id) for ln in lines],
+    ), d, now)
 
 
 async def get_dispatch(session: AsyncSession, dispatch_id: int) -> Dispatch:
@@ -123,14 +124,16 @@ async def _reserve_at_site(session: AsyncSession, posting: Posting, d: Dispatch,
 
 
 async def create_dispatch(session: AsyncSession, incident_id: int, data: DispatchCreate, *, actor: str,
-                          eta: EtaConfig | None = None) -> Dispatch:
-    """Reserve every line (from the named source, else the nearest by ETA) — all or nothing."""
+                          eta: EtaConfig | None = None, targets: Mapping[str, float] | None = None,
+                          now: dt.datetime | None = None) -> Dispatch:
+    """Reserve every line (from the named source, else the nearest by ETA) — all or nothing; fix the order's
+    response-time target (``targets``: hours per level) and estimate (:mod:`inventory.response.targets`)."""
     incident = await get_incident(session, incident_id)
     if incident.status != "open":
         raise Conflict(f"事件 {incident.name} 已关闭，不能再下达动用指令")
     if data.approval.mode == "written" and not data.approval.document_no:
         raise InvalidInput("书面批准须填写批准文号 document_no", field="approval.document_no")
-    now = utcnow()
+    now = now or utcnow()
     d = Dispatch(incident_id=incident.id, status="reserved", approval_mode=data.approval.mode,
                  approved_by=data.approval.approved_by, document_no=data.approval.document_no,
                  paperwork_due_at=now + PAPERWORK_DUE if data.approval.mode == "oral" else None,
@@ -145,6 +148,7 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
     today = dt.date.today()
     shortfalls: list[dict[str, object]] = []
     said: list[str] = []
+    etas: list[float | None] = []  # each source's estimated arrival, in minutes
     for i, line in enumerate(data.lines):
         it = await find_item_type(session, line.item_type, field=f"lines.{i}.item_type")
         item = await load_item(session, it.id)
@@ -154,9 +158,11 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
                 raise InvalidInput(f"第 {i + 1} 行：协议 {a.number} 的供货地点不是 id={line.from_location_id}",
                                    field=f"lines.{i}.from_location_id")
             got = await reserve_calloff(session, a, a_line, line.quantity, d.id)
+            etas.append(await site_eta_minutes(session, incident, a.vendor_location_id, eta, a.response_hours))
         elif line.from_location_id is not None:
             site = await load_place(session, line.from_location_id, field=f"lines.{i}.from_location_id")
             got = await _reserve_at_site(session, posting, d, site.id, item, line.quantity, today)
+            etas.append(await site_eta_minutes(session, incident, site.id, eta))
         else:
             answer = await nearest_available(session, lat=incident.lat, lon=incident.lon, item_type=str(item.id),
                                              quantity=line.quantity, limit=200, eta=eta, today=today)
@@ -167,9 +173,11 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
                 want = min(source.available, line.quantity - got)
                 if source.agreement is not None:
                     a, a_line = await usable_agreement(session, source.agreement.id, item.id, today, f"lines.{i}")
-                    got += await reserve_calloff(session, a, a_line, want, d.id)
+                    taken = await reserve_calloff(session, a, a_line, want, d.id)
                 else:
-                    got += await _reserve_at_site(session, posting, d, source.location.id, item, want, today)
+                    taken = await _reserve_at_site(session, posting, d, source.location.id, item, want, today)
+                got += taken
+                etas += [source.eta_minutes] if taken else []
         if got < line.quantity:
             said.append(f"第 {i + 1} 行 {item.name} 需要 {line.quantity}{item.unit}，只能预留 {got}{item.unit}")
             shortfalls.append({"line": i, "item_type_id": item.id, "item_name": item.name,
@@ -177,6 +185,7 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
     if shortfalls:
         raise InsufficientStock(f"库存不足，动用指令未下达，未预留任何物资：{'；'.join(said)}",
                                 extra={"shortfall": shortfalls})
+    fix_target(d, incident.level, etas, targets)
     await posting.write(session)
     return d
 
@@ -205,8 +214,9 @@ async def _release(
 
 
 async def execute_dispatch(session: AsyncSession, dispatch_id: int, data: ExecuteRequest,
-                           principal: Principal) -> Dispatch:
+                           principal: Principal, now: dt.datetime | None = None) -> Dispatch:
     """A keeper at the source issues the reserved stock as a transfer toward the incident (in transit)."""
+    now = now or utcnow()
     d = await get_dispatch(session, dispatch_id)
     if d.status not in ("reserved", "executing"):
         raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，不能出库")
@@ -231,7 +241,7 @@ async def execute_dispatch(session: AsyncSession, dispatch_id: int, data: Execut
         if not site_lines:
             continue
         doc = await insert_document(session, kind="transfer", location_id=site_id, to_location_id=target.id,
-                                    actor=principal.username, approver=d.approved_by, occurred_at=utcnow(),
+                                    actor=principal.username, approver=d.approved_by, occurred_at=now,
                                     reason=f"执行动用指令 #{d.id}（{incident.name}）", reference=f"DISPATCH-{d.id}")
         posting = Posting(doc.id)
         for ln in site_lines:
@@ -244,13 +254,17 @@ async def execute_dispatch(session: AsyncSession, dispatch_id: int, data: Execut
         await posting.write(session)
     remaining = await session.scalar(select(func.count()).select_from(DispatchLine).where(
         DispatchLine.dispatch_id == d.id, DispatchLine.state == "reserved"))
-    d.status, d.updated_at = ("executing" if remaining else "in_transit"), utcnow()
+    d.status, d.updated_at = ("executing" if remaining else "in_transit"), now
+    d.executed_at = d.executed_at or now
     await session.flush()
     return d
 
 
-async def deliver_dispatch(session: AsyncSession, dispatch_id: int, principal: Principal) -> Dispatch:
-    """Sign for everything that has arrived at the incident (receives the transfers)."""
+async def deliver_dispatch(session: AsyncSession, dispatch_id: int, principal: Principal,
+                           now: dt.datetime | None = None) -> Dispatch:
+    """Sign for everything that has arrived at the incident (receives the transfers); once nothing is left
+    reserved or on the way, the order is delivered (``delivered_at``)."""
+    now = now or utcnow()
     d = await get_dispatch(session, dispatch_id)
     if d.status not in ("executing", "in_transit"):
         raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，没有在途物资可签收")
@@ -266,8 +280,8 @@ async def deliver_dispatch(session: AsyncSession, dispatch_id: int, principal: P
     for ln in await _lines(session, d, "executed"):
         ln.state = "delivered"
     if d.status == "in_transit":
-        d.status = "delivered"
-    d.updated_at = utcnow()
+        d.status, d.delivered_at = "delivered", now
+    d.updated_at = now
     await session.flush()
     return d
 
@@ -360,9 +374,9 @@ async def record_paperwork(session: AsyncSession, dispatch_id: int, document_no:
 
 async def list_dispatches(
     session: AsyncSession, *, incident_id: int | None, status: str | None, source: int | None,
-    paperwork: str | None, limit: int, offset: int, now: dt.datetime | None = None,
+    paperwork: str | None, limit: int, offset: int, now: dt.datetime | None = None, late: bool | None = None,
 ) -> Page[DispatchRead]:
-    """Dispatches by incident, status, source location, and paperwork (``overdue`` or ``missing``)."""
+    """Dispatches by incident, status, source location, paperwork (``overdue`` or ``missing``) and lateness."""
     now = now or utcnow()
     stmt = select(Dispatch)
     if incident_id is not None:
@@ -376,6 +390,8 @@ async def list_dispatches(
         stmt = stmt.where(Dispatch.paperwork_received_at.is_(None), Dispatch.status != "cancelled")
         if paperwork == "overdue":
             stmt = stmt.where(Dispatch.paperwork_due_at < now)
+    if late is not None:
+        stmt = stmt.where(late_condition(now) if late else ~late_condition(now))
     total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     rows = list(await session.scalars(stmt.order_by(Dispatch.id.desc()).limit(limit).offset(offset)))
     return Page([await dispatch_read(session, d, now) for d in rows], total, limit, offset)

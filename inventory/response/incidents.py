@@ -21,7 +21,7 @@ from inventory.store.models import Incident, utcnow
 def incident_read(i: Incident) -> IncidentRead:
     """The public view of an incident."""
     return IncidentRead(i.id, i.name, i.kind, i.region_code, i.lat, i.lon, i.source_crs, i.status, i.location_id,
-                        i.created_by, i.created_at, i.closed_at)
+                        i.created_by, i.created_at, i.closed_at, i.level)
 
 
 async def create_incident(session: AsyncSession, data: IncidentCreate, *, actor: str) -> Incident:
@@ -37,7 +37,7 @@ async def create_incident(session: AsyncSession, data: IncidentCreate, *, actor:
         lat=data.lat, lon=data.lon, crs=data.crs))
     incident = Incident(name=data.name, kind=data.kind, region_code=data.region_code, lat=lat, lon=lon,
                         source_crs=data.crs, source_lat=data.lat, source_lon=data.lon, status="open",
-                        location_id=site.id, created_by=actor, created_at=utcnow())
+                        location_id=site.id, created_by=actor, created_at=utcnow(), level=data.level)
     session.add(incident)
     await session.flush()
     return incident

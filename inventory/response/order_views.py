@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 
 from inventory.response.dispatch import dispatch_read_of, get_dispatch
 from inventory.response.schemas import DispatchRead
+from inventory.response.targets import LEVEL_ZH, late_condition
 from inventory.scan.resolve import BEIJING
 from inventory.stock.documents import KIND_ZH as DOCUMENT_ZH
 from inventory.stock.documents import document_number
@@ -144,6 +145,7 @@ class OrderView:
     status_zh: str
     approval_zh: str
     paperwork: str  # received | overdue | due | none
+    level_zh: str = ""  # the incident's response level (县级、市级、省级), which set the order's target
     lines: list[LineView] = field(default_factory=list)
     vouchers: list[VoucherView] = field(default_factory=list)
     history: list[StepView] = field(default_factory=list)
@@ -157,6 +159,15 @@ class OrderView:
         for ln in self.lines:
             totals[(ln.item_name, ln.unit)] += ln.quantity
         return "、".join(f"{name} {n}{unit}" for (name, unit), n in totals.items())
+
+    @property
+    def estimate_text(self) -> str | None:
+        """The estimated arrival as people read it ("约 2 小时 15 分"), None when there is none."""
+        minutes = self.read.estimated_minutes
+        if minutes is None:
+            return None
+        hours, rest = divmod(round(minutes), 60)
+        return f"约 {hours} 小时 {rest} 分" if hours else f"约 {rest} 分钟"
 
     @property
     def cancellable(self) -> bool:
@@ -268,7 +279,8 @@ async def order_views(session: AsyncSession, orders: list[Dispatch], *, now: dt.
         views.append(OrderView(read=read, incident_name=incident.name, incident_status=incident.status,
                                status_zh=DISPATCH_STATUS_ZH.get(d.status, d.status),
                                approval_zh=APPROVAL_ZH.get(d.approval_mode, d.approval_mode),
-                               paperwork=_paperwork(read), lines=lines[d.id]))
+                               paperwork=_paperwork(read), lines=lines[d.id],
+                               level_zh=LEVEL_ZH.get(incident.level, incident.level)))
     if not details:
         return views
     staging = {d.id: incidents[d.incident_id].location_id for d in orders}
@@ -312,8 +324,10 @@ async def order_view(session: AsyncSession, dispatch_id: int, now: dt.datetime |
 
 
 async def order_rows(session: AsyncSession, *, status: str | None, paperwork: str | None, incident_id: int | None,
-                     limit: int, offset: int, now: dt.datetime | None = None) -> tuple[list[OrderView], int]:
-    """One page of orders, newest first, by status, paperwork (overdue | missing) and incident; the total."""
+                     limit: int, offset: int, now: dt.datetime | None = None,
+                     late: bool | None = None) -> tuple[list[OrderView], int]:
+    """One page of orders, newest first, by status, paperwork (overdue | missing), incident and lateness
+    (past the response-time target); the total."""
     now = now or utcnow()
     stmt = select(Dispatch)
     if status:
@@ -324,6 +338,8 @@ async def order_rows(session: AsyncSession, *, status: str | None, paperwork: st
         stmt = stmt.where(*overdue_conditions(now))
     elif paperwork == "missing":
         stmt = stmt.where(Dispatch.paperwork_received_at.is_(None), Dispatch.status != "cancelled")
+    if late is not None:
+        stmt = stmt.where(late_condition(now) if late else ~late_condition(now))
     total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     found = list(await session.scalars(stmt.order_by(Dispatch.id.desc()).limit(limit).offset(offset)))
     return await order_views(session, found, now=now, details=False), total

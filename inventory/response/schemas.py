@@ -10,6 +10,8 @@ import msgspec
 from inventory.schemas import Crs, Id, Strict
 
 IncidentKind = Literal["flood", "waterlogging", "typhoon", "landslide", "forest_fire", "earthquake", "other"]
+ResponseLevel = Literal["county", "city", "province"]
+"""The incident's response level (响应级别): it sets how soon dispatched stock should arrive."""
 DispatchStatus = Literal["reserved", "executing", "in_transit", "delivered", "returned", "cancelled"]
 
 
@@ -22,6 +24,7 @@ class IncidentCreate(Strict):
     lat: float
     lon: float
     crs: Crs = "wgs84"
+    level: ResponseLevel = "county"
 
 
 class IncidentRead(msgspec.Struct):
@@ -39,6 +42,7 @@ class IncidentRead(msgspec.Struct):
     created_by: str
     created_at: dt.datetime
     closed_at: dt.datetime | None
+    level: str = "county"
 
 
 class DispatchLineRequest(Strict):
@@ -83,7 +87,12 @@ class DispatchLineRead(msgspec.Struct):
 
 
 class DispatchRead(msgspec.Struct):
-    """A dispatch order and where it stands."""
+    """A dispatch order and where it stands, with its response-time target (:mod:`inventory.response.targets`).
+
+    ``estimate_meets_target``: the slowest line's estimated arrival at ordering is within the target;
+    ``delivered_within_target``: None until delivered; ``late``: delivered after the target, or not delivered
+    and past it now. The target fields are None on orders placed before targets existed.
+    """
 
     id: int
     incident_id: int
@@ -96,7 +105,16 @@ class DispatchRead(msgspec.Struct):
     paperwork_overdue: bool
     created_by: str
     created_at: dt.datetime
+    ordered_at: dt.datetime
     lines: list[DispatchLineRead]
+    executed_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None
+    target_hours: float | None = None
+    target_due_at: dt.datetime | None = None
+    estimated_minutes: float | None = None
+    estimate_meets_target: bool | None = None
+    delivered_within_target: bool | None = None
+    late: bool = False
 
 
 class ExecuteRequest(Strict):

@@ -29,6 +29,8 @@ class Incident(Base):
     source_lat: Mapped[float] = mapped_column(Float)
     source_lon: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(8), default="open")
+    # Response level (响应级别): county | city | province; sets the dispatch orders' arrival target.
+    level: Mapped[str] = mapped_column(String(8), default="county", server_default="county")
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -48,8 +50,14 @@ class Dispatch(Base):
     paperwork_due_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     paperwork_received_at: Mapped[dt.datetime | None] = mapped_column()
     created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # ordered (下达)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    executed_at: Mapped[dt.datetime | None] = mapped_column()  # the first execution (出库)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column()  # everything signed for at the incident
+    # Response-time target (inventory.response.targets), fixed when ordered; None on orders older than 0015.
+    target_hours: Mapped[float | None] = mapped_column(Float)
+    target_due_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # created_at + target_hours
+    estimated_minutes: Mapped[float | None] = mapped_column(Float)  # the slowest line's estimated arrival
 
 
 class DispatchLine(Base):

@@ -21,6 +21,7 @@ from litestar.types import ControllerRouterHandler
 from api.audit_trail import AuditFailuresMiddleware, audit_routing_refusal
 from api.auth import TokenAuthMiddleware, permission_guard
 from api.controllers.agreements import AgreementController
+from api.controllers.alerts import AlertController
 from api.controllers.assets import AssetController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AuthController
@@ -33,6 +34,8 @@ from api.controllers.leases import LeaseController
 from api.controllers.ledger import LedgerController, StockController, TransferController
 from api.controllers.locations import LocationController
 from api.controllers.lots import LotController
+from api.controllers.quotas import QuotaController
+from api.controllers.readiness import ReadinessController
 from api.controllers.regions import RegionController
 from api.controllers.reports import ReportController
 from api.controllers.scan import ScanController
@@ -46,6 +49,8 @@ from api.headers import add_security_headers, complete_allow_header
 from api.openapi import ProblemJsonRenderPlugin, document_problems
 from api.pages import PAGE_HANDLERS
 from api.path_ids import refuse_loose_ids
+from inventory.alerts.config import load_alert_config
+from inventory.alerts.runner import alert_timer
 from inventory.availability.eta import load_eta_config
 from inventory.config import Settings, load_settings
 from inventory.store.db import Database
@@ -57,7 +62,8 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     ItemTypeController, AssetController, LedgerController, TransferController, StockController, ScanController,
     LabelController, IncidentController, DispatchController, StocktakeController, ImportController,
     AvailabilityController, LotController,
-    WriteOffController, ReportController, LeaseController, AgreementController,
+    WriteOffController, ReportController, LeaseController, AgreementController, QuotaController,
+    ReadinessController, AlertController,
     *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),
@@ -67,8 +73,12 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
 UNAUTHENTICATED = ["^/health$", "^/ready$", "^/schema", "^/static/"]
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
-    """Build the application for these settings (and an existing database, in tests)."""
+def create_app(settings: Settings | None = None, db: Database | None = None, *,
+               background_alerts: bool = False) -> Litestar:
+    """Build the application for these settings (and an existing database, in tests).
+
+    ``background_alerts`` (``serve``) computes and delivers alerts on a timer while the app runs.
+    """
     settings = settings or load_settings()
     database = db or Database(settings.database_url)
 
@@ -93,7 +103,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         ],
         guards=[permission_guard],
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[lifespan],
+        lifespan=[lifespan, *([lambda app: alert_timer(database, load_alert_config(), settings.public_url)]
+                               if background_alerts else [])],
         state=State({"db": database, "settings": settings, "eta": load_eta_config()}),
         openapi_config=OpenAPIConfig(
             title="应急物资装备管理 Emergency Inventory API", version="1.0.0", path="/schema",

@@ -26,7 +26,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def load_demo_data(settings: Settings, *, with_users: bool = False) -> None:
-    """Load the demo data and, ``with_users``, make the demo accounts, showing their passwords once."""
+    """Load the demo data and, ``with_users``, make the demo accounts, showing their passwords once; then compute
+    the alerts, so the demo opens with a realistic list (nothing is sent)."""
+    from inventory.alerts.config import load_alert_config
+    from inventory.alerts.kinds import KINDS
+    from inventory.alerts.runner import run_alerts
     from inventory.demo.loader import load_demo
     from inventory.demo.users import ensure_demo_users
 
@@ -35,8 +39,11 @@ async def load_demo_data(settings: Settings, *, with_users: bool = False) -> Non
         async with db.write() as session:
             await load_demo(session, progress=say)
             created = await ensure_demo_users(session) if with_users else []
+        report = await run_alerts(db, load_alert_config(), settings.public_url, send=False)
     finally:
         await db.dispose()
+    say(f"告警 alerts: 待处理 {report.open_total} 条 open"
+        + ("（" + "，".join(f"{KINDS[k].zh} {n}" for k, n in report.by_kind.items()) + "）" if report.by_kind else ""))
     if created:
         say("演示账号 demo accounts (密码只显示这一次 passwords are shown only now):")
         for username, role, password in created:

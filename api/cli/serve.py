@@ -49,7 +49,7 @@ def serve(settings: Settings, host: str, port: int, demo: bool) -> int:
         say(warning)
     shown = "127.0.0.1" if host in _ALL_INTERFACES else host
     say(f"服务地址 listening on http://{_url_host(shown)}:{port}/  (API: /api/v1, OpenAPI: /schema/openapi.json)")
-    app = create_app(settings)
+    app = create_app(settings, background_alerts=True)
     # Everything built so far (the app, the libraries, the region tables) lives as long as the process:
     # keep it out of the cyclic garbage collector, whose full passes over it paused every request for
     # ~80 ms every few seconds under load.

@@ -7,7 +7,19 @@ is every page route, for the application's route table; a new area adds its modu
 
 from __future__ import annotations
 
-from api.pages import agreements, availability, home, incidents, leases, reports, scan, sign_in, write_offs
+from api.pages import (
+    agreements,
+    alerts,
+    availability,
+    home,
+    incidents,
+    leases,
+    quotas,
+    reports,
+    scan,
+    sign_in,
+    write_offs,
+)
 from api.pages import map as map_pages
 from api.pages.common import PAGE
 
@@ -15,4 +27,4 @@ __all__ = ["PAGE", "PAGE_HANDLERS"]
 
 PAGE_HANDLERS = [*sign_in.HANDLERS, *home.HANDLERS, *scan.HANDLERS, *write_offs.HANDLERS, *availability.HANDLERS,
                  *map_pages.HANDLERS, *incidents.HANDLERS, *reports.HANDLERS,
-                 *leases.HANDLERS, *agreements.HANDLERS]
+                 *leases.HANDLERS, *agreements.HANDLERS, *quotas.HANDLERS, *alerts.HANDLERS]

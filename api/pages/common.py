@@ -3,6 +3,7 @@ the templates' common context and the check that a form was already carried out.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from api.auth import SESSION_COOKIE
 from inventory.access import tokens
 from inventory.access.permissions import ROLE_ZH
 from inventory.access.scope import Principal
+from inventory.alerts.queries import open_count, principal_viewer
 from inventory.errors import Conflict, Unauthenticated
 from inventory.scan.resolve import BEIJING
 from inventory.store import idempotency
@@ -20,17 +22,25 @@ from inventory.store.db import Database
 
 # Pages skip the token middleware and the permission guard: they read the session cookie themselves.
 PAGE = {"action": "public", "exclude_from_auth": True}
+# The open alerts the signed-in user may see, counted by page_principal for a GET and shown in every page's
+# nav by page_context (one COUNT over the open-alert index); reset at the start of each page's request.
+_OPEN_ALERTS: ContextVar[int | None] = ContextVar("open_alerts", default=None)
 
 
 async def page_principal(request: Request[Any, Any, Any], db: Database) -> Principal | None:
     """The user of the session cookie, or None when not signed in (pages then redirect to sign-in)."""
+    _OPEN_ALERTS.set(None)
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
-        return await tokens.cached_principal(db.read, token, "session")
+        principal = await tokens.cached_principal(db.read, token, "session")
     except Unauthenticated:
         return None
+    if request.method == "GET":
+        async with db.read() as session:
+            _OPEN_ALERTS.set(await open_count(session, principal_viewer(principal)))
+    return principal
 
 
 def login_redirect(path: str) -> Redirect:
@@ -39,9 +49,9 @@ def login_redirect(path: str) -> Redirect:
 
 
 def page_context(principal: Principal | None, **extra: Any) -> dict[str, Any]:
-    """What every template gets: the user, their role in Chinese and Beijing time, plus ``extra``."""
+    """What every template gets: the user, their role in Chinese, Beijing time, the open alerts' count, ``extra``."""
     return {"principal": principal, "role_zh": ROLE_ZH.get(principal.role, "") if principal else "", "tz": BEIJING,
-            **extra}
+            "open_alerts": _OPEN_ALERTS.get() if principal else None, **extra}
 
 
 async def form_already_done(db: Database, principal: Principal, path: str, key: str, body: bytes) -> bool:

@@ -1,4 +1,5 @@
-"""The home page: a keeper's places and recent movements; for commanders, available equipment per county."""
+"""The home page: the user's open alerts first; a keeper's places and recent movements; for commanders, available
+equipment per county."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.pages.common import PAGE, login_redirect, page_context, page_principal
 from inventory.access.scope import Principal
+from inventory.alerts.queries import list_alerts, principal_viewer
 from inventory.scan.resolve import _recent
 from inventory.store.db import Database
 from inventory.store.models import Asset, ItemType, Location, Region
@@ -27,14 +29,18 @@ async def _my_locations(session: AsyncSession, principal: Principal, limit: int 
     return list(await session.scalars(stmt.limit(limit)))
 
 
+HOME_ALERTS = 8  # open alerts listed on the home page; the rest on /alerts
+
+
 @get("/", opt=PAGE, include_in_schema=False)
 async def home(request: Request[Any, Any, Any], db: Database) -> Template | Redirect:
-    """A keeper's places and recent movements; for commanders, available equipment per county."""
+    """The user's open alerts first; a keeper's places and recent movements; for commanders, equipment per county."""
     principal = await page_principal(request, db)
     if principal is None:
         return login_redirect("/")
     categories = [("pump", "排涝泵"), ("generator", "发电机"), ("boat", "舟艇"), ("drone", "无人机")]
     async with db.read() as session:
+        alerts = await list_alerts(session, principal_viewer(principal), status="open", limit=HOME_ALERTS)
         locations = await _my_locations(session, principal, 60)
         ids = [loc.id for loc in locations]
         recent = await _recent(session, Location.id.in_(ids), limit=10) if ids else []
@@ -59,7 +65,8 @@ async def home(request: Request[Any, Any, Any], db: Database) -> Template | Redi
             availability = [{"name": counties[c], "counts": counts[c]} for c in counties]
     scope_text = "、".join(principal.scope_regions) if principal.scope_regions else ""
     return Template("home.html", context=page_context(
-        principal, locations=locations, recent=recent, availability=availability, categories=categories,
+        principal, alerts=alerts.items, alerts_total=alerts.total, locations=locations, recent=recent,
+        availability=availability, categories=categories,
         scope_text=scope_text))
 
 

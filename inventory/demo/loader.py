@@ -21,6 +21,8 @@ from inventory.catalog.service import create_item_type
 from inventory.demo.agreements import AGREEMENT_FIRMS, ensure_demo_agreements
 from inventory.demo.catalog import ITEM_TYPES, STOCKING, VENDORS, DemoVendor
 from inventory.demo.leases import ensure_demo_leases
+from inventory.demo.quotas import ensure_demo_quotas
+from inventory.demo.readiness import ensure_demo_readiness
 from inventory.demo.response import ensure_demo_response
 from inventory.demo.stock import ensure_opening_stock
 from inventory.demo.write_offs import ensure_demo_write_off
@@ -335,5 +337,9 @@ async def load_demo(session: AsyncSession, *, progress: Callable[[str], None] = 
     made, kept = await ensure_demo_agreements(session)
     summary.agreements_created, summary.agreements_skipped = made, kept
     progress(_said("协议储备（实物代储 2、产能储备 1，其中 1 份即将到期；各有定期检查与拉动演练）", made, kept, "份"))
+    progress(_said("储备定额（各储备库救灾物资、市库装备，防汛物资汛期定额更高）", *await ensure_demo_quotas(
+        session, CITY_DEPOT), "条"))
+    progress(_said("保养计划（柴油发电机组月度带载试运行，其中 1 台已逾期）", *await ensure_demo_readiness(session),
+                   "项"))
     progress(summary.describe())
     return summary

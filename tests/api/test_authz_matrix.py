@@ -337,6 +337,71 @@ async def agreement_check_form(s: Site, target: str) -> Call:
         f"count_{s.agreement_line[target]}": "1000"}, agreement_id=s.agreement[target])
 
 
+async def a_quota(s: Site, target: str) -> Call:
+    """A quota of a new item type at the target's depot (so that each call has one of its own)."""
+    item = await created(s.admin, "/api/v1/item-types", item_type_body(s.unique("Q-ITEM-"), tracking="bulk",
+                                                                        gbt_code=None, attributes={}, tags=[]))
+    quota = await created(s.admin, "/api/v1/quotas", {"location_id": s.depot[target], "item_type_id": item["id"],
+                                                      "minimum": 2})
+    return Call({"quota_id": quota["id"]})
+
+
+async def new_quota(s: Site, target: str) -> Call:
+    """A quota body for a new item type at the target's depot."""
+    item = await created(s.admin, "/api/v1/item-types", item_type_body(s.unique("Q-NEW-"), tracking="bulk",
+                                                                        gbt_code=None, attributes={}, tags=[]))
+    return Call(json={"location_id": s.depot[target], "item_type_id": item["id"], "minimum": 5, "warning_margin": 1,
+                      "season": {"start": "04-01", "end": "09-30", "minimum": 8}})
+
+
+async def patch_a_quota(s: Site, target: str) -> Call:
+    """A change of a quota at the target's depot."""
+    call = await a_quota(s, target)
+    return Call(call.params, json={"minimum": 3})
+
+
+def quota_sheet(s: Site, target: str) -> Call:
+    """The reserve catalogue with one row for the target's depot (tents)."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["库点编码", "物资编码", "最低储备量", "预警余量"])
+    book.active.append(["D-IN" if target == "in" else "D-OUT", "TENT-12", 10, 2])
+    out = io.BytesIO()
+    book.save(out)
+    return Call(files={"file": ("quotas.xlsx", out.getvalue(), XLSX)})
+
+
+async def repairable_unit(s: Site, target: str) -> Call:
+    """A new pump at the target's depot, to be sent to a repairer (each call needs a unit not away yet)."""
+    unit = await created(s.admin, "/api/v1/assets", {"item_type_id": s.pump, "serial_number": s.unique("BC-R"),
+                                                      "location_id": s.depot[target]})
+    return Call({"asset_id": unit["id"]}, json={"vendor": "南昌某机电维修厂", "problem": "漏油"})
+
+
+async def repair_away(s: Site, target: str) -> Call:
+    """A pump of the target's depot away at a repairer, coming back."""
+    sent = await repairable_unit(s, target)
+    repair = await created(s.admin, f"/api/v1/assets/{sent.params['asset_id']}/repairs", sent.json)
+    return Call({"repair_id": repair["id"]}, json={"work_done": "更换密封件", "cost": 120})
+
+
+async def an_alert(s: Site, target: str) -> Call:
+    """An open alert (an expired lot) at the target's depot, as the alerts computation would leave it."""
+    from inventory.store.models import Alert
+
+    async with s.db.write() as session:
+        alert = Alert(kind="lot_expired", subject_type="lot", subject_id=1, severity="high",
+                      dedupe_key=s.unique(f"matrix-alert-{target}-"), region_code=TARGET_REGION[target],
+                      location_id=s.depot[target], title="过期：矩阵测试批次", detail="")
+        session.add(alert)
+        await session.flush()
+        alert_id = alert.id
+    return Call({"alert_id": alert_id})
+
+
 # Pages are "public" to the permission guard: they read the session cookie themselves and send anyone
 # without one to /login (303), which is what every column here sees, since the matrix signs in with bearer
 # tokens. What a signed-in user may do on the scan page is the scan tests' business.
@@ -480,6 +545,28 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/agreements"): lambda s, t: Call(query={"status": "valid"}),
     ("GET", "/agreements/{agreement_id}"): lambda s, t: Call({"agreement_id": s.agreement[t]}),
     ("POST", "/agreements/{agreement_id}/checks"): agreement_check_form,
+    ("POST", "/api/v1/maintenance-plans"): lambda s, t: Call(json={"item_type_id": s.pump, "task": "run_test",
+                                                                   "interval_months": 1, "run_minutes": 10}),
+    ("GET", "/api/v1/maintenance-plans"): lambda s, t: Call(query={"item_type_id": s.pump, "active": "true"}),
+    ("POST", "/api/v1/assets/{asset_id}/checks"): lambda s, t: Call({"asset_id": s.asset[t]}, json={
+        "task": "run_test", "result": "ok", "run_minutes": 10, "load_pct": 30}),
+    ("GET", "/api/v1/assets/{asset_id}/checks"): lambda s, t: Call({"asset_id": s.asset[t]}),
+    ("POST", "/api/v1/assets/{asset_id}/repairs"): repairable_unit,
+    ("POST", "/api/v1/repairs/{repair_id}/back"): repair_away,
+    ("GET", "/api/v1/readiness"): lambda s, t: Call(query={"region": TARGET_REGION[t], "category": "pump"}),
+    ("POST", "/api/v1/quotas"): new_quota,
+    ("GET", "/api/v1/quotas"): lambda s, t: Call(query={"region": TARGET_REGION[t]}),
+    ("GET", "/api/v1/quotas/status"): lambda s, t: Call(query={"region": TARGET_REGION[t], "level": "below"}),
+    ("GET", "/api/v1/quotas/template"): lambda s, t: Call(query={"region": TARGET_REGION[t]}),
+    ("POST", "/api/v1/quotas/import"): quota_sheet,
+    ("GET", "/api/v1/quotas/{quota_id}"): a_quota,
+    ("PATCH", "/api/v1/quotas/{quota_id}"): patch_a_quota,
+    ("DELETE", "/api/v1/quotas/{quota_id}"): a_quota,
+    ("GET", "/api/v1/alerts"): lambda s, t: Call(query={"status": "open", "region": TARGET_REGION[t]}),
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): an_alert,
+    ("GET", "/alerts"): lambda s, t: Call(query={"status": "open"}),
+    ("POST", "/alerts/{alert_id}/ack"): lambda s, t: page_form(s, {"idempotency_key": "x"}, alert_id=1),
+    ("GET", "/quotas"): lambda s, t: Call(query={"region": TARGET_REGION[t], "level": "below"}),
 }
 
 

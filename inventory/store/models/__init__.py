@@ -10,10 +10,13 @@ from inventory.store.models.agreements import (
     AgreementCheckCount,
     AgreementLine,
 )
+from inventory.store.models.alerts import Alert, AlertDelivery
 from inventory.store.models.base import Base, UTCDateTime, utcnow
 from inventory.store.models.catalog import ItemType, ItemTypeAttribute
 from inventory.store.models.leases import Lease, LeaseExtension, LeaseLine
 from inventory.store.models.places import Location, Region
+from inventory.store.models.quotas import ReserveQuota
+from inventory.store.models.readiness import AssetCheck, AssetRepair, MaintenancePlan
 from inventory.store.models.response import Dispatch, DispatchLine, Incident
 from inventory.store.models.stock import Asset, Balance, Document, Lot, Movement
 from inventory.store.models.stocktake import Stocktake, StocktakeLine, StocktakeUpload
@@ -21,10 +24,11 @@ from inventory.store.models.system import IdempotencyKey, LabelCode, Setting
 from inventory.store.models.write_offs import WriteOffLine, WriteOffRequest
 
 __all__ = [
-    "Agreement", "AgreementCallOff", "AgreementCheck", "AgreementCheckCount", "AgreementLine",
-    "Asset", "AuditEntry", "AuthToken", "Balance", "Base", "Dispatch", "DispatchLine", "Document",
+    "Agreement", "AgreementCallOff", "AgreementCheck", "AgreementCheckCount", "AgreementLine", "Alert", "AlertDelivery",
+    "Asset", "AssetCheck", "AssetRepair", "AuditEntry", "AuthToken", "Balance", "Base", "Dispatch", "DispatchLine",
+    "Document",
     "IdempotencyKey", "Incident", "ItemType", "ItemTypeAttribute", "LabelCode", "Lease", "LeaseExtension",
-    "LeaseLine", "Location", "LoginFailure", "Lot",
-    "Movement", "Region", "Setting", "Stocktake", "StocktakeLine", "StocktakeUpload", "UTCDateTime", "User",
-    "WriteOffLine", "WriteOffRequest", "utcnow",
+    "LeaseLine", "Location", "LoginFailure", "Lot", "MaintenancePlan",
+    "Movement", "Region", "ReserveQuota", "Setting", "Stocktake", "StocktakeLine", "StocktakeUpload", "UTCDateTime",
+    "User", "WriteOffLine", "WriteOffRequest", "utcnow",
 ]

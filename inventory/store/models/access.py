@@ -27,6 +27,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(64), default="")
     phone: Mapped[str] = mapped_column(String(30), default="")
+    email: Mapped[str | None] = mapped_column(String(200))  # where alert e-mail goes (告警邮件)
     role: Mapped[str] = mapped_column(String(16))
     scope_regions: Mapped[list[str]] = mapped_column(JSON, default=list)
     scope_locations: Mapped[list[int]] = mapped_column(JSON, default=list)

@@ -15,6 +15,7 @@ from api.pages import (
     incidents,
     leases,
     quotas,
+    readiness,
     reports,
     scan,
     sign_in,
@@ -27,4 +28,5 @@ __all__ = ["PAGE", "PAGE_HANDLERS"]
 
 PAGE_HANDLERS = [*sign_in.HANDLERS, *home.HANDLERS, *scan.HANDLERS, *write_offs.HANDLERS, *availability.HANDLERS,
                  *map_pages.HANDLERS, *incidents.HANDLERS, *reports.HANDLERS,
-                 *leases.HANDLERS, *agreements.HANDLERS, *quotas.HANDLERS, *alerts.HANDLERS]
+                 *leases.HANDLERS, *agreements.HANDLERS, *quotas.HANDLERS, *readiness.HANDLERS,
+                 *alerts.HANDLERS]

@@ -567,6 +567,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/alerts"): lambda s, t: Call(query={"status": "open"}),
     ("POST", "/alerts/{alert_id}/ack"): lambda s, t: page_form(s, {"idempotency_key": "x"}, alert_id=1),
     ("GET", "/quotas"): lambda s, t: Call(query={"region": TARGET_REGION[t], "level": "below"}),
+    ("GET", "/readiness"): lambda s, t: Call(query={"region": TARGET_REGION[t], "category": "generator"}),
 }
 
 

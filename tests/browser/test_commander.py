@@ -272,6 +272,9 @@ def test_every_commander_page_fits_its_screen(
         "stock-by-county": "/reports/stock-by-county?region=3601",
         "agreements": "/agreements",
         "agreement": f"/agreements/{agreement_id}",
+        "quotas": "/quotas?region=3601",
+        "readiness": "/readiness?region=3601",
+        "alerts": "/alerts",
     }
     for name, path in pages.items():
         response = page.goto(path)

@@ -13,7 +13,8 @@ from typing import Any
 
 from litestar.response import Template
 
-from inventory.scan.resolve import BEIJING, STATUS_ZH
+from inventory.clock import BEIJING
+from inventory.scan.resolve import STATUS_ZH
 from inventory.stock.documents import KIND_ZH as DOCUMENT_ZH
 
 # The fields of the scan forms and of the documents they post, as the forms label them.

@@ -18,7 +18,8 @@ from importers.report_sheets import (
     write_stock_by_county,
     write_stock_ledger,
 )
-from inventory.reports.periods import Period, beijing_today
+from inventory.clock import beijing_today
+from inventory.reports.periods import Period
 from inventory.reports.schemas import (
     BalanceReport,
     Figures,

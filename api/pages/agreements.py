@@ -39,12 +39,11 @@ from inventory.agreements.schemas import (
     CheckCreate,
     CheckRead,
 )
+from inventory.clock import BEIJING, beijing_today
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
-from inventory.scan.resolve import BEIJING
 from inventory.schemas import MAX_ID
 from inventory.store import idempotency
 from inventory.store.db import Database
-from inventory.store.models import utcnow
 
 PATH: Final = "/agreements"
 PAGE_SIZE: Final = 50
@@ -60,9 +59,6 @@ MAX_COUNT: Final = 1_000_000_000
 _PHONE_CHARS = re.compile(r"[^0-9+]")
 
 
-def today_china() -> dt.date:
-    """Today's date in Beijing time (validity, due checks and settlements go by it)."""
-    return utcnow().astimezone(BEIJING).date()
 
 
 @get(PATH, opt=PAGE, include_in_schema=False)
@@ -80,7 +76,7 @@ async def agreements_page(
     due = CHECK_DUE.get(check_due.strip().lower())
     vendor = vendor.strip()[:100]
     offset = max(0, min(offset, 10_000_000))
-    today = today_china()
+    today = beijing_today()
     async with db.read() as session:
         page = await queries.list_agreements(
             session, status=cast("AgreementStatus | None", status or None),
@@ -104,7 +100,7 @@ def _not_found(principal: Principal, agreement_id: int) -> Template:
 async def _render(db: Database, principal: Principal, agreement_id: int, *, done: str | None = None,
                   error: str | None = None, status: int = 200, values: dict[str, str] | None = None) -> Template:
     """The agreement's page; ``values`` fills the check form again after an error."""
-    today = today_china()
+    today = beijing_today()
     async with db.read() as session:
         try:
             a = await queries.get_agreement(session, agreement_id)
@@ -234,7 +230,7 @@ async def record_check_from_page(request: Request[Any, Any, Any], db: Database, 
     except FormError as exc:
         return await _render(db, principal, agreement_id, status=422, values=values,
                              error=f"检查未记录，未做任何更改：{exc}")
-    today = today_china()
+    today = beijing_today()
 
     async def work(session: AsyncSession) -> CheckRead:
         check = await agreements.record_check(session, agreement_id, data, principal, today=today)

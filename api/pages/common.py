@@ -15,8 +15,8 @@ from inventory.access import tokens
 from inventory.access.permissions import ROLE_ZH
 from inventory.access.scope import Principal
 from inventory.alerts.queries import open_count, principal_viewer
+from inventory.clock import BEIJING
 from inventory.errors import Conflict, Unauthenticated
-from inventory.scan.resolve import BEIJING
 from inventory.store import idempotency
 from inventory.store.db import Database
 

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 from litestar import Request, get
 from litestar.response import Redirect, Template
 
-from api.pages.agreements import today_china
 from api.pages.common import PAGE, login_redirect, page_context, page_principal
+from inventory.clock import beijing_today
 from inventory.errors import InvalidInput
 from inventory.quotas.rules import LEVEL_ZH, LEVELS, Level
 from inventory.quotas.status import quota_status
@@ -49,10 +49,10 @@ async def quotas_page(request: Request[Any, Any, Any], db: Database, region: str
             page = await quota_status(session, region=region or None, item_type=shown["item"] or None,
                                       category=shown["category"] or None,
                                       level=cast("Level | None", shown["level"] or None), limit=PAGE_SIZE,
-                                      offset=offset, today=today_china())
+                                      offset=offset, today=beijing_today())
         except InvalidInput as exc:
             error = exc.detail
-            page = await quota_status(session, limit=0, today=today_china())
+            page = await quota_status(session, limit=0, today=beijing_today())
     prev_url = f"{PATH}?{urlencode({**shown, 'offset': max(0, offset - PAGE_SIZE)})}" if offset else None
     next_url = (f"{PATH}?{urlencode({**shown, 'offset': offset + PAGE_SIZE})}"
                 if offset + PAGE_SIZE < page.total else None)

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 from litestar import Request, get
 from litestar.response import Redirect, Template
 
-from api.pages.agreements import today_china
 from api.pages.common import PAGE, login_redirect, page_context, page_principal
 from inventory.catalog.rules import CATEGORY_LABELS_ZH
+from inventory.clock import beijing_today
 from inventory.errors import InventoryError
 from inventory.readiness.report import readiness_report
 from inventory.readiness.rules import NOT_READY, STATES
@@ -48,7 +48,7 @@ async def readiness_page(request: Request[Any, Any, Any], db: Database, region: 
     async with db.read() as session:
         try:
             report = await readiness_report(session, region=region, category=shown["category"] or None,
-                                            states=states, limit=PAGE_SIZE, offset=offset, today=today_china())
+                                            states=states, limit=PAGE_SIZE, offset=offset, today=beijing_today())
         except InventoryError as exc:
             error = exc.detail
     prev_url = f"{PATH}?{urlencode({**shown, 'offset': max(0, offset - PAGE_SIZE)})}" if offset else None

@@ -40,6 +40,7 @@ from api.report_workbooks import (
     unit_name,
 )
 from inventory.access.scope import Principal
+from inventory.clock import beijing_today
 from inventory.errors import InvalidInput
 from inventory.reports.by_county import (
     CHART_CATEGORIES,
@@ -49,7 +50,7 @@ from inventory.reports.by_county import (
     expiring_lots,
     stock_by_county,
 )
-from inventory.reports.periods import Period, beijing_today, current_month, months_from, parse_period
+from inventory.reports.periods import Period, current_month, months_from, parse_period
 from inventory.reports.receipts_issues import receipts_issues
 from inventory.reports.schemas import ExpiringLots, ReportScope, StockByCounty, StockLedger
 from inventory.reports.scope import resolve_scope

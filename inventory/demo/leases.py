@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal
-from inventory.leases.queries import today_china
+from inventory.clock import beijing_today
 from inventory.leases.schemas import LeaseCreate, LeaseLineCreate
 from inventory.leases.service import create_lease, hand_over
 from inventory.stock.documents import CHINA
@@ -30,7 +30,7 @@ async def ensure_demo_leases(session: AsyncSession) -> tuple[int, int]:
     """Make the three demo leases unless the demo made them before; (created, skipped)."""
     if await session.scalar(select(Lease.id).where(Lease.agreement_number.startswith(PREFIX))):
         return 0, 3
-    today = today_china()
+    today = beijing_today()
     made = 0
     # A pump leased in for the flood season from a pump maker, paid per day, at 安义县's depot.
     depot, pump = await _ids(session, "D-360123", "PUMP-SUB-400")

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.clock import BEIJING, beijing_today
 from inventory.leases.schemas import (
     STATUS_ZH,
     ExtensionRead,
@@ -17,9 +18,8 @@ from inventory.leases.schemas import (
     LeaseRead,
 )
 from inventory.schemas import Page
-from inventory.stock.documents import CHINA
 from inventory.store.lookup import get_or_not_found
-from inventory.store.models import ItemType, Lease, LeaseExtension, LeaseLine, WriteOffRequest, utcnow
+from inventory.store.models import ItemType, Lease, LeaseExtension, LeaseLine, WriteOffRequest
 
 
 def reference(lease_id: int) -> str:
@@ -27,13 +27,10 @@ def reference(lease_id: int) -> str:
     return f"LEASE-{lease_id}"
 
 
-def today_china() -> dt.date:
-    """Today's date in Beijing time."""
-    return utcnow().astimezone(CHINA).date()
 
 
 def _date(value: dt.datetime) -> dt.date:
-    return value.astimezone(CHINA).date()
+    return value.astimezone(BEIJING).date()
 
 
 def derive_status(lease: Lease, lines: list[LeaseLine], today: dt.date) -> str:
@@ -69,7 +66,7 @@ async def lease_lines(session: AsyncSession, lease_id: int) -> list[LeaseLine]:
 
 async def lease_read(session: AsyncSession, lease: Lease, today: dt.date | None = None) -> LeaseRead:
     """The public view of a lease."""
-    today = today or today_china()
+    today = today or beijing_today()
     lines = await lease_lines(session, lease.id)
     names = {row.id: row.name for row in await session.execute(select(ItemType.id, ItemType.name).where(
         ItemType.id.in_({ln.item_type_id for ln in lines})))}
@@ -100,7 +97,7 @@ async def list_leases(
     counterparty: str | None, limit: int, offset: int, today: dt.date | None = None,
 ) -> Page[LeaseRead]:
     """Leases, overdue first then by due date; status is derived, so it is filtered after reading."""
-    today = today or today_china()
+    today = today or beijing_today()
     stmt = select(Lease)
     if direction:
         stmt = stmt.where(Lease.direction == direction)
@@ -119,7 +116,7 @@ async def list_leases(
 
 async def fee_summary(session: AsyncSession, year: int, today: dt.date | None = None) -> FeeSummary:
     """Per counterparty: fees the bureau pays (leased in) and is owed (lent out) for leases started in ``year``."""
-    today = today or today_china()
+    today = today or beijing_today()
     totals: dict[str, FeeTotal] = {}
     leases = await session.scalars(select(Lease).where(
         Lease.start_date >= dt.date(year, 1, 1), Lease.start_date <= dt.date(year, 12, 31)).order_by(Lease.id))

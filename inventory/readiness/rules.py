@@ -15,7 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-LOCAL = dt.timezone(dt.timedelta(hours=8), "北京时间")
+from inventory.clock import BEIJING
+
+LOCAL = BEIJING  # inventory.clock
 """Days are counted in Beijing time: a check at 23:30 on the 5th is done on the 5th."""
 DUE_SOON_DAYS = 7
 CALENDAR_WINDOW_DAYS = 90

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.availability.schemas import RegionFigures
 from inventory.availability.service import availability_summary
 from inventory.catalog.rules import CATEGORY_LABELS_ZH
+from inventory.clock import beijing_today
 from inventory.places.regions import require_region
-from inventory.reports.periods import beijing_today, months_from
+from inventory.reports.periods import months_from
 from inventory.reports.schemas import CategoryFigures, ExpiringLots, ExpiryMonth, RegionStock, StockByCounty
 from inventory.store.models import Balance, ItemType, Location, Lot, utcnow
 

@@ -12,8 +12,8 @@ import re
 
 import msgspec
 
+from inventory.clock import BEIJING, beijing_today
 from inventory.errors import InvalidInput
-from inventory.stock.documents import CHINA
 
 EARLIEST, LATEST = 2000, 2999
 _PERIOD = re.compile(r"(\d{4})(?:\s*(?:年|-|/|\.)?\s*(\d{1,2})\s*月?)?\s*年?")
@@ -28,14 +28,14 @@ class Period(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def start(self) -> dt.datetime:
         """The first instant of the period (北京时间, timezone-aware)."""
-        return dt.datetime(self.year, self.month or 1, 1, tzinfo=CHINA)
+        return dt.datetime(self.year, self.month or 1, 1, tzinfo=BEIJING)
 
     @property
     def end(self) -> dt.datetime:
         """The first instant after the period (exclusive bound)."""
         if self.month is None or self.month == 12:
-            return dt.datetime(self.year + 1, 1, 1, tzinfo=CHINA)
-        return dt.datetime(self.year, self.month + 1, 1, tzinfo=CHINA)
+            return dt.datetime(self.year + 1, 1, 1, tzinfo=BEIJING)
+        return dt.datetime(self.year, self.month + 1, 1, tzinfo=BEIJING)
 
     @property
     def first_day(self) -> dt.date:
@@ -77,9 +77,6 @@ def parse_period(text: str, *, field: str = "period") -> Period:
     return Period(year=year, month=month)
 
 
-def beijing_today(now: dt.datetime | None = None) -> dt.date:
-    """Today's date in Beijing."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(CHINA).date()
 
 
 def current_month(now: dt.datetime | None = None) -> Period:

@@ -12,10 +12,10 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from inventory.clock import BEIJING
 from inventory.response.dispatch import dispatch_read_of, get_dispatch
 from inventory.response.schemas import DispatchRead
 from inventory.response.targets import LEVEL_ZH, late_condition
-from inventory.scan.resolve import BEIJING
 from inventory.stock.documents import KIND_ZH as DOCUMENT_ZH
 from inventory.stock.documents import document_number
 from inventory.store.models import (

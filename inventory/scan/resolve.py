@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.permissions import allowed
 from inventory.access.scope import Principal, in_scope
+from inventory.clock import BEIJING
 from inventory.stock.assets import is_overdue
 from inventory.stock.documents import KIND_ZH as DOC_ZH
 from inventory.stock.documents import document_number
@@ -30,7 +31,6 @@ from inventory.store.models import (
 )
 
 # Times on the pages are Beijing time (UTC+8, no daylight saving); the database keeps UTC.
-BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
 STATUS_ZH = {
     "available": "可用", "reserved": "已预留", "deployed": "已出库使用", "in_transit": "调拨在途",
     "maintenance": "维修保养中", "leased_out": "已借出", "lost": "丢失", "retired": "已报废",

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.clock import BEIJING
 from inventory.errors import InvalidInput
 from inventory.store.lookup import get_or_not_found, scalar_or_not_found
 from inventory.store.models import Document, Movement, utcnow
@@ -30,7 +31,7 @@ MAX_FUTURE = dt.timedelta(minutes=10)
 _INSERT_DOCUMENT = insert(Document).returning(Document.id)
 
 
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # 北京时间, no daylight saving
+CHINA = BEIJING  # 北京时间 (inventory.clock)
 
 
 def document_number(kind: str, created_at: dt.datetime, doc_id: int) -> str:

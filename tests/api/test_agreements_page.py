@@ -18,16 +18,16 @@ from urllib.parse import quote
 
 from sqlalchemy import func, select, update
 
-from api.pages.agreements import today_china
 from inventory.access.scope import Principal
 from inventory.agreements import service
 from inventory.agreements.schemas import AgreementCreate, AgreementLineCreate
+from inventory.clock import beijing_today
 from inventory.store.db import Database
 from inventory.store.models import AgreementCallOff, AgreementCheck, AgreementCheckCount, AgreementLine
 from tests.api.helpers import NANCHANG_COUNTY, item_type_body, location_body
 from tests.api.test_scan_pages_http import phone_as  # noqa: F401  (the signed-in phone fixture)
 
-TODAY = today_china()
+TODAY = beijing_today()
 ADMIN = Principal(user_id=0, username="admin", display_name="admin", role="admin", scope_regions=(),
                   scope_locations=(), token_id=0)
 

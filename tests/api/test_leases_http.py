@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from inventory.leases.queries import today_china
+from inventory.clock import beijing_today
 from inventory.stock.verify import verify_ledger
 from inventory.store.db import Database
 from tests.api.helpers import NANCHANG_COUNTY, assert_problem, item_type_body, location_body
@@ -14,7 +14,7 @@ from tests.api.test_scan_pages_http import phone_as  # noqa: F401  (the signed-i
 
 LEASES = "/api/v1/leases"
 NEAREST = "/api/v1/availability/nearest"
-TODAY = today_china()  # leases count days in Beijing time
+TODAY = beijing_today()  # leases count days in Beijing time
 
 
 @dataclass

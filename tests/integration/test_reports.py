@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from inventory.availability.service import availability_summary
+from inventory.clock import beijing_today
 from inventory.errors import InvalidInput
 from inventory.reports.by_county import available_per_county, expiring_lots, stock_by_county
-from inventory.reports.periods import Period, beijing_today
+from inventory.reports.periods import Period
 from inventory.reports.receipts_issues import receipts_issues
 from inventory.reports.schemas import BalanceReport, Figures
 from inventory.reports.scope import resolve_scope

@@ -306,9 +306,8 @@ async def test_a_failing_source_leaves_its_alerts_as_they_were(db: Database) -> 
     assert len(await open_keys(db)) == 1
 
 
+@pytest.mark.parametrize("backend", ["postgres"])  # the advisory lock is PostgreSQL's; SQLite has one writer
 async def test_on_postgresql_a_run_is_skipped_while_another_process_holds_the_lock(db: Database) -> None:
-    if db.is_sqlite:
-        pytest.skip("the advisory lock is PostgreSQL's; SQLite has one writer")
     w = await make_world(db)
     await receive(db, w.depot_in, w.water, 5, lot="W1", expiry=day(3))
     async with db.write() as other:

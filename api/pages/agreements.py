@@ -13,13 +13,13 @@ import datetime as dt
 import re
 import uuid
 from typing import Any, Final, cast
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.pages.common import PAGE, form_already_done, login_redirect, page_context, page_principal
+from api.pages.common import PAGE, form_already_done, login_redirect, page_context, page_principal, pager_urls
 from api.writes import write_once
 from inventory.access.permissions import ROLE_ZH, allowed
 from inventory.access.scope import Principal, in_scope
@@ -84,9 +84,7 @@ async def agreements_page(
             offset=offset, today=today)
     shown = {"status": status, "kind": kind, "check_due": "" if due is None else "1" if due else "0",
              "vendor": vendor}
-    prev_url = f"{PATH}?{urlencode({**shown, 'offset': max(0, offset - PAGE_SIZE)})}" if offset else None
-    next_url = (f"{PATH}?{urlencode({**shown, 'offset': offset + PAGE_SIZE})}"
-                if offset + PAGE_SIZE < page.total else None)
+    prev_url, next_url = pager_urls(PATH, shown, offset, PAGE_SIZE, page.total)
     return Template("agreements.html", context=page_context(
         principal, rows=page.items, total=page.total, filter=shown, offset=offset, today=today,
         status_zh=STATUS_ZH, status_badge=STATUS_BADGE, kind_zh=KIND_ZH, prev_url=prev_url, next_url=next_url))

@@ -14,7 +14,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.pages.common import PAGE, form_already_done, login_redirect, page_context, page_principal
+from api.pages.common import PAGE, form_already_done, login_redirect, page_context, page_principal, pager_urls
 from api.writes import write_once
 from inventory.access.permissions import allowed
 from inventory.access.scope import Principal
@@ -45,9 +45,7 @@ async def _render(db: Database, principal: Principal, query: dict[str, str], off
             session, queries.principal_viewer(principal), status=None if status == "all" else status,  # type: ignore[arg-type]
             kind=query["kind"] or None, region=query["region"] or None, limit=PAGE_SIZE, offset=offset)
     here = f"{PATH}?{urlencode({**query, 'offset': offset})}"
-    prev_url = f"{PATH}?{urlencode({**query, 'offset': max(0, offset - PAGE_SIZE)})}" if offset else None
-    next_url = (f"{PATH}?{urlencode({**query, 'offset': offset + PAGE_SIZE})}"
-                if offset + PAGE_SIZE < page.total else None)
+    prev_url, next_url = pager_urls(PATH, query, offset, PAGE_SIZE, page.total)
     may_ack = allowed("alerts.ack", principal.role)
     kinds = {name: k.zh for name, k in KINDS.items() if name in audience_kinds(principal.role)}
     return Template("alerts.html", status_code=status_code, context=page_context(

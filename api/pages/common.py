@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from litestar import Request
 from litestar.response import Redirect
@@ -62,3 +62,11 @@ async def form_already_done(db: Database, principal: Principal, path: str, key: 
             return await idempotency.find_response(session, principal.username, key, fingerprint) is not None
     except Conflict:
         return False
+
+
+def pager_urls(path: str, query: dict[str, str], offset: int, page_size: int,
+               total: int) -> tuple[str | None, str | None]:
+    """The previous and next page of a list at ``path`` with these filters (None where there is none)."""
+    prev_url = f"{path}?{urlencode({**query, 'offset': max(0, offset - page_size)})}" if offset else None
+    next_url = f"{path}?{urlencode({**query, 'offset': offset + page_size})}" if offset + page_size < total else None
+    return prev_url, next_url

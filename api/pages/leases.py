@@ -6,14 +6,14 @@ import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.pages.common import PAGE, form_already_done, login_redirect, page_context, page_principal
+from api.pages.common import PAGE, form_already_done, login_redirect, page_context, page_principal, pager_urls
 from api.writes import write_once
 from inventory.access.permissions import allowed
 from inventory.access.scope import Principal, in_scope
@@ -60,9 +60,7 @@ async def leases_page(
         places = {row.id: row.name for row in rows}
     query = {"status": status, "direction": direction, "counterparty": counterparty,
              "due_within_days": "" if within is None else str(within)}
-    prev_url = f"{PATH}?{urlencode({**query, 'offset': max(0, offset - PAGE_SIZE)})}" if offset else None
-    next_url = (f"{PATH}?{urlencode({**query, 'offset': offset + PAGE_SIZE})}"
-                if offset + PAGE_SIZE < page.total else None)
+    prev_url, next_url = pager_urls(PATH, query, offset, PAGE_SIZE, page.total)
     return Template("leases.html", context=page_context(
         principal, rows=page.items, total=page.total, places=places, filter=query, offset=offset,
         status_zh=STATUS_ZH, direction_zh=DIRECTION_ZH, fee_basis_zh=FEE_BASIS_ZH, prev_url=prev_url,

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 from typing import Any, Final, cast
-from urllib.parse import urlencode
 
 from litestar import Request, get
 from litestar.response import Redirect, Template
 
-from api.pages.common import PAGE, login_redirect, page_context, page_principal
+from api.pages.common import PAGE, login_redirect, page_context, page_principal, pager_urls
 from inventory.clock import beijing_today
 from inventory.errors import InvalidInput
 from inventory.quotas.rules import LEVEL_ZH, LEVELS, Level
@@ -53,9 +52,7 @@ async def quotas_page(request: Request[Any, Any, Any], db: Database, region: str
         except InvalidInput as exc:
             error = exc.detail
             page = await quota_status(session, limit=0, today=beijing_today())
-    prev_url = f"{PATH}?{urlencode({**shown, 'offset': max(0, offset - PAGE_SIZE)})}" if offset else None
-    next_url = (f"{PATH}?{urlencode({**shown, 'offset': offset + PAGE_SIZE})}"
-                if offset + PAGE_SIZE < page.total else None)
+    prev_url, next_url = pager_urls(PATH, shown, offset, PAGE_SIZE, page.total)
     return Template("quotas.html", status_code=422 if error else 200, context=page_context(
         principal, page=page, rows=page.items, filter=shown, offset=offset, error=error, level_zh=LEVEL_ZH,
         level_badge=LEVEL_BADGE, prev_url=prev_url, next_url=next_url))

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 from typing import Any, Final
-from urllib.parse import urlencode
 
 from litestar import Request, get
 from litestar.response import Redirect, Template
 
-from api.pages.common import PAGE, login_redirect, page_context, page_principal
+from api.pages.common import PAGE, login_redirect, page_context, page_principal, pager_urls
 from inventory.catalog.rules import CATEGORY_LABELS_ZH
 from inventory.clock import beijing_today
 from inventory.errors import InventoryError
@@ -51,9 +50,7 @@ async def readiness_page(request: Request[Any, Any, Any], db: Database, region: 
                                             states=states, limit=PAGE_SIZE, offset=offset, today=beijing_today())
         except InventoryError as exc:
             error = exc.detail
-    prev_url = f"{PATH}?{urlencode({**shown, 'offset': max(0, offset - PAGE_SIZE)})}" if offset else None
-    next_url = (f"{PATH}?{urlencode({**shown, 'offset': offset + PAGE_SIZE})}"
-                if report and offset + PAGE_SIZE < report.listed else None)
+    prev_url, next_url = pager_urls(PATH, shown, offset, PAGE_SIZE, report.listed if report else 0)
     return Template("readiness.html", status_code=422 if error else 200, context=page_context(
         principal, report=report, filter=shown, offset=offset, error=error, state_zh=STATE_ZH, states=STATES,
         category_zh=CATEGORY_LABELS_ZH,

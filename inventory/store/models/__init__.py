@@ -15,6 +15,7 @@ from inventory.store.models.base import Base, UTCDateTime, utcnow
 from inventory.store.models.catalog import ItemType, ItemTypeAttribute
 from inventory.store.models.leases import Lease, LeaseExtension, LeaseLine
 from inventory.store.models.places import Location, Region
+from inventory.store.models.plans import Plan, PlanLine, PlanProposal, RiskNeed, RiskPoint
 from inventory.store.models.quotas import ReserveQuota
 from inventory.store.models.readiness import AssetCheck, AssetRepair, MaintenancePlan
 from inventory.store.models.response import Dispatch, DispatchLine, Incident
@@ -29,6 +30,7 @@ __all__ = [
     "Document",
     "IdempotencyKey", "Incident", "ItemType", "ItemTypeAttribute", "LabelCode", "Lease", "LeaseExtension",
     "LeaseLine", "Location", "LoginFailure", "Lot", "MaintenancePlan",
-    "Movement", "Region", "ReserveQuota", "Setting", "Stocktake", "StocktakeLine", "StocktakeUpload", "UTCDateTime",
+    "Movement", "Plan", "PlanLine", "PlanProposal", "Region", "ReserveQuota", "RiskNeed", "RiskPoint", "Setting",
+    "Stocktake", "StocktakeLine", "StocktakeUpload", "UTCDateTime",
     "User", "WriteOffLine", "WriteOffRequest", "utcnow",
 ]

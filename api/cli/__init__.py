@@ -1,9 +1,9 @@
 """The one command-line entry point, ``inventory``: one module per command group.
 
 ``serve``, ``db upgrade``, ``demo load``, ``ledger verify``, ``users …``, ``labels sheet``,
-``stocktake import``, ``import opening-balances`` and ``alerts run | recipient``. Each group's module adds
-its arguments to the parser and names the handler that runs it; ``main`` parses, loads the settings and
-calls that handler.
+``stocktake import``, ``import opening-balances``, ``alerts run | recipient`` and ``plan optimise``. Each
+group's module adds its arguments to the parser and names the handler that runs it; ``main`` parses, loads the
+settings and calls that handler.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from api.cli import alerts, db, demo, labels, ledger, serve, stocktake, users
+from api.cli import alerts, db, demo, labels, ledger, plan, serve, stocktake, users
 from api.cli.serve import serve_public_url
 from api.cli.terminal import Handler
 from inventory.config import load_settings
@@ -19,7 +19,7 @@ from inventory.config import load_settings
 __all__ = ["build_parser", "main", "serve_public_url"]
 
 # In the order ``inventory --help`` lists them.
-_GROUPS = (serve, db, labels, stocktake, ledger, users, demo, alerts)
+_GROUPS = (serve, db, labels, stocktake, ledger, users, demo, alerts, plan)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,6 +38,9 @@ class StockInput:
 
     available: npt.NDArray[np.int64]  # shape (n_sites,)
     need: npt.NDArray[np.int64]  # shape (n_points,)
+    #: travel minutes between candidate sites (n_sites × n_sites, ``inf`` where unknown), to plan the moves at
+    #: least cost; ``None``: the time through the best shared demand point, min_i (minutes[a, i] + minutes[b, i]).
+    site_minutes: FloatArray | None = None
 
 
 @dataclass(frozen=True)

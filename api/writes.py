@@ -28,7 +28,8 @@ def describe(result: object) -> tuple[str, str, str]:
         return "", "", "同一幂等键的重复请求，返回首次结果 (replayed)"
     kind = type(result).__name__.removesuffix("Read").lower()
     ident = str(getattr(result, "id", ""))
-    parts = [str(getattr(result, name)) for name in ("kind", "number", "code", "serial_number", "username", "name")
+    parts = [str(getattr(result, name)) for name in ("kind", "number", "code", "serial_number", "username", "name",
+                                                     "summary")
              if getattr(result, name, None)]
     return kind, ident, " ".join(parts)[:500]
 

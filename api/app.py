@@ -34,10 +34,13 @@ from api.controllers.leases import LeaseController
 from api.controllers.ledger import LedgerController, StockController, TransferController
 from api.controllers.locations import LocationController
 from api.controllers.lots import LotController
+from api.controllers.plan_proposals import PlanProposalController
+from api.controllers.plans import PlanController
 from api.controllers.quotas import QuotaController
 from api.controllers.readiness import ReadinessController
 from api.controllers.regions import RegionController
 from api.controllers.reports import ReportController
+from api.controllers.risk_points import RiskPointController
 from api.controllers.scan import ScanController
 from api.controllers.stocktakes import ImportController, StocktakeController
 from api.controllers.users import UserController
@@ -53,6 +56,7 @@ from inventory.alerts.config import load_alert_config
 from inventory.alerts.runner import alert_timer
 from inventory.availability.eta import load_eta_config
 from inventory.config import Settings, load_settings
+from inventory.plans.proposal_jobs import ProposalRunner
 from inventory.store.db import Database
 
 HERE = Path(__file__).parent
@@ -63,7 +67,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     LabelController, IncidentController, DispatchController, StocktakeController, ImportController,
     AvailabilityController, LotController,
     WriteOffController, ReportController, LeaseController, AgreementController, QuotaController,
-    ReadinessController, AlertController,
+    ReadinessController, AlertController, PlanProposalController, PlanController, RiskPointController,
     *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),
@@ -81,6 +85,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     """
     settings = settings or load_settings()
     database = db or Database(settings.database_url)
+    proposal_jobs = ProposalRunner(database)  # optimiser runs: cancelled (marked failed) on shutdown
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -103,9 +108,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
         ],
         guards=[permission_guard],
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[lifespan, *([lambda app: alert_timer(database, load_alert_config(), settings.public_url)]
-                               if background_alerts else [])],
-        state=State({"db": database, "settings": settings, "eta": load_eta_config()}),
+        lifespan=[lifespan, proposal_jobs.running,
+                  *([lambda app: alert_timer(database, load_alert_config(), settings.public_url)]
+                    if background_alerts else [])],
+        state=State({"db": database, "settings": settings, "eta": load_eta_config(),
+                     "proposal_jobs": proposal_jobs}),
         openapi_config=OpenAPIConfig(
             title="应急物资装备管理 Emergency Inventory API", version="1.0.0", path="/schema",
             render_plugins=[ProblemJsonRenderPlugin()],

@@ -14,9 +14,12 @@ from api.pages import (
     home,
     incidents,
     leases,
+    plan,
+    plans,
     quotas,
     readiness,
     reports,
+    risk_points,
     scan,
     sign_in,
     write_offs,
@@ -29,4 +32,4 @@ __all__ = ["PAGE", "PAGE_HANDLERS"]
 PAGE_HANDLERS = [*sign_in.HANDLERS, *home.HANDLERS, *scan.HANDLERS, *write_offs.HANDLERS, *availability.HANDLERS,
                  *map_pages.HANDLERS, *incidents.HANDLERS, *reports.HANDLERS,
                  *leases.HANDLERS, *agreements.HANDLERS, *quotas.HANDLERS, *readiness.HANDLERS,
-                 *alerts.HANDLERS]
+                 *alerts.HANDLERS, *plans.HANDLERS, *plan.HANDLERS, *risk_points.HANDLERS]

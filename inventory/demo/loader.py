@@ -21,6 +21,7 @@ from inventory.catalog.service import create_item_type
 from inventory.demo.agreements import AGREEMENT_FIRMS, ensure_demo_agreements
 from inventory.demo.catalog import ITEM_TYPES, STOCKING, VENDORS, DemoVendor
 from inventory.demo.leases import ensure_demo_leases
+from inventory.demo.plans import ensure_demo_plan, ensure_demo_risk_points
 from inventory.demo.quotas import ensure_demo_quotas
 from inventory.demo.readiness import ensure_demo_readiness
 from inventory.demo.response import ensure_demo_response
@@ -64,22 +65,29 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     leases_skipped: int = 0
     agreements_created: int = 0
     agreements_skipped: int = 0
+    risk_points_created: int = 0
+    risk_points_skipped: int = 0
+    plans_created: int = 0
+    plans_skipped: int = 0
 
     @property
     def created(self) -> int:
         """Total number of things created."""
         return (self.locations_created + self.item_types_created + self.assets_created + self.receipts_created
-                + self.incidents_created + self.leases_created + self.agreements_created)
+                + self.incidents_created + self.leases_created + self.agreements_created
+                + self.risk_points_created + self.plans_created)
 
     def describe(self) -> str:
         """A one-line Chinese account of the load."""
         if self.created == 0:
             return (f"演示数据已存在，未新建任何数据（跳过地点 {self.locations_skipped} 个、"
-                    f"物资品目 {self.item_types_skipped} 个、装备 {self.assets_skipped} 件）")
+                    f"物资品目 {self.item_types_skipped} 个、装备 {self.assets_skipped} 件、"
+                    f"风险隐患点 {self.risk_points_skipped} 个、前置计划 {self.plans_skipped} 份）")
         skipped = self.locations_skipped + self.item_types_skipped + self.assets_skipped
         return (f"演示数据已载入：新建地点 {self.locations_created} 个、物资品目 {self.item_types_created} 个、"
                 f"装备 {self.assets_created} 件、期初入库单 {self.receipts_created} 张、"
-                f"处置中的事件 {self.incidents_created} 起、协议储备 {self.agreements_created} 份"
+                f"处置中的事件 {self.incidents_created} 起、协议储备 {self.agreements_created} 份、"
+                f"风险隐患点 {self.risk_points_created} 个、前置计划 {self.plans_created} 份"
                 + (f"（另有 {skipped} 项已存在，已跳过）" if skipped else ""))
 
 
@@ -341,5 +349,12 @@ async def load_demo(session: AsyncSession, *, progress: Callable[[str], None] = 
         session, CITY_DEPOT), "条"))
     progress(_said("保养计划（柴油发电机组月度带载试运行，其中 1 台已逾期）", *await ensure_demo_readiness(session),
                    "项"))
+    made, kept = await ensure_demo_risk_points(session)
+    summary.risk_points_created, summary.risk_points_skipped = made, kept
+    progress(_said("风险隐患点（赣江、抚河沿线：南昌县、新建区、进贤县的堤段、低洼村庄、下穿通道、学校）", made, kept))
+    made, kept = await ensure_demo_plan(session, progress)
+    summary.plans_created, summary.plans_skipped = made, kept
+    progress(_said("前置计划草稿（选址优化按现有库存布放大流量潜水泵，目标 60 分钟；待另一名指挥人员审批）", made, kept,
+                   "份"))
     progress(summary.describe())
     return summary

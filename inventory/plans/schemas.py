@@ -332,3 +332,5 @@ class PlanCoverage(msgspec.Struct):
     covered_weight: float
     points: list[PointCoverage]
     sites: list[dict[str, Any]]  # staging sites of the plan: {"location_id", "name", "lat", "lon", "lines"}
+    need_weighted_covered: float = 0.0  # Σ weight × covered ÷ needed over every (point, item type) need
+    need_weighted_total: float = 0.0  # Σ weight over the same needs: the stock optimiser's objective and its maximum

@@ -374,6 +374,96 @@ def quota_sheet(s: Site, target: str) -> Call:
     return Call(files={"file": ("quotas.xlsx", out.getvalue(), XLSX)})
 
 
+def risk_point_body(s: Site, target: str) -> dict[str, Any]:
+    """A new risk point (a unique code) in the target's region, needing tents."""
+    lat, lon = INCIDENT_POINT[target]
+    return {"code": s.unique("M-RP-"), "name": "矩阵风险隐患点", "kind": "embankment",
+            "region_code": TARGET_REGION[target], "lat": lat, "lon": lon, "weight": 120,
+            "needs": [{"item_type_id": s.tent, "quantity": 5}]}
+
+
+async def a_risk_point(s: Site, target: str) -> Call:
+    """A risk point of the target's region (each call has one of its own)."""
+    point = await created(s.admin, "/api/v1/risk-points", risk_point_body(s, target))
+    return Call({"risk_point_id": point["id"]})
+
+
+async def patch_a_risk_point(s: Site, target: str) -> Call:
+    """A change of a risk point in the target's region."""
+    call = await a_risk_point(s, target)
+    return Call(call.params, json={"weight": 300, "needs": [{"item_type_id": s.tent, "quantity": 8}]})
+
+
+def risk_point_sheet(s: Site, target: str) -> Call:
+    """The 风险隐患点 list with one new point in the target's region needing tents."""
+    import io
+
+    import openpyxl
+
+    lat, lon = INCIDENT_POINT[target]
+    book = openpyxl.Workbook()
+    book.active.append(["编号", "名称", "类型", "行政区划代码", "纬度", "经度", "受威胁人数", "需求"])
+    book.active.append([s.unique("M-RPX-"), "矩阵导入风险点", "低洼村庄", TARGET_REGION[target], lat, lon, 80,
+                        "TENT-12×5"])
+    out = io.BytesIO()
+    book.save(out)
+    return Call(files={"file": ("risk-points.xlsx", out.getvalue(), XLSX)})
+
+
+PLANNER = "matrix-planner"  # a plan's author: not the admin who approves it in the matrix
+
+
+async def a_plan(s: Site, target: str, *steps: str) -> int:
+    """A plan of the target's region: one tent from its depot to a new staging site, written by another admin;
+    ``steps`` take it on ("approve", "execute", "receive")."""
+    from inventory.access.scope import Principal
+    from inventory.plans import service as plans
+    from inventory.plans.schemas import PlanCreate
+    from inventory.stock.schemas import TransferReceive
+    from inventory.stock.transfers import receive_transfer
+
+    lat, lon = INCIDENT_POINT[target]
+    staging = await created(s.admin, "/api/v1/locations", location_body(
+        s.unique("S-PLAN-"), name="矩阵前置点", kind="staging", region_code=TARGET_REGION[target], lat=lat, lon=lon))
+    author = Principal(0, PLANNER, PLANNER, "admin", (), (), 0)
+    checker = Principal(0, "matrix-checker", "matrix-checker", "admin", (), (), 0)
+    async with s.db.write() as session:
+        plan = await plans.create_plan(session, PlanCreate(
+            name=s.unique("矩阵前置计划"), region_code=TARGET_REGION[target],
+            lines=plan_lines(s, target, staging["id"])), author)
+        if "approve" in steps:
+            await plans.approve_plan(session, plan.id, checker)
+        if "execute" in steps:
+            await plans.execute_plan(session, plan.id, checker)
+        if "receive" in steps:
+            for line in await plans.plan_lines(session, plan.id):
+                assert line.transfer_id is not None
+                await receive_transfer(session, line.transfer_id, TransferReceive(), actor="matrix-keeper")
+        return plan.id
+
+
+def plan_lines(s: Site, target: str, staging: int) -> list[Any]:
+    """One tent from the target's depot to a staging site."""
+    from inventory.plans.schemas import PlanLineIn
+
+    return [PlanLineIn(from_location_id=s.depot[target], to_location_id=staging, item_type_id=s.tent, quantity=1)]
+
+
+async def new_plan(s: Site, target: str) -> Call:
+    """A plan body for the target's region, from its depot to a new staging site."""
+    lat, lon = INCIDENT_POINT[target]
+    staging = await created(s.admin, "/api/v1/locations", location_body(
+        s.unique("S-NEW-"), name="矩阵前置点", kind="staging", region_code=TARGET_REGION[target], lat=lat, lon=lon))
+    return Call(json={"name": "矩阵前置计划", "region_code": TARGET_REGION[target], "lines": [
+        {"from_location_id": s.depot[target], "to_location_id": staging["id"], "item_type_id": s.tent,
+         "quantity": 1}]})
+
+
+async def a_plan_call(s: Site, target: str, *steps: str, json: Any = None) -> Call:
+    """A call on a plan of the target's region taken through ``steps``."""
+    return Call({"plan_id": await a_plan(s, target, *steps)}, json=json)
+
+
 async def repairable_unit(s: Site, target: str) -> Call:
     """A new pump at the target's depot, to be sent to a repairer (each call needs a unit not away yet)."""
     unit = await created(s.admin, "/api/v1/assets", {"item_type_id": s.pump, "serial_number": s.unique("BC-R"),
@@ -400,6 +490,32 @@ async def an_alert(s: Site, target: str) -> Call:
         await session.flush()
         alert_id = alert.id
     return Call({"alert_id": alert_id})
+
+
+async def a_proposal_request(s: Site, target: str) -> Call:
+    """Cover a new risk point in the target's region from its depot (one candidate, one site to choose)."""
+    from inventory.store.models import RiskPoint
+
+    lat, lon = INCIDENT_POINT[target]
+    async with s.db.write() as session:
+        session.add(RiskPoint(code=s.unique("M-RISK-"), name="矩阵风险点", kind="village", lat=lat, lon=lon,
+                              region_code=TARGET_REGION[target], weight=10.0, note="", created_by="matrix"))
+    return Call(json={"region_code": TARGET_REGION[target], "objective": "coverage", "p": 1,
+                      "site_ids": [s.depot[target]], "time_limit_seconds": 5})
+
+
+async def a_proposal(s: Site, target: str) -> Call:
+    """A finished optimiser run for the target's region."""
+    from inventory.store.models import PlanProposal
+
+    async with s.db.write() as session:
+        row = PlanProposal(status="done", objective="coverage", region_code=TARGET_REGION[target], params={"p": 1},
+                           progress={"stage": "done"}, answer={"sites": [str(s.depot[target])]}, error="",
+                           created_by="matrix")
+        session.add(row)
+        await session.flush()
+        ident = row.id
+    return Call({"proposal_id": ident})
 
 
 # Pages are "public" to the permission guard: they read the session cookie themselves and send anyone
@@ -562,12 +678,43 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/api/v1/quotas/{quota_id}"): a_quota,
     ("PATCH", "/api/v1/quotas/{quota_id}"): patch_a_quota,
     ("DELETE", "/api/v1/quotas/{quota_id}"): a_quota,
+    ("POST", "/api/v1/risk-points"): lambda s, t: Call(json=risk_point_body(s, t)),
+    ("GET", "/api/v1/risk-points"): lambda s, t: Call(query={"region": TARGET_REGION[t], "kind": "embankment"}),
+    ("GET", "/api/v1/risk-points/template"): lambda s, t: Call(query={"region": TARGET_REGION[t]}),
+    ("POST", "/api/v1/risk-points/import"): risk_point_sheet,
+    ("GET", "/api/v1/risk-points/{risk_point_id}"): a_risk_point,
+    ("PATCH", "/api/v1/risk-points/{risk_point_id}"): patch_a_risk_point,
+    ("DELETE", "/api/v1/risk-points/{risk_point_id}"): a_risk_point,
+    ("POST", "/api/v1/plans/propose"): a_proposal_request,
+    ("GET", "/api/v1/plans/proposals"): lambda s, t: Call(query={"region": TARGET_REGION[t], "limit": 5}),
+    ("GET", "/api/v1/plans/proposals/{proposal_id}"): a_proposal,
+    ("POST", "/api/v1/plans"): new_plan,
+    ("GET", "/api/v1/plans"): lambda s, t: Call(query={"region": TARGET_REGION[t], "status": "in_place"}),
+    ("GET", "/api/v1/plans/{plan_id}"): lambda s, t: a_plan_call(s, t, "approve", "execute"),
+    ("PATCH", "/api/v1/plans/{plan_id}"): lambda s, t: a_plan_call(s, t, json={"note": "矩阵修改"}),
+    ("GET", "/api/v1/plans/{plan_id}/coverage"): lambda s, t: a_plan_call(s, t),
+    ("POST", "/api/v1/plans/{plan_id}/approve"): lambda s, t: a_plan_call(s, t),
+    ("POST", "/api/v1/plans/{plan_id}/execute"): lambda s, t: a_plan_call(s, t, "approve"),
+    ("POST", "/api/v1/plans/{plan_id}/recall"): lambda s, t: a_plan_call(s, t, "approve", "execute", "receive",
+                                                                         json={"reason": "汛期结束"}),
     ("GET", "/api/v1/alerts"): lambda s, t: Call(query={"status": "open", "region": TARGET_REGION[t]}),
     ("POST", "/api/v1/alerts/{alert_id}/ack"): an_alert,
     ("GET", "/alerts"): lambda s, t: Call(query={"status": "open"}),
     ("POST", "/alerts/{alert_id}/ack"): lambda s, t: page_form(s, {"idempotency_key": "x"}, alert_id=1),
     ("GET", "/quotas"): lambda s, t: Call(query={"region": TARGET_REGION[t], "level": "below"}),
     ("GET", "/readiness"): lambda s, t: Call(query={"region": TARGET_REGION[t], "category": "generator"}),
+    ("GET", "/plans"): lambda s, t: Call(query={"region": TARGET_REGION[t], "status": "draft"}),
+    ("POST", "/plans/propose"): lambda s, t: page_form(s, {"region_code": TARGET_REGION[t], "objective": "coverage",
+                                                           "p": "1", "target_minutes": "60"}),
+    ("GET", "/plans/proposals/{proposal_id}"): lambda s, t: Call({"proposal_id": 1}),
+    ("POST", "/plans/proposals/{proposal_id}/plan"): lambda s, t: page_form(s, {"name": "矩阵计划"}, proposal_id=1),
+    ("GET", "/plans/{plan_id}"): lambda s, t: Call({"plan_id": 1}),
+    ("POST", "/plans/{plan_id}/approve"): lambda s, t: page_form(s, {"idempotency_key": "x"}, plan_id=1),
+    ("POST", "/plans/{plan_id}/execute"): lambda s, t: page_form(s, {"idempotency_key": "x"}, plan_id=1),
+    ("POST", "/plans/{plan_id}/recall"): lambda s, t: page_form(s, {"reason": "汛期结束"}, plan_id=1),
+    ("GET", "/risk-points"): lambda s, t: Call(query={"region": TARGET_REGION[t], "kind": "village"}),
+    ("GET", "/risk-points/template.xlsx"): lambda s, t: Call(query={"region": TARGET_REGION[t]}),
+    ("POST", "/risk-points/import"): lambda s, t: page_form(s, {"region": TARGET_REGION[t]}),
 }
 
 

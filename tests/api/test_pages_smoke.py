@@ -22,9 +22,10 @@ from api.pages import PAGE
 from inventory.access.scope import Principal
 from inventory.agreements.schemas import AgreementCreate, AgreementLineCreate
 from inventory.agreements.service import create_agreement
+from inventory.plans import service as plan_service
 from inventory.store.db import Database
 from inventory.store.label_codes import ensure_label
-from inventory.store.models import Lot
+from inventory.store.models import Lot, PlanProposal
 from labels.codes import new_code
 from tests.api.helpers import item_type_body, location_body
 from tests.conftest import TEST_PASSWORD
@@ -92,7 +93,8 @@ async def created(client: Any, path: str, body: dict[str, Any]) -> dict[str, Any
 
 async def build_site(admin: Any, db: Database) -> Site:
     """A depot in 南昌县 with two ready pumps and a faulty one, one in 东湖区, a lot of tents, an incident and an
-    order for two of the tents, a lease, and a firm's warehouse with an agreement (协议储备) for tents."""
+    order for two of the tents, a lease, a firm's warehouse with an agreement (协议储备) for tents, and
+    pre-positioning: a risk point, plans and optimiser runs."""
     ncx = (await created(admin, "/api/v1/locations", location_body("D-NCX")))["id"]
     dhq = (await created(admin, "/api/v1/locations", location_body(
         "D-DHQ", name="东湖区应急物资储备库", region_code="360102", lat=28.68, lon=115.90)))["id"]
@@ -123,6 +125,7 @@ async def build_site(admin: Any, db: Database) -> Site:
             valid_from=today - dt.timedelta(days=30), valid_until=today + dt.timedelta(days=300), response_hours=6,
             lines=[AgreementLineCreate(item_type_id=tent, quantity=100)], contact_phone="0791-88881234"), ADMIN)
         agreement_id = agreement.id
+    plans, proposals = await pre_positioning(admin, db, ncx, dhq, tent)
     async with db.write() as session:
         lot = await session.scalar(select(Lot).where(Lot.item_type_id == tent))
         assert lot is not None and lot.label_code, "a received lot has a label"
@@ -134,8 +137,40 @@ async def build_site(admin: Any, db: Database) -> Site:
         codes=[units[0]["label_code"], units[2]["label_code"], lot_code, location_code, unknown, malformed],
         ids={"location": [ncx, dhq], "asset": [units[0]["id"], units[2]["id"]], "lot": [lot_id],
              "item_type": [pump, tent], "document": [receipt["id"]], "incident": [incident["id"]],
-             "dispatch": [order["id"]], "lease": [lease["id"]], "agreement": [agreement_id], "any": [ncx]},
+             "dispatch": [order["id"]], "lease": [lease["id"]], "agreement": [agreement_id], "plan": plans,
+             "proposal": proposals, "any": [ncx]},
     )
+
+
+async def pre_positioning(admin: Any, db: Database, ncx: int, dhq: int, tent: int) -> tuple[list[int], list[int]]:
+    """A risk point needing tents; a draft plan moving tents from 南昌县 to 东湖区 and the same plan executed; and
+    optimiser runs done, still running and failed. (plan ids, proposal ids)"""
+    await created(admin, "/api/v1/risk-points", {
+        "code": "SM-RP-1", "name": "抚河三江段堤防", "kind": "embankment", "region_code": KEEPER_SCOPE, "lat": 28.63,
+        "lon": 116.08, "weight": 900, "needs": [{"item_type_id": tent, "quantity": 3}]})
+    body = {"name": "帐篷前置计划", "region_code": "3601", "target_minutes": 60, "item_type_ids": [tent],
+            "lines": [{"from_location_id": ncx, "to_location_id": dhq, "item_type_id": tent, "quantity": 2}]}
+    draft = (await created(admin, "/api/v1/plans", body))["id"]
+    executed = (await created(admin, "/api/v1/plans", {**body, "name": "已执行的帐篷前置计划"}))["id"]
+    checker = Principal(user_id=0, username="checker", display_name="checker", role="admin", scope_regions=(),
+                        scope_locations=(), token_id=0)
+    answer = {"objective_kind": "stock", "objective": 900.0, "bound": 900.0, "gap": 0.0, "proven_optimal": True,
+              "seconds": 0.2, "method": "milp", "total_weight": 900.0, "n_points": 1, "n_sites": 2,
+              "target_minutes": 60, "sites": [str(dhq)], "site_names": {str(dhq): "东湖区应急物资储备库"},
+              "uncovered": [], "uncovered_names": {}, "item_type": {"id": tent, "code": "TENT-12", "name": "帐篷",
+                                                                    "unit": "顶"},
+              "moves": [{"from": str(ncx), "from_name": "南昌县综合应急物资储备库", "to": str(dhq),
+                         "to_name": "东湖区应急物资储备库", "quantity": 2}], "basis": "到达时间为估算值。"}
+    async with db.write() as session:
+        await plan_service.approve_plan(session, executed, checker)
+        await plan_service.execute_plan(session, executed, checker)
+        runs = [PlanProposal(status=status, objective="stock", region_code="3601", error=error,
+                             params={"item_type_id": tent, "target_minutes": 60}, answer=answer if status == "done"
+                             else None, progress={"stage": "milp", "seconds": 1.5, "gap": 0.1}, created_by="admin")
+                for status, error in (("done", ""), ("running", ""), ("failed", "计算失败：演示"))]
+        session.add_all(runs)
+        await session.flush()
+        return [draft, executed], [r.id for r in runs]
 
 
 async def page_client(client_as: Any, role: str) -> Any:

@@ -258,6 +258,8 @@ def test_every_commander_page_fits_its_screen(
     depot = demo_server.sql("SELECT id FROM locations WHERE kind = 'depot' AND region_code LIKE '360121%' "
                             "ORDER BY id LIMIT 1")[0][0]
     agreement_id = demo_server.sql("SELECT agreement_id FROM agreement_checks ORDER BY id LIMIT 1")[0][0]
+    plan_id = demo_server.sql("SELECT id FROM plans ORDER BY id LIMIT 1")[0][0]
+    proposal_id = demo_server.sql("SELECT id FROM plan_proposals ORDER BY id LIMIT 1")[0][0]
     width = "360" if phone else "1280"
     pages = {
         "map": "/map",
@@ -275,6 +277,10 @@ def test_every_commander_page_fits_its_screen(
         "quotas": "/quotas?region=3601",
         "readiness": "/readiness?region=3601",
         "alerts": "/alerts",
+        "plans": "/plans?region=3601",
+        "plan": f"/plans/{plan_id}",
+        "proposal": f"/plans/proposals/{proposal_id}",
+        "risk-points": "/risk-points?region=3601",
     }
     for name, path in pages.items():
         response = page.goto(path)

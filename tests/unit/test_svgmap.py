@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from api.pages.svgmap import Marker, render_map
+from api.pages.svgmap import Line, Marker, render_map
 from inventory.places.boundaries import counties
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
@@ -135,3 +135,56 @@ def test_the_output_is_deterministic_and_uses_no_inline_style() -> None:
     legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "legend")
     texts = [t.text for t in legend.iter(f"{SVG}text")]
     assert texts == ["多", "储备库"], "the given swatches, then the shapes of the kinds drawn"
+
+
+def test_lines_are_drawn_under_the_markers_from_their_start_to_their_end_with_an_arrowhead() -> None:
+    depot = DEPOT
+    point = Marker(lat=28.62, lon=116.08, kind="risk_uncovered", colour="#dc2626", label="抚河三江段")
+    move = Line(from_lat=depot.lat, from_lon=depot.lon, to_lat=28.62, to_lon=116.08, colour="#2563eb",
+                label="拖挂式排涝泵 ×2 → 三江镇")
+    svg = render_map(markers=[depot, point], lines=[move], region="3601", line_legend=[("#2563eb", "调拨")])
+    assert svg == render_map(markers=[depot, point], lines=[move], region="3601", line_legend=[("#2563eb", "调拨")])
+    root = parse(svg)
+    groups = [g.get("class") for g in root if g.tag == f"{SVG}g"]
+    assert groups.index("lines") < groups.index("markers"), "lines under the markers"
+    (line,) = [g for g in root.iter(f"{SVG}g") if g.get("class") == "line"]
+    assert (line.get("data-from-lat"), line.get("data-to-lon"), line.get("data-colour")) == (
+        "28.54600", "116.08000", "#2563eb")
+    title = line.find("svg:title", NS)
+    assert title is not None and title.text == "拖挂式排涝泵 ×2 → 三江镇"
+    path = line.find("svg:path", NS)
+    assert path is not None and path.get("stroke") == "#2563eb"
+    start, end = (path.get("d") or "").removeprefix("M").split("L")
+    west, south, east, north = bbox(root)
+    x1, y1 = (float(v) for v in start.split())
+    x2, y2 = (float(v) for v in end.split())
+    assert abs(west + x1 / 960 * (east - west) - depot.lon) < 0.002
+    assert abs(north - y2 / 640 * (north - south) - 28.62) < 0.002
+    head = line.find("svg:polygon", NS)
+    assert head is not None, "an arrowhead shows the direction"
+    tip = [float(v) for v in (head.get("points") or "").split()[0].split(",")]
+    # The tip lies past the middle of the segment, towards its end.
+    assert (tip[0] - (x1 + x2) / 2) * (x2 - x1) > 0 and (tip[1] - (y1 + y2) / 2) * (y2 - y1) > 0
+    legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "legend")
+    assert [t.text for t in legend.iter(f"{SVG}text")] == ["储备库", "未覆盖风险点", "调拨"]
+    assert not [e for e in root.iter() if "style" in e.attrib]
+
+
+def test_a_line_with_neither_end_in_the_frame_is_left_out_unless_the_frame_is_fitted() -> None:
+    far = Line(from_lat=25.85, from_lon=114.93, to_lat=25.9, to_lon=115.0, colour="#2563eb")  # 赣州
+    assert 'class="line"' not in render_map(lines=[far], region="3601")
+    fitted = parse(render_map(lines=[far], region="3601", fit_markers=True))
+    assert len([g for g in fitted.iter(f"{SVG}g") if g.get("class") == "line"]) == 1
+    assert 'class="lines"' not in render_map(region="3601"), "no empty group without lines"
+
+
+def test_covered_and_uncovered_risk_points_have_shapes_of_their_own() -> None:
+    covered = Marker(lat=28.55, lon=115.95, kind="risk_covered", colour="#16a34a", label="莲塘")
+    uncovered = Marker(lat=28.62, lon=116.08, kind="risk_uncovered", colour="#dc2626", label="三江")
+    root = parse(render_map(markers=[covered, uncovered], region="360121"))
+    shapes = [g.find("svg:polygon", NS) for g in markers(root)]
+    assert all(s is not None for s in shapes)
+    counts = [len((s.get("points") or "").split()) for s in shapes if s is not None]
+    assert counts == [3, 8], "a triangle for covered, a four-pointed × for uncovered"
+    legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "legend")
+    assert [t.text for t in legend.iter(f"{SVG}text")] == ["已覆盖风险点", "未覆盖风险点"]

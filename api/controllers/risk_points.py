@@ -49,7 +49,7 @@ class RiskPointUpload:
     file: UploadFile
 
 
-def _domain_rows(parsed: ParsedRiskSheet) -> tuple[list[RiskSheetRow], list[RiskSheetProblem]]:
+def domain_rows(parsed: ParsedRiskSheet) -> tuple[list[RiskSheetRow], list[RiskSheetProblem]]:
     rows = [RiskSheetRow(row=r.row, code=r.code, name=r.name, kind=r.kind, region_code=r.region_code, lat=r.lat,
                          lon=r.lon, crs=r.crs, weight=r.weight, note=r.note,
                          needs=tuple(RiskSheetNeed(n.item_code, n.quantity, n.column) for n in r.needs))
@@ -69,7 +69,7 @@ async def read_risk_sheet(raw: bytes, catalogue: list[tuple[str, str]]) -> Parse
         raise InvalidInput(str(exc), field="file") from exc
 
 
-def _template_rows(points: Sequence[RiskPointRead], catalogue: list[tuple[str, str]]) -> list[RiskTemplateRow]:
+def template_rows(points: Sequence[RiskPointRead], catalogue: list[tuple[str, str]]) -> list[RiskTemplateRow]:
     """The points as rows of the list; a need is written by its item's name, or its code when names repeat."""
     names = Counter(name for _, name in catalogue)
     return [RiskTemplateRow(
@@ -112,7 +112,7 @@ class RiskPointController(Controller):
         if region:
             async with db.read() as session:
                 points = await risk_points.risk_points_for_sheet(session, region)
-                rows = _template_rows(points, await risk_points.item_catalogue(session))
+                rows = template_rows(points, await risk_points.item_catalogue(session))
         data = await asyncio.to_thread(write_risk_point_template, rows)
         name = f"risk-points-{region}.xlsx" if region else "risk-points-template.xlsx"
         return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -134,7 +134,7 @@ class RiskPointController(Controller):
         async with db.read() as session:
             catalogue = await risk_points.item_catalogue(session)
         parsed = await read_risk_sheet(raw, catalogue)
-        rows, problems = _domain_rows(parsed)
+        rows, problems = domain_rows(parsed)
 
         async def work(session: AsyncSession) -> RiskPointImportResult:
             return await risk_points.import_risk_points(session, rows, principal, problems=problems,

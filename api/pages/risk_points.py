@@ -19,7 +19,7 @@ from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.controllers.risk_points import XLSX, _domain_rows, _template_rows, read_risk_sheet
+from api.controllers.risk_points import XLSX, domain_rows, template_rows, read_risk_sheet
 from api.page_text import for_people
 from api.pages.common import PAGE, login_redirect, page_context, page_principal, pager_urls
 from api.pages.plans import error_status, needed_item_types
@@ -94,7 +94,7 @@ async def template_xlsx(request: Request[Any, Any, Any], db: Database, region: s
             except InventoryError as exc:
                 return await _render(db, principal, region=region, error=for_people(exc.detail),
                                      status=error_status(exc))
-            rows = _template_rows(points, await risk_points.item_catalogue(session))
+            rows = template_rows(points, await risk_points.item_catalogue(session))
     data = await asyncio.to_thread(write_risk_point_template, rows)
     name = f"risk-points-{region}.xlsx" if region else "risk-points-template.xlsx"
     return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -119,7 +119,7 @@ async def import_from_page(request: Request[Any, Any, Any], db: Database) -> Res
         async with db.read() as session:
             catalogue = await risk_points.item_catalogue(session)
         parsed = await read_risk_sheet(raw, catalogue)
-        rows, problems = _domain_rows(parsed)
+        rows, problems = domain_rows(parsed)
 
         async def work(session: AsyncSession) -> RiskPointImportResult:
             return await risk_points.import_risk_points(session, rows, principal, problems=problems,

@@ -19,7 +19,7 @@ from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.controllers.risk_points import XLSX, domain_rows, template_rows, read_risk_sheet
+from api.controllers.risk_points import XLSX, domain_rows, read_risk_sheet, template_rows
 from api.page_text import for_people
 from api.pages.common import PAGE, login_redirect, page_context, page_principal, pager_urls
 from api.pages.plans import error_status, needed_item_types

@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from xml.etree.ElementTree import ParseError
 
 import msgspec
@@ -52,6 +52,39 @@ NO_HEADER = (
 DAMAGED = "文件已损坏，无法读取表格内容，请在 Excel 或 WPS 中打开后重新保存再上传"
 # What openpyxl and zipfile raise on a workbook whose parts are truncated or not well-formed XML.
 _DAMAGE = (zipfile.BadZipFile, ParseError, zlib.error, EOFError, IndexError, KeyError)
+
+
+_T = TypeVar("_T")
+
+
+def read_uploaded_workbook(source: bytes, parse: Callable[[Any], _T]) -> _T:
+    """Open an uploaded ``.xlsx`` safely and hand the workbook to ``parse`` (blocking: run it in a worker thread).
+
+    Empty files, old ``.xls`` or password-protected files and anything not an ``.xlsx`` are
+    :class:`SheetUnreadable` with a Chinese reason; the archive is checked (:func:`check_archive`) before openpyxl
+    reads any of it; whatever openpyxl raises on damaged parts becomes :data:`DAMAGED`. The workbook is closed.
+    """
+    if not source:
+        raise SheetUnreadable(EMPTY_FILE)
+    if source.startswith(b"\xd0\xcf\x11\xe0"):
+        raise SheetUnreadable(OLD_OR_ENCRYPTED)
+    if not source.startswith(b"PK\x03\x04"):
+        raise SheetUnreadable(NOT_XLSX)
+    stream = io.BytesIO(source)
+    check_archive(stream)
+    stream.seek(0)
+    try:
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # openpyxl raises anything from KeyError to TypeError on a foreign zip
+        raise SheetUnreadable(NOT_XLSX) from exc
+    try:
+        return parse(workbook)
+    except SheetUnreadable:
+        raise
+    except Exception as exc:  # truncated parts, XML that is not well-formed
+        raise SheetUnreadable(DAMAGED) from exc
+    finally:
+        workbook.close()
 
 
 class ParsedSheet(msgspec.Struct, kw_only=True):

@@ -23,11 +23,11 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from importers.archive_guard import MAX_ROWS, NOT_XLSX, SheetTooLarge, SheetUnreadable, check_archive
+from importers.archive_guard import MAX_ROWS, SheetTooLarge, SheetUnreadable
 from importers.cells import FIRST_SERIAL, LAST_SERIAL, CellError, clean_code, clean_text, parse_date, parse_quantity
 from importers.columns import HEADER_SEARCH_ROWS, normalise_label, sheets_in_order
 from importers.count_rows import RowError
-from importers.count_sheet import DAMAGED, EMPTY_FILE, MAX_ERRORS, OLD_OR_ENCRYPTED
+from importers.count_sheet import MAX_ERRORS, read_uploaded_workbook
 
 __all__ = ["QUOTA_COLUMNS", "ParsedQuotaSheet", "QuotaRow", "QuotaTemplateRow", "SheetTooLarge", "SheetUnreadable",
            "parse_month_day", "parse_quota_sheet", "write_quota_template"]
@@ -129,27 +129,7 @@ def parse_quota_sheet(source: bytes) -> ParsedQuotaSheet:
     The archive is checked first (:func:`importers.archive_guard.check_archive`): a workbook larger than any
     sheet may be is :class:`SheetTooLarge` before openpyxl reads any of it.
     """
-    if not source:
-        raise SheetUnreadable(EMPTY_FILE)
-    if source.startswith(b"\xd0\xcf\x11\xe0"):
-        raise SheetUnreadable(OLD_OR_ENCRYPTED)
-    if not source.startswith(b"PK\x03\x04"):
-        raise SheetUnreadable(NOT_XLSX)
-    stream = io.BytesIO(source)
-    check_archive(stream)
-    stream.seek(0)
-    try:
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # openpyxl raises anything from KeyError to TypeError on a foreign zip
-        raise SheetUnreadable(NOT_XLSX) from exc
-    try:
-        return _parse_workbook(workbook)
-    except SheetUnreadable:
-        raise
-    except Exception as exc:  # truncated parts, XML that is not well-formed
-        raise SheetUnreadable(DAMAGED) from exc
-    finally:
-        workbook.close()
+    return read_uploaded_workbook(source, _parse_workbook)
 
 
 def _find_header(rows: Sequence[Sequence[object]]) -> tuple[int, dict[str, int]] | None:

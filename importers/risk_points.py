@@ -18,20 +18,18 @@ and a row with any error is left out of ``rows``. No database here. Where the ta
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import Any, Final
 
 import msgspec
-import openpyxl
 from openpyxl.utils import get_column_letter
 
-from importers.archive_guard import MAX_ROWS, NOT_XLSX, SheetTooLarge, SheetUnreadable, check_archive
+from importers.archive_guard import MAX_ROWS, SheetTooLarge, SheetUnreadable
 from importers.cells import CellError, clean_code, clean_text
 from importers.columns import HEADER_SEARCH_ROWS, sheets_in_order
 from importers.count_rows import RowError
-from importers.count_sheet import DAMAGED, EMPTY_FILE, MAX_ERRORS, OLD_OR_ENCRYPTED
+from importers.count_sheet import MAX_ERRORS, read_uploaded_workbook
 from importers.risk_point_cells import (
     Catalogue,
     read_count,
@@ -106,27 +104,7 @@ def parse_risk_point_sheet(source: bytes, catalogue: Iterable[tuple[str, str]]) 
     ``catalogue``: the (code, name) of every item type a need may name. The archive is checked first
     (:func:`importers.archive_guard.check_archive`), before openpyxl reads any of it.
     """
-    if not source:
-        raise SheetUnreadable(EMPTY_FILE)
-    if source.startswith(b"\xd0\xcf\x11\xe0"):
-        raise SheetUnreadable(OLD_OR_ENCRYPTED)
-    if not source.startswith(b"PK\x03\x04"):
-        raise SheetUnreadable(NOT_XLSX)
-    stream = io.BytesIO(source)
-    check_archive(stream)
-    stream.seek(0)
-    try:
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # openpyxl raises anything from KeyError to TypeError on a foreign zip
-        raise SheetUnreadable(NOT_XLSX) from exc
-    try:
-        return _parse_workbook(source, workbook, Catalogue(catalogue))
-    except SheetUnreadable:
-        raise
-    except Exception as exc:  # truncated parts, XML that is not well-formed
-        raise SheetUnreadable(DAMAGED) from exc
-    finally:
-        workbook.close()
+    return read_uploaded_workbook(source, lambda workbook: _parse_workbook(source, workbook, Catalogue(catalogue)))
 
 
 def _parse_workbook(source: bytes, workbook: Any, catalogue: Catalogue) -> ParsedRiskSheet:

@@ -152,6 +152,17 @@ def parse_instance(demand: CsvFile, sites: CsvFile, times: CsvFile | None = None
                     site_ids=tuple(candidates.ids), minutes=minutes)
 
 
+def parse_times(file: CsvFile, site_ids: Sequence[str], point_ids: Sequence[str]) -> FloatArray:
+    """A travel-time file (``site,point,minutes``) for these sites and points: ``inf`` where a pair is not listed.
+
+    Every problem is listed at once in one :class:`InvalidInput` (line, column, what is wrong), as for the CLI.
+    """
+    problems = _Problems()
+    minutes = _read_times(file, _Places(ids=list(point_ids)), _Places(ids=list(site_ids)), problems)
+    problems.raise_if_any()
+    return minutes
+
+
 def _read_places(kind: str, file: CsvFile, problems: _Problems, *, need_coordinates: bool) -> _Places:
     """Demand points (with weights) or candidate sites, in file order."""
     places = _Places()

@@ -33,6 +33,7 @@ from inventory.availability.service import site_stock_rows
 from inventory.clock import beijing_today
 from inventory.config import DEFAULT_RESPONSE_TARGET_HOURS
 from inventory.errors import InvalidInput, PermissionDenied
+from inventory.placement.files import CsvFile, parse_times
 from inventory.placement.problem import FloatArray, Instance, StockInput
 from inventory.places.geo import EARTH_RADIUS_KM
 from inventory.places.regions import require_region
@@ -60,6 +61,7 @@ class Site:
     region_code: str
     lat: float
     lon: float
+    code: str = ""
 
 
 def require_region_scope(principal: Principal, region_code: str) -> None:
@@ -92,7 +94,7 @@ def travel_minutes(eta: EtaConfig, sites: Sequence[Site], lats: Sequence[float],
 
 def _site(loc: Location) -> Site:
     assert loc.lat is not None and loc.lon is not None
-    return Site(loc.id, loc.name, loc.kind, loc.region_code, loc.lat, loc.lon)
+    return Site(loc.id, loc.name, loc.kind, loc.region_code, loc.lat, loc.lon, loc.code)
 
 
 async def candidate_sites(session: AsyncSession, region: str, site_ids: Sequence[int] | None) -> list[Site]:
@@ -224,7 +226,10 @@ async def build_instance(
     if len(sites) * len(points) > MAX_PAIRS:
         raise InvalidInput(f"候选地点 {len(sites)} 个 × 风险点 {len(points)} 个，超过一次计算的上限 {MAX_PAIRS} 对，"
                            "请缩小行政区划或用 site_ids 指定候选地点", field="region_code")
-    minutes = travel_minutes(eta, sites, [p.lat for p in points], [p.lon for p in points])
+    if req.travel_times is None:
+        minutes = travel_minutes(eta, sites, [p.lat for p in points], [p.lon for p in points])
+    else:
+        minutes = _listed_minutes(req.travel_times, sites, points)
     instance = Instance(point_ids=tuple(str(p.id) for p in points),
                         weights=np.array([float(p.weight) for p in points], dtype=np.float64),
                         site_ids=tuple(str(s.id) for s in sites), minutes=minutes)
@@ -237,7 +242,8 @@ async def build_instance(
         "item_type": None if item is None else {"id": item.id, "code": item.code, "name": item.name,
                                                 "unit": item.unit},
         "basis": ("到达时间为估算值：出动准备时间 + 直线距离 × 道路系数 ÷ 车速（与就近调配相同），"
-                  f"目标时限 {target} 分钟。"),
+                  f"目标时限 {target} 分钟。") if req.travel_times is None else (
+                  f"到达时间取自提交的行驶时间表（未列出的地点与风险点之间视为不可达），目标时限 {target} 分钟。"),
     }
     stock = None
     if req.objective == "stock" and item is not None:
@@ -253,6 +259,23 @@ async def build_instance(
         meta["basis"] += (f"只计候选地点现有的可用{item.name}（未预留、未过期、装备完好），协议储备不计；"
                           "每件物资只计入目标时限内一个风险点的一件需求。")
     return instance, stock, meta
+
+
+def _listed_minutes(text: str, sites: Sequence[Site], points: Sequence[Any]) -> FloatArray:
+    """The travel-time table given with the request: sites by location code, points by risk point code."""
+    try:
+        return parse_times(CsvFile("行驶时间表 travel_times", text.encode("utf-8")), [s.code for s in sites],
+                           [p.code for p in points])
+    except InvalidInput as exc:
+        errors = [{**e, "message": _in_database_terms(str(e["message"]))} for e in exc.extra.get("errors", [])]
+        raise InvalidInput(_in_database_terms(exc.detail), field="travel_times",
+                           extra={**exc.extra, "errors": errors}) from None
+
+
+def _in_database_terms(message: str) -> str:
+    """The CSV reader speaks of files; here the sites and points are the request's candidates and risk points."""
+    return (message.replace("不在候选站点文件中", "不是本次的候选地点（按地点编号）")
+            .replace("不在需求点文件中", "不是该行政区划内的风险隐患点（按风险点编号）"))
 
 
 def finite(value: float | None) -> float | None:

@@ -149,6 +149,9 @@ class ProposeRequest(Strict):
       sites that hold them.
     Candidate sites: ``site_ids`` if given, else every active staging site, reserve point and depot in the region.
     ``target_minutes`` defaults to the level's response target (county 6 h, city 8 h, province 10 h).
+    ``travel_times``: the text of a CSV ``site,point,minutes`` (site = location code, point = risk point code; for
+    example exported from a routing engine) used instead of the estimate; a pair it does not list is unreachable.
+    Moves between sites (``stock``) are still estimated.
     """
 
     region_code: RegionCode
@@ -159,6 +162,7 @@ class ProposeRequest(Strict):
     item_type_id: Id | None = None
     site_ids: Annotated[list[Id], msgspec.Meta(max_length=5000)] | None = None
     time_limit_seconds: Annotated[float, msgspec.Meta(ge=1, le=600)] = 30.0
+    travel_times: Annotated[str, msgspec.Meta(max_length=5_000_000)] | None = None
 
 
 class ProposalRead(msgspec.Struct):

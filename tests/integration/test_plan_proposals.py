@@ -390,3 +390,36 @@ async def test_a_failed_run_is_stored_with_its_error(db: Database) -> None:
     async with db.read() as s:
         read = await proposals.read_proposal(s, prepared.proposal_id)
     assert read.status == "failed" and read.error.startswith("计算失败") and read.finished_at is not None
+
+
+async def test_a_travel_time_table_replaces_the_estimate_and_a_pair_it_does_not_list_is_unreachable(
+    db: Database,
+) -> None:
+    w = await make_world(db)
+    # Routing-engine minutes (site by location code, point by risk point code); only four pairs are listed.
+    table = "\ufeffsite,point,minutes\r\nS1,R1,10\r\nS1,R2,12\r\nS2,R3,5\r\nS2,R4,30\r\n"
+    async with db.read() as s:
+        instance, _, meta = await build_instance(s, request(travel_times=table))
+    column = {p: instance.point_ids.index(str(w.points[p].id)) for p in w.points}
+    row = {c: instance.site_ids.index(str(w.sites[c].id)) for c in ("S1", "S2", "S3", "S4")}
+    listed = {("S1", "R1"): 10.0, ("S1", "R2"): 12.0, ("S2", "R3"): 5.0, ("S2", "R4"): 30.0}
+    for site in row:
+        for point in column:
+            assert instance.minutes[row[site], column[point]] == listed.get((site, point), np.inf), (site, point)
+    assert "行驶时间表" in meta["basis"]
+
+    # Within 11 minutes one site covers R1 (120, S1) or R3 (200, S2): the table, not the estimate, decides S2.
+    read = await propose(db, ProposalRunner(db), request(travel_times=table, p=1, target_minutes=11))
+    assert read.status == "done", read.error
+    assert read.answer is not None and read.answer["sites"] == [str(w.sites["S2"].id)]
+    assert read.answer["objective"] == pytest.approx(w.points["R3"].weight)
+
+    # A code that is no candidate or no risk point of the region is refused with its line; nothing is recorded.
+    before = await proposal_count(db)
+    async with db.write() as s:
+        with pytest.raises(InvalidInput) as refused:
+            await proposals.create_proposal(s, request(travel_times="site,point,minutes\nS1,R1,10\nS9,R1,4\n"), ADMIN)
+    assert refused.value.field == "travel_times"
+    assert "第 3 行" in refused.value.detail and "不是本次的候选地点" in refused.value.detail
+    assert refused.value.extra["errors"][0]["line"] == 3
+    assert await proposal_count(db) == before

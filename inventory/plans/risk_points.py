@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.permissions import ROLE_ZH
 from inventory.access.scope import Principal
-from inventory.errors import Conflict, InvalidInput, PermissionDenied
+from inventory.errors import Conflict, InvalidInput, PermissionDenied, SheetRejected
 from inventory.places.boundaries import Boundary, cities, counties
 from inventory.places.geo import to_wgs84, validate_point
 from inventory.places.regions import require_region
@@ -222,20 +222,11 @@ async def risk_points_for_sheet(session: AsyncSession, region_code: str) -> list
     return await risk_points_read(session, list(await session.scalars(stmt)))
 
 
-class RiskSheetRejected(InvalidInput):
-    """A 风险隐患点 list with problems: nothing imported; each problem listed (the first MAX_ERRORS) and counted.
-
-    Each entry of ``errors`` names the upload (``field`` ``file``), the sheet row, the column, the value as written
-    and what is wrong, as a refused quota sheet does.
-    """
+class RiskSheetRejected(SheetRejected):
+    """A 风险隐患点清单 with problems: nothing imported; each problem listed (the first MAX_ERRORS) and counted."""
 
     def __init__(self, problems: Sequence[RiskSheetProblem], total: int) -> None:
-        shown = "；".join(f"第 {p.row} 行「{p.column}」{p.value!r}：{p.message}" for p in problems[:5])
-        more = f"（另有 {total - 5} 处）" if total > 5 else ""
-        super().__init__(f"风险隐患点清单有 {total} 处错误，未导入任何数据：{shown}{more}", field="file",
-                         extra={"errors": [{"field": "file", "row": p.row, "column": p.column, "value": p.value,
-                                            "message": p.message} for p in problems[:MAX_ERRORS]],
-                                "errors_total": total})
+        super().__init__("风险隐患点清单", problems, total, listed=MAX_ERRORS)
 
 
 async def _in_chunks(session: AsyncSession, stmt: Any, column: Any, keys: set[Any]) -> list[Any]:

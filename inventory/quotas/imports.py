@@ -17,7 +17,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal, require_scope
-from inventory.errors import InvalidInput
+from inventory.errors import InvalidInput, SheetRejected
 from inventory.quotas.rules import check_month_day
 from inventory.quotas.schemas import QuotaImportResult, QuotaSheetProblem, QuotaSheetRow, Season
 from inventory.quotas.service import season_of, set_season
@@ -27,20 +27,11 @@ MAX_ERRORS: Final = 1000  # problems listed in a refusal; the rest are counted
 _CHUNK: Final = 500  # codes per IN (…) lookup
 
 
-class QuotaSheetRejected(InvalidInput):
-    """A quota sheet with problems: nothing imported; each problem listed (the first MAX_ERRORS) and counted.
-
-    Each entry of ``errors`` names the upload (``field`` ``file``), the sheet row, the column, the value as written
-    and what is wrong, as a refused stocktake sheet does.
-    """
+class QuotaSheetRejected(SheetRejected):
+    """A 储备定额表 with problems: nothing imported; each problem listed (the first MAX_ERRORS) and counted."""
 
     def __init__(self, problems: Sequence[QuotaSheetProblem], total: int) -> None:
-        shown = "；".join(f"第 {p.row} 行「{p.column}」{p.value!r}：{p.message}" for p in problems[:5])
-        more = f"（另有 {total - 5} 处）" if total > 5 else ""
-        super().__init__(f"储备定额表有 {total} 处错误，未导入任何数据：{shown}{more}", field="file",
-                         extra={"errors": [{"field": "file", "row": p.row, "column": p.column, "value": p.value,
-                                            "message": p.message} for p in problems[:MAX_ERRORS]],
-                                "errors_total": total})
+        super().__init__("储备定额表", problems, total, listed=MAX_ERRORS)
 
 
 async def _by_code(session: AsyncSession, columns: tuple[Any, ...], code: Any, codes: set[str]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from inventory.availability.eta import EtaConfig
 from inventory.config import Settings
 from inventory.response import dispatch, incidents
 from inventory.response.schemas import (
+    DeliverRequest,
     DispatchCreate,
     DispatchRead,
     DispatchStatus,
@@ -143,10 +144,11 @@ class DispatchController(Controller):
 
     @post("/{dispatch_id:int}/deliver", opt={"action": "dispatch.execute"}, status_code=200)
     async def deliver(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: IdParam,
+                      data: DeliverRequest | None = None,
                       idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
-        """Sign for what arrived at the incident."""
+        """Sign for what arrived at the incident: the named lines, else everything on the way."""
         return await self._write(request, db, principal,
-                                 lambda s: dispatch.deliver_dispatch(s, dispatch_id, principal))
+                                 lambda s: dispatch.deliver_dispatch(s, dispatch_id, principal, data=data))
 
     @post("/{dispatch_id:int}/return", opt={"action": "dispatch.execute"}, status_code=200)
     async def return_(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: IdParam,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -13,20 +11,16 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.page_text import field_zh, for_people
+from api.page_text import for_people
 from api.pages.common import PAGE, form_already_done, login_redirect, page_context, page_principal
+from api.scan_work import STATE_BADGE, action_work
 from api.writes import write_once
 from inventory.access.scope import Principal
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
-from inventory.readiness.schemas import CheckCreate
-from inventory.scan import actions as scan_actions
 from inventory.scan import choices as scan_choices
 from inventory.scan.resolve import ACTION_ZH, SITES_SHOWN, ScanView, lot_sites_page, scan_view
 from inventory.scan.upkeep import Upkeep, readings_zh, unit_upkeep
-from inventory.stock import assets
-from inventory.stock import queries as stock
 from inventory.store.db import Database
-from inventory.store.models import Asset, Document
 from labels.codes import InvalidCode
 
 DONE_ZH = {
@@ -96,112 +90,6 @@ async def scan_page(request: Request[Any, Any, Any], db: Database, code: str, do
     return await _render_scan(request, db, principal, code, done=DONE_ZH.get(done or ""))
 
 
-_FORM_INT_MAX = 1_000_000_000
-
-
-def _int(form: dict[str, list[str]], name: str, *, required: bool = True, minimum: int | None = None) -> int | None:
-    raw = (form.get(name) or [""])[0].strip()
-    if not raw:
-        if required:
-            raise _FormError(name, "必填")
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _FormError(name, f"“{raw[:20]}”不是整数") from None
-    if minimum is not None and value < minimum:
-        raise _FormError(name, f"不能小于 {minimum}")
-    if abs(value) > _FORM_INT_MAX:  # beyond the database's integers
-        raise _FormError(name, f"不能大于 {_FORM_INT_MAX}")
-    return value
-
-
-def _date(form: dict[str, list[str]], name: str) -> dt.date | None:
-    raw = (form.get(name) or [""])[0].strip()
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        raise _FormError(name, f"“{raw[:20]}”不是日期（如 2027-06-30）") from None
-
-
-# The check form's fields that the shared labels (api.page_text) do not know.
-CHECK_FIELD_ZH = {"run_minutes": "运行分钟", "load_pct": "负载", "task": "检查项目"}
-# A unit's readiness state and a check's result, in the colours of the status badges.
-STATE_BADGE = {"ready": "available", "due_soon": "reserved", "overdue": "maintenance", "fault": "maintenance",
-               "in_maintenance": "maintenance", "ok": "available", "not_ready": "maintenance"}
-
-
-class _FormError(InventoryError):
-    """A form field the page could not read (empty, not a number or date), named as the form labels it."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{CHECK_FIELD_ZH.get(field) or field_zh(field)}：{problem}", field=field)
-
-
-def _check(form: dict[str, list[str]]) -> CheckCreate:
-    """The check the form describes (its rules are the service's: a run test needs minutes, 0–100 %…)."""
-    text = {k: (v or [""])[0].strip() for k, v in form.items()}
-    return CheckCreate(
-        task=text.get("task") or "visual_check", result=text.get("result") or "ok",  # type: ignore[arg-type]
-        battery_pct=_int(form, "battery_pct", required=False), fuel_pct=_int(form, "fuel_pct", required=False),
-        run_minutes=_int(form, "run_minutes", required=False), load_pct=_int(form, "load_pct", required=False),
-        fault_description=text.get("note", "")[:300])
-
-
-async def _resolve_target(session: AsyncSession, form: dict[str, list[str]]) -> int:
-    return await scan_actions.resolve_place(session, (form.get("to") or [""])[0])
-
-
-def _action_work(view: ScanView, principal: Principal, action: str,
-                 form: dict[str, list[str]]) -> Callable[[AsyncSession], Awaitable[Any]]:
-    text = {k: (v or [""])[0] for k, v in form.items()}
-
-    async def work(session: AsyncSession) -> Any:
-        # The result is stored with the idempotency key as JSON: the API's read models, not ORM rows.
-        result = await act(session)
-        if isinstance(result, Document):
-            return await stock.document_read(session, result)
-        if isinstance(result, Asset):
-            return assets.asset_read(result)
-        return result
-
-    async def act(session: AsyncSession) -> Any:
-        target = view.target_id
-        if action == "checkout":
-            return await scan_actions.checkout(session, principal, target, text.get("counterparty", ""),
-                                               text.get("reason", ""))
-        if action == "checkin":
-            return await scan_actions.checkin(session, principal, target, _int(form, "location_id") or 0, "")
-        if action == "move" and view.kind == "asset":
-            return await scan_actions.move(session, principal, target, await _resolve_target(session, form))
-        if action == "receive_transfer":
-            return await scan_actions.receive_asset(session, principal, target)
-        if action == "inspect":
-            return await scan_actions.inspect(session, principal, target, _check(form))
-        if action == "damaged":
-            return await scan_actions.damaged(session, principal, target, text.get("note", ""))
-        if action == "lost":
-            return await scan_actions.lost(session, principal, target, text.get("note", ""))
-        if action == "issue":
-            return await scan_actions.issue_lot(session, principal, target, _int(form, "location_id") or 0,
-                                                _int(form, "quantity", minimum=1) or 0, text.get("counterparty", ""))
-        if action == "move":
-            return await scan_actions.move_lot(session, principal, target, _int(form, "location_id") or 0,
-                                               await _resolve_target(session, form),
-                                               _int(form, "quantity", minimum=1) or 0)
-        if action == "receive":
-            expiry = _date(form, "expiry_date")
-            return await scan_actions.receive_here(session, principal, target, _int(form, "item_type_id") or 0,
-                                                   _int(form, "quantity", minimum=1) or 0, text.get("lot_number", ""),
-                                                   expiry, "")
-        if action == "count":
-            return await scan_actions.count_here(session, principal, target, _int(form, "item_type_id") or 0,
-                                                 _int(form, "counted") or 0)
-        raise _FormError("action", "未知操作")
-
-    return work
-
-
 @post("/s/{code:str}", opt=PAGE, include_in_schema=False, status_code=303)
 async def scan_act(request: Request[Any, Any, Any], db: Database, code: str) -> Response[Any]:
     """Carry out one action from the scan page, exactly once per form (its idempotency key)."""
@@ -224,7 +112,7 @@ async def scan_act(request: Request[Any, Any, Any], db: Database, code: str) -> 
         return await _render_scan(request, db, principal, code, status=403,
                                   error="您不能在此办理该操作（不在您的辖区、角色不允许或装备状态已变化）")
     try:
-        await write_once(request, db, principal, _action_work(view, principal, action, form), key=key,
+        await write_once(request, db, principal, action_work(view, principal, action, form), key=key,
                          fingerprint_body=body, status_code=200)
     except InventoryError as exc:
         status = 403 if isinstance(exc, PermissionDenied) else 409 if isinstance(exc, Conflict) else 422

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.access.scope import Principal, require_scope
+from inventory.access.scope import Principal, in_scope, require_scope
 from inventory.agreements.service import call_off, deliver_calloff, release_calloff, reserve_calloff, usable_agreement
 from inventory.availability.eta import EtaConfig
 from inventory.availability.service import nearest_available
@@ -27,13 +27,20 @@ from inventory.catalog.service import find_item_type
 from inventory.errors import Conflict, InsufficientStock, InvalidInput
 from inventory.places.refs import Item, Place, load_item, load_place
 from inventory.response.incidents import get_incident
-from inventory.response.schemas import DispatchCreate, DispatchLineRead, DispatchRead, ExecuteRequest, ReturnRequest
+from inventory.response.schemas import (
+    DeliverRequest,
+    DispatchCreate,
+    DispatchLineRead,
+    DispatchRead,
+    ExecuteRequest,
+    ReturnRequest,
+)
 from inventory.response.targets import fix_target, late_condition, site_eta_minutes, with_timing
 from inventory.schemas import Page
-from inventory.stock.documents import insert_document
+from inventory.stock.documents import insert_document, occurred_at_or_now
 from inventory.stock.ledger import AssetMove, Posting, apply_change, lock_balances, move_asset
 from inventory.stock.lots import is_expired
-from inventory.stock.schemas import TransferReceive
+from inventory.stock.schemas import ReceiveLine, TransferReceive
 from inventory.stock.transfers import receive_transfer
 from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Asset, Balance, Dispatch, DispatchLine, Location, Lot, utcnow
@@ -213,16 +220,45 @@ async def _release(
     return item, place, move
 
 
+async def _chosen(session: AsyncSession, d: Dispatch, state: str, line_ids: list[int] | None,
+                  state_zh: str) -> list[DispatchLine]:
+    """The order's lines in ``state`` (locked); with ``line_ids``, exactly those, or a specific refusal."""
+    lines = await _lines(session, d, state)
+    if line_ids is None:
+        return lines
+    wanted = set(line_ids)
+    mine: dict[int, str] = dict((await session.execute(
+        select(DispatchLine.id, DispatchLine.state).where(DispatchLine.dispatch_id == d.id,
+                                                          DispatchLine.id.in_(wanted)))).tuples().all())
+    strangers = sorted(wanted - mine.keys())
+    if strangers:
+        raise InvalidInput(f"第 {strangers[0]} 号明细不属于动用指令 #{d.id}", field="line_ids")
+    wrong = sorted(i for i, st in mine.items() if st != state)
+    if wrong:
+        now_zh = LINE_STATE_ZH.get(mine[wrong[0]], mine[wrong[0]])
+        raise Conflict(f"动用指令 #{d.id} 的第 {wrong[0]} 号明细当前为“{now_zh}”，不是{state_zh}（可能已由他人办理）")
+    return [ln for ln in lines if ln.id in wanted]
+
+
+LINE_STATE_ZH = {"reserved": "已预留待出库", "executed": "已出库在途", "delivered": "已送达", "released": "已释放",
+                 "returned": "已归还"}
+
+
 async def execute_dispatch(session: AsyncSession, dispatch_id: int, data: ExecuteRequest,
                            principal: Principal, now: dt.datetime | None = None) -> Dispatch:
-    """A keeper at the source issues the reserved stock as a transfer toward the incident (in transit)."""
-    now = now or utcnow()
+    """A keeper at the source issues the reserved stock as a transfer toward the incident (in transit).
+
+    Which lines: ``data.line_ids`` (one scanned unit or lot), else the lines of ``data.from_location_id``,
+    else those at every source in the keeper's scope — an order spanning several counties is executed per
+    source by each county's keeper. Any chosen line outside the keeper's scope refuses the whole request.
+    """
+    now = occurred_at_or_now(data.occurred_at) if now is None else now
     d = await get_dispatch(session, dispatch_id)
     if d.status not in ("reserved", "executing"):
         raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，不能出库")
     incident = await get_incident(session, d.incident_id)
     target = await load_place(session, incident.location_id)
-    lines = await _lines(session, d, "reserved")
+    lines = await _chosen(session, d, "reserved", data.line_ids, "待出库")
     by_site: dict[int, list[DispatchLine]] = defaultdict(list)
     for ln in lines:
         site = await session.scalar(select(Location.site_id).where(Location.id == ln.location_id))
@@ -231,6 +267,9 @@ async def execute_dispatch(session: AsyncSession, dispatch_id: int, data: Execut
         by_site = {k: v for k, v in by_site.items() if k == data.from_location_id}
         if not by_site:
             raise InvalidInput("该地点没有此动用指令待出库的物资", field="from_location_id")
+    elif data.line_ids is None and principal.role != "admin":
+        own = {k: v for k, v in by_site.items() if await in_scope(session, principal, k)}
+        by_site = own or by_site  # none of his: the scope check below refuses with 403
     for site_id in by_site:
         await require_scope(session, principal, site_id)
     for site_id, all_lines in sorted(by_site.items()):
@@ -254,60 +293,74 @@ async def execute_dispatch(session: AsyncSession, dispatch_id: int, data: Execut
         await posting.write(session)
     remaining = await session.scalar(select(func.count()).select_from(DispatchLine).where(
         DispatchLine.dispatch_id == d.id, DispatchLine.state == "reserved"))
-    d.status, d.updated_at = ("executing" if remaining else "in_transit"), now
+    d.status, d.updated_at = ("executing" if remaining else "in_transit"), utcnow()
     d.executed_at = d.executed_at or now
     await session.flush()
     return d
 
 
 async def deliver_dispatch(session: AsyncSession, dispatch_id: int, principal: Principal,
-                           now: dt.datetime | None = None) -> Dispatch:
-    """Sign for everything that has arrived at the incident (receives the transfers); once nothing is left
-    reserved or on the way, the order is delivered (``delivered_at``)."""
-    now = now or utcnow()
+                           now: dt.datetime | None = None, data: DeliverRequest | None = None) -> Dispatch:
+    """Sign for what has arrived at the incident (receives the transfers): the named lines (a receiving keeper
+    scanning a unit or lot at the scene), else everything on the way. Once nothing is left reserved or on the
+    way, the order is delivered (``delivered_at``)."""
+    data = data or DeliverRequest()
+    now = occurred_at_or_now(data.occurred_at) if now is None else now
     d = await get_dispatch(session, dispatch_id)
     if d.status not in ("executing", "in_transit"):
         raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，没有在途物资可签收")
     incident = await get_incident(session, d.incident_id)
     await require_scope(session, principal, incident.location_id)
-    for ln in await _lines(session, d, "executed"):
+    chosen = await _chosen(session, d, "executed", data.line_ids, "在途待签收")
+    for ln in chosen:
         if ln.agreement_id is not None:  # the firm's goods arrive: a receipt at the staging place
             await deliver_calloff(session, ln, incident.location_id, actor=principal.username,
                                   reference=f"DISPATCH-{d.id}")
-    transfers = sorted({ln.transfer_id for ln in await _lines(session, d, "executed") if ln.transfer_id})
-    for transfer_id in transfers:
-        await receive_transfer(session, transfer_id, TransferReceive(), actor=principal.username)
-    for ln in await _lines(session, d, "executed"):
+    by_transfer: dict[int, list[DispatchLine]] = defaultdict(list)
+    for ln in chosen:
+        if ln.transfer_id is not None and ln.agreement_id is None:
+            by_transfer[ln.transfer_id].append(ln)
+    for transfer_id, t_lines in sorted(by_transfer.items()):
+        receipt = TransferReceive(occurred_at=now) if data.line_ids is None else TransferReceive(
+            occurred_at=now, lines=[ReceiveLine(item_type_id=ln.item_type_id, quantity=ln.quantity, lot_id=ln.lot_id,
+                                                asset_ids=[ln.asset_id] if ln.asset_id else []) for ln in t_lines])
+        await receive_transfer(session, transfer_id, receipt, actor=principal.username)
+    for ln in chosen:
         ln.state = "delivered"
-    if d.status == "in_transit":
+    await session.flush()
+    open_lines = await session.scalar(select(func.count()).select_from(DispatchLine).where(
+        DispatchLine.dispatch_id == d.id, DispatchLine.state.in_(("reserved", "executed"))))
+    if d.status == "in_transit" and not open_lines:
         d.status, d.delivered_at = "delivered", now
-    d.updated_at = now
+    d.updated_at = utcnow()
     await session.flush()
     return d
 
 
 async def return_dispatch(session: AsyncSession, dispatch_id: int, data: ReturnRequest,
                           principal: Principal) -> Dispatch:
-    """Bring back what is still at the incident (not used up) to a depot, through the ledger.
+    """Bring back what is still at the incident (not used up) to a depot, through the ledger: the named lines
+    (a keeper scanning a unit back in; the order is returned once none is left out), else all of it.
 
     A keeper receives back only what was dispatched from his own places, into a place of his: the
     order's sources are checked as well as the destination.
     """
     d = await get_dispatch(session, dispatch_id)
-    if d.status != "delivered":
+    if d.status not in ("delivered", "in_transit", "executing") or (d.status != "delivered" and data.line_ids is None):
         raise Conflict(f"动用指令 #{d.id} 当前状态为 {d.status}，须先签收才能归还")
     incident = await get_incident(session, d.incident_id)
-    sources = await session.scalars(select(DispatchLine.location_id).distinct().where(
-        DispatchLine.dispatch_id == d.id, DispatchLine.state == "delivered", DispatchLine.agreement_id.is_(None)))
+    chosen = await _chosen(session, d, "delivered", data.line_ids, "已送达")
+    sources = {ln.location_id for ln in chosen if ln.agreement_id is None}
     await require_scope(session, principal, data.to_location_id, *sorted(sources))
     depot = await load_place(session, data.to_location_id, field="to_location_id")
     site = await load_place(session, incident.location_id)
     doc = await insert_document(session, kind="transfer", location_id=site.id, to_location_id=depot.id,
-                                actor=principal.username, approver=None, occurred_at=utcnow(), reason=data.reason,
+                                actor=principal.username, approver=None,
+                                occurred_at=occurred_at_or_now(data.occurred_at), reason=data.reason,
                                 reference=f"DISPATCH-{d.id}")
     posting = Posting(doc.id)
     moved = 0
-    for ln in await _lines(session, d, "delivered"):
+    for ln in chosen:
         item = await load_item(session, ln.item_type_id)
         qty = ln.quantity
         move = None
@@ -333,8 +386,13 @@ async def return_dispatch(session: AsyncSession, dispatch_id: int, data: ReturnR
     if not moved:
         raise Conflict("事件现场已没有可归还的物资（可能已全部消耗）")
     await posting.write(session)
-    await receive_transfer(session, doc.id, TransferReceive(), actor=principal.username)
-    d.status, d.updated_at = "returned", utcnow()
+    await receive_transfer(session, doc.id, TransferReceive(occurred_at=data.occurred_at), actor=principal.username)
+    await session.flush()
+    left = await session.scalar(select(func.count()).select_from(DispatchLine).where(
+        DispatchLine.dispatch_id == d.id, DispatchLine.state.in_(("reserved", "executed", "delivered"))))
+    if data.line_ids is None or (d.status == "delivered" and not left):
+        d.status = "returned"
+    d.updated_at = utcnow()
     await session.flush()
     return d
 

@@ -117,17 +117,32 @@ class DispatchRead(msgspec.Struct):
     late: bool = False
 
 
+LineIds = Annotated[list[Id], msgspec.Meta(min_length=1, max_length=100)]
+
+
 class ExecuteRequest(Strict):
-    """Execute the lines of one source (default: every source in the keeper's scope)."""
+    """Execute reserved lines: the named ``line_ids`` (a keeper scanning one unit or lot), else those of one
+    source, else every source in the keeper's scope. ``occurred_at``: when it really left (default now)."""
 
     from_location_id: Id | None = None
+    line_ids: LineIds | None = None
+    occurred_at: dt.datetime | None = None
+
+
+class DeliverRequest(Strict):
+    """Sign for executed lines at the incident: the named ``line_ids``, else everything on the way."""
+
+    line_ids: LineIds | None = None
+    occurred_at: dt.datetime | None = None
 
 
 class ReturnRequest(Strict):
-    """Bring what was delivered back to a depot through the ledger."""
+    """Bring what was delivered back to a depot through the ledger: the named ``line_ids``, else all of it."""
 
     to_location_id: Id
     reason: Annotated[str, msgspec.Meta(max_length=200)] = "事件结束归还"
+    line_ids: LineIds | None = None
+    occurred_at: dt.datetime | None = None
 
 
 class PaperworkRequest(Strict):

@@ -78,7 +78,8 @@ async def _target(session: AsyncSession, location_id: int) -> Location:
     return target
 
 
-async def checkout(session: AsyncSession, p: Principal, asset_id: int, counterparty: str, reason: str) -> Document:
+async def checkout(session: AsyncSession, p: Principal, asset_id: int, counterparty: str, reason: str,
+                   when: dt.datetime | None = None) -> Document:
     """Issue a unit to a person, unit or incident (领用出库)."""
     asset = await get_asset(session, asset_id)
     await require_scope(session, p, asset.location_id)
@@ -87,20 +88,22 @@ async def checkout(session: AsyncSession, p: Principal, asset_id: int, counterpa
         raise InvalidInput(f"用途最多 {REASON_MAX} 个字（现在 {len(reason.strip())} 个）", field="reason")
     assert asset.location_id is not None
     return await post_document(session, MovementCreate(
-        kind="issue", location_id=asset.location_id, counterparty=who, reason=reason.strip(),
+        occurred_at=when, kind="issue", location_id=asset.location_id, counterparty=who, reason=reason.strip(),
         lines=[MovementLine(item_type_id=asset.item_type_id, quantity=1, asset_ids=[asset.id])]), actor=p.username)
 
 
-async def checkin(session: AsyncSession, p: Principal, asset_id: int, location_id: int, reason: str) -> Document:
+async def checkin(session: AsyncSession, p: Principal, asset_id: int, location_id: int, reason: str,
+                  when: dt.datetime | None = None) -> Document:
     """Take a unit back into a location (归还入库)."""
     asset = await get_asset(session, asset_id)
     await require_scope(session, p, location_id)
     return await post_document(session, MovementCreate(
-        kind="return", location_id=location_id, reason=reason or "扫码归还",
+        occurred_at=when, kind="return", location_id=location_id, reason=reason or "扫码归还",
         lines=[MovementLine(item_type_id=asset.item_type_id, quantity=1, asset_ids=[asset.id])]), actor=p.username)
 
 
-async def move(session: AsyncSession, p: Principal, asset_id: int, to_location_id: int) -> Document:
+async def move(session: AsyncSession, p: Principal, asset_id: int, to_location_id: int,
+               when: dt.datetime | None = None) -> Document:
     """Move a unit: within one depot (shelf to shelf) at once, to another place as a transfer in transit."""
     asset = await get_asset(session, asset_id)
     await require_scope(session, p, asset.location_id)
@@ -108,14 +111,15 @@ async def move(session: AsyncSession, p: Principal, asset_id: int, to_location_i
     target = await _target(session, to_location_id)
     assert source is not None
     doc = await post_document(session, MovementCreate(
-        kind="transfer", location_id=source.id, to_location_id=target.id, reason="扫码移库",
+        occurred_at=when, kind="transfer", location_id=source.id, to_location_id=target.id, reason="扫码移库",
         lines=[MovementLine(item_type_id=asset.item_type_id, quantity=1, asset_ids=[asset.id])]), actor=p.username)
     if _top(source.path) == _top(target.path):
-        await receive_transfer(session, doc.id, TransferReceive(), actor=p.username)
+        await receive_transfer(session, doc.id, TransferReceive(occurred_at=when), actor=p.username)
     return doc
 
 
-async def receive_asset(session: AsyncSession, p: Principal, asset_id: int) -> Document:
+async def receive_asset(session: AsyncSession, p: Principal, asset_id: int,
+                        when: dt.datetime | None = None) -> Document:
     """Sign for a unit that arrived on a transfer (到货签收)."""
     asset = await get_asset(session, asset_id)
     if asset.status != "in_transit" or asset.location_id is None:
@@ -127,7 +131,7 @@ async def receive_asset(session: AsyncSession, p: Principal, asset_id: int) -> D
         .order_by(Movement.id.desc()).limit(1))
     if transfer_id is None:
         raise Conflict("找不到这件装备的调拨单")
-    return await receive_transfer(session, transfer_id, TransferReceive(lines=[
+    return await receive_transfer(session, transfer_id, TransferReceive(occurred_at=when, lines=[
         ReceiveLine(item_type_id=asset.item_type_id, quantity=1, asset_ids=[asset.id])]), actor=p.username)
 
 
@@ -137,7 +141,8 @@ async def inspect(session: AsyncSession, p: Principal, asset_id: int, data: Chec
     return await get_asset(session, asset_id)
 
 
-async def damaged(session: AsyncSession, p: Principal, asset_id: int, note: str) -> Asset:
+async def damaged(session: AsyncSession, p: Principal, asset_id: int, note: str,
+                  when: dt.datetime | None = None) -> Asset:
     """Report a unit damaged: a fault check is recorded and it goes to maintenance, no longer dispatched."""
     asset = await get_asset(session, asset_id)
     await require_scope(session, p, asset.location_id)
@@ -146,37 +151,40 @@ async def damaged(session: AsyncSession, p: Principal, asset_id: int, note: str)
     if asset.status not in ("available", "maintenance"):
         raise Conflict(f"装备当前状态为“{STATUS_ZH.get(asset.status, asset.status)}”，不能报损")
     await record_check(session, asset.id, CheckCreate(task="other", result="fault",
-                                                      fault_description=note.strip()[:300], notes="扫码报损"), p)
+                                                      fault_description=note.strip()[:300], notes="扫码报损",
+                                                      performed_at=when), p)
     if asset.status == "available":
         await move_asset(session, asset, expect_status=("available",), expect_location=asset.location_id,
                          status="maintenance", location_id=asset.location_id, field="asset_id")
     return asset
 
 
-async def lost(session: AsyncSession, p: Principal, asset_id: int, reason: str) -> Document:
+async def lost(session: AsyncSession, p: Principal, asset_id: int, reason: str,
+               when: dt.datetime | None = None) -> Document:
     """Report a unit lost (报失): a 盘亏 adjustment takes it off the books."""
     asset = await get_asset(session, asset_id)
     await require_scope(session, p, asset.location_id)
     assert asset.location_id is not None
     return await post_document(session, MovementCreate(
-        kind="adjustment", location_id=asset.location_id, reason=f"报失：{reason.strip()[:150] or '扫码报失'}",
+        occurred_at=when, kind="adjustment", location_id=asset.location_id,
+        reason=f"报失：{reason.strip()[:150] or '扫码报失'}",
         lines=[MovementLine(item_type_id=asset.item_type_id, quantity=-1, asset_ids=[asset.id])]), actor=p.username)
 
 
 async def issue_lot(session: AsyncSession, p: Principal, lot_id: int, location_id: int, quantity: int,
-                    counterparty: str) -> Document:
+                    counterparty: str, when: dt.datetime | None = None) -> Document:
     """Issue a quantity of this lot from one location."""
     lot = await session.get(Lot, lot_id)
     assert lot is not None
     await require_scope(session, p, location_id)
     who = _counterparty(counterparty)
     return await post_document(session, MovementCreate(
-        kind="issue", location_id=location_id, counterparty=who, reason="扫码出库",
+        occurred_at=when, kind="issue", location_id=location_id, counterparty=who, reason="扫码出库",
         lines=[MovementLine(item_type_id=lot.item_type_id, quantity=quantity, lot_id=lot.id)]), actor=p.username)
 
 
 async def move_lot(session: AsyncSession, p: Principal, lot_id: int, location_id: int, to_location_id: int,
-                   quantity: int) -> Document:
+                   quantity: int, when: dt.datetime | None = None) -> Document:
     """Move a quantity of this lot to another place (at once within one depot, else in transit)."""
     lot = await session.get(Lot, lot_id)
     assert lot is not None
@@ -185,25 +193,26 @@ async def move_lot(session: AsyncSession, p: Principal, lot_id: int, location_id
     if source is None:
         raise InvalidInput("出发地点不存在", field="location_id")
     doc = await post_document(session, MovementCreate(
-        kind="transfer", location_id=location_id, to_location_id=to_location_id, reason="扫码移库",
+        occurred_at=when, kind="transfer", location_id=location_id, to_location_id=to_location_id, reason="扫码移库",
         lines=[MovementLine(item_type_id=lot.item_type_id, quantity=quantity, lot_id=lot.id)]), actor=p.username)
     if _top(source.path) == _top(target.path):
-        await receive_transfer(session, doc.id, TransferReceive(), actor=p.username)
+        await receive_transfer(session, doc.id, TransferReceive(occurred_at=when), actor=p.username)
     return doc
 
 
 async def receive_here(session: AsyncSession, p: Principal, location_id: int, item_type_id: int, quantity: int,
-                       lot_number: str, expiry: dt.date | None, reason: str) -> Document:
+                       lot_number: str, expiry: dt.date | None, reason: str,
+                       when: dt.datetime | None = None) -> Document:
     """Receive goods at this location (入库), optionally into a lot."""
     await require_scope(session, p, location_id)
     lot = LotSpec(number=lot_number.strip(), expiry_date=expiry) if lot_number.strip() else None
     return await post_document(session, MovementCreate(
-        kind="receipt", location_id=location_id, reason=reason or "扫码入库",
+        occurred_at=when, kind="receipt", location_id=location_id, reason=reason or "扫码入库",
         lines=[MovementLine(item_type_id=item_type_id, quantity=quantity, lot=lot)]), actor=p.username)
 
 
 async def count_here(session: AsyncSession, p: Principal, location_id: int, item_type_id: int,
-                     counted: int) -> Document | None:
+                     counted: int, when: dt.datetime | None = None) -> Document | None:
     """A spot count of a bulk item at this location: the difference is posted as 盘盈/盘亏 (None if equal)."""
     await require_scope(session, p, location_id)
     it = await session.get(ItemType, item_type_id)
@@ -216,5 +225,5 @@ async def count_here(session: AsyncSession, p: Principal, location_id: int, item
     if counted == book:
         return None
     return await post_document(session, MovementCreate(
-        kind="adjustment", location_id=location_id, reason=f"扫码盘点：账面 {book}，实盘 {counted}",
+        occurred_at=when, kind="adjustment", location_id=location_id, reason=f"扫码盘点：账面 {book}，实盘 {counted}",
         lines=[MovementLine(item_type_id=item_type_id, quantity=counted - book)]), actor=p.username)

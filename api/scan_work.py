@@ -1,0 +1,148 @@
+"""The work behind a scan action, shared by the scan page's forms and the scan station's outbox.
+
+A form (or the station's JSON, turned into the same shape) names the action and its fields; the work
+runs inside :func:`api.writes.write_once`, so a retried action is applied exactly once. Every action
+takes ``occurred_at`` — when it really happened (a paper note from a day without a phone), Beijing
+time from a ``datetime-local`` field or an ISO time with its offset; empty means now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.page_text import field_zh
+from inventory.access.scope import Principal
+from inventory.clock import BEIJING
+from inventory.errors import InventoryError
+from inventory.readiness.schemas import CheckCreate
+from inventory.scan import actions as scan_actions
+from inventory.scan.resolve import ScanView
+from inventory.stock import assets
+from inventory.stock import queries as stock
+from inventory.store.models import Asset, Document
+
+Form = dict[str, list[str]]
+
+_FORM_INT_MAX = 1_000_000_000
+
+
+def _int(form: dict[str, list[str]], name: str, *, required: bool = True, minimum: int | None = None) -> int | None:
+    raw = (form.get(name) or [""])[0].strip()
+    if not raw:
+        if required:
+            raise _FormError(name, "必填")
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _FormError(name, f"“{raw[:20]}”不是整数") from None
+    if minimum is not None and value < minimum:
+        raise _FormError(name, f"不能小于 {minimum}")
+    if abs(value) > _FORM_INT_MAX:  # beyond the database's integers
+        raise _FormError(name, f"不能大于 {_FORM_INT_MAX}")
+    return value
+
+
+def _date(form: dict[str, list[str]], name: str) -> dt.date | None:
+    raw = (form.get(name) or [""])[0].strip()
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise _FormError(name, f"“{raw[:20]}”不是日期（如 2027-06-30）") from None
+
+
+def occurred_at(form: Form) -> dt.datetime | None:
+    """When the action really happened (``occurred_at``): None when empty (now); a time without an offset is
+    Beijing time, as a phone's ``datetime-local`` field sends it. The service refuses a time in the future."""
+    raw = (form.get("occurred_at") or [""])[0].strip()
+    if not raw:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise _FormError("occurred_at", f"“{raw[:30]}”不是时间（如 2027-06-30T14:30）") from None
+    return when if when.tzinfo else when.replace(tzinfo=BEIJING)
+
+
+# The check form's fields that the shared labels (api.page_text) do not know.
+CHECK_FIELD_ZH = {"run_minutes": "运行分钟", "load_pct": "负载", "task": "检查项目"}
+# A unit's readiness state and a check's result, in the colours of the status badges.
+STATE_BADGE = {"ready": "available", "due_soon": "reserved", "overdue": "maintenance", "fault": "maintenance",
+               "in_maintenance": "maintenance", "ok": "available", "not_ready": "maintenance"}
+
+
+class _FormError(InventoryError):
+    """A form field the page could not read (empty, not a number or date), named as the form labels it."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{CHECK_FIELD_ZH.get(field) or field_zh(field)}：{problem}", field=field)
+
+
+def _check(form: dict[str, list[str]]) -> CheckCreate:
+    """The check the form describes (its rules are the service's: a run test needs minutes, 0–100 %…)."""
+    text = {k: (v or [""])[0].strip() for k, v in form.items()}
+    return CheckCreate(
+        task=text.get("task") or "visual_check", result=text.get("result") or "ok",  # type: ignore[arg-type]
+        battery_pct=_int(form, "battery_pct", required=False), fuel_pct=_int(form, "fuel_pct", required=False),
+        run_minutes=_int(form, "run_minutes", required=False), load_pct=_int(form, "load_pct", required=False),
+        fault_description=text.get("note", "")[:300], performed_at=occurred_at(form))
+
+
+async def _resolve_target(session: AsyncSession, form: dict[str, list[str]]) -> int:
+    return await scan_actions.resolve_place(session, (form.get("to") or [""])[0])
+
+
+def action_work(view: ScanView, principal: Principal, action: str,
+                form: Form) -> Callable[[AsyncSession], Awaitable[Any]]:
+    """The work of one scan action on the thing ``view`` shows, with the fields of ``form``."""
+    text = {k: (v or [""])[0] for k, v in form.items()}
+
+    async def work(session: AsyncSession) -> Any:
+        # The result is stored with the idempotency key as JSON: the API's read models, not ORM rows.
+        result = await act(session)
+        if isinstance(result, Document):
+            return await stock.document_read(session, result)
+        if isinstance(result, Asset):
+            return assets.asset_read(result)
+        return result
+
+    async def act(session: AsyncSession) -> Any:
+        target, when = view.target_id, occurred_at(form)
+        if action == "checkout":
+            return await scan_actions.checkout(session, principal, target, text.get("counterparty", ""),
+                                               text.get("reason", ""), when)
+        if action == "checkin":
+            return await scan_actions.checkin(session, principal, target, _int(form, "location_id") or 0, "", when)
+        if action == "move" and view.kind == "asset":
+            return await scan_actions.move(session, principal, target, await _resolve_target(session, form), when)
+        if action == "receive_transfer":
+            return await scan_actions.receive_asset(session, principal, target, when)
+        if action == "inspect":
+            return await scan_actions.inspect(session, principal, target, _check(form))
+        if action == "damaged":
+            return await scan_actions.damaged(session, principal, target, text.get("note", ""), when)
+        if action == "lost":
+            return await scan_actions.lost(session, principal, target, text.get("note", ""), when)
+        if action == "issue":
+            return await scan_actions.issue_lot(session, principal, target, _int(form, "location_id") or 0,
+                                                _int(form, "quantity", minimum=1) or 0, text.get("counterparty", ""),
+                                                when)
+        if action == "move":
+            return await scan_actions.move_lot(session, principal, target, _int(form, "location_id") or 0,
+                                               await _resolve_target(session, form),
+                                               _int(form, "quantity", minimum=1) or 0, when)
+        if action == "receive":
+            expiry = _date(form, "expiry_date")
+            return await scan_actions.receive_here(session, principal, target, _int(form, "item_type_id") or 0,
+                                                   _int(form, "quantity", minimum=1) or 0, text.get("lot_number", ""),
+                                                   expiry, "", when)
+        if action == "count":
+            return await scan_actions.count_here(session, principal, target, _int(form, "item_type_id") or 0,
+                                                 _int(form, "counted") or 0, when)
+        raise _FormError("action", "未知操作")
+
+    return work

@@ -57,6 +57,8 @@ PERMISSIONS: dict[str, Rule] = {
     "incidents.write": _rule("admin commander", False, "登记、关闭事件"),
     "dispatch.order": _rule("admin commander", False, "下达、取消动用指令，补办书面手续"),
     "dispatch.execute": _rule("admin keeper", True, "执行动用指令出库、现场签收、归还（保管员限辖区内）"),
+    "relief.distribute": _rule("admin commander keeper", True,
+                               "向受灾群众发放救灾物资（登记户、发放轮次；限发放地点在辖区内）"),
     "stocktake.count": _rule("admin keeper", True, "发起盘点、导入盘点表（保管员限辖区内）"),
     "stocktake.approve": _rule("admin commander", False, "审批盘点差异（不能是导入人本人）"),
     "writeoffs.approve": _rule("admin commander", True, "批准或驳回报废申请（不能是申请人本人；指挥人员限辖区内）"),

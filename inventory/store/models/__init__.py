@@ -18,6 +18,7 @@ from inventory.store.models.places import Location, Region
 from inventory.store.models.plans import Plan, PlanLine, PlanProposal, RiskNeed, RiskPoint
 from inventory.store.models.quotas import ReserveQuota
 from inventory.store.models.readiness import AssetCheck, AssetRepair, MaintenancePlan
+from inventory.store.models.relief import Distribution, DistributionLine, Household
 from inventory.store.models.response import Dispatch, DispatchLine, Incident
 from inventory.store.models.stock import Asset, Balance, Document, Lot, Movement
 from inventory.store.models.stocktake import Stocktake, StocktakeLine, StocktakeUpload
@@ -27,7 +28,7 @@ from inventory.store.models.write_offs import WriteOffLine, WriteOffRequest
 __all__ = [
     "Agreement", "AgreementCallOff", "AgreementCheck", "AgreementCheckCount", "AgreementLine", "Alert", "AlertDelivery",
     "Asset", "AssetCheck", "AssetRepair", "AuditEntry", "AuthToken", "Balance", "Base", "Dispatch", "DispatchLine",
-    "Document",
+    "Distribution", "DistributionLine", "Document", "Household",
     "IdempotencyKey", "Incident", "ItemType", "ItemTypeAttribute", "LabelCode", "Lease", "LeaseExtension",
     "LeaseLine", "Location", "LoginFailure", "Lot", "MaintenancePlan",
     "Movement", "Plan", "PlanLine", "PlanProposal", "Region", "ReserveQuota", "RiskNeed", "RiskPoint", "Setting",

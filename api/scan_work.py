@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.page_text import field_zh
+from api.page_text import field_zh, for_people
+from api.pages.common import form_already_done
+from api.writes import write_once
 from inventory.access.scope import Principal
 from inventory.clock import BEIJING
-from inventory.errors import InventoryError
+from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
 from inventory.readiness.schemas import CheckCreate
 from inventory.scan import actions as scan_actions
-from inventory.scan.resolve import ScanView
+from inventory.scan.resolve import ScanView, scan_view
 from inventory.stock import assets
 from inventory.stock import queries as stock
+from inventory.store.db import Database
 from inventory.store.models import Asset, Document
+from labels.codes import InvalidCode
 
 Form = dict[str, list[str]]
 
@@ -146,3 +152,47 @@ def action_work(view: ScanView, principal: Principal, action: str,
         raise _FormError("action", "未知操作")
 
     return work
+
+
+REFUSED_HERE = "您不能在此办理该操作（不在您的辖区、角色不允许或装备状态已变化）"
+
+
+@dataclass
+class Outcome:
+    """What became of one scan action: ``status`` 200 when carried out (or an identical retry of one that was),
+    else the refusal's status (403, 404, 409, 410, 422) and its reason for people."""
+
+    status: int
+    code: str  # the label's current code (a retired label answers 410 with the new one in ``message``)
+    message: str = ""
+    replayed: bool = False
+    field: str | None = None
+
+
+async def perform(request: Request[Any, Any, Any], db: Database, principal: Principal, code: str, action: str,
+                  form: Form, *, key: str | None, body: bytes) -> Outcome:
+    """Carry out one scan action on the thing ``code`` names, exactly once per idempotency key.
+
+    ``body`` is the request as sent (the key's fingerprint): a retry with the same key and body after the
+    first try was applied answers 200 ``replayed`` — even when the action would no longer be offered.
+    """
+    if key and await form_already_done(db, principal, request.url.path, key, body):
+        return Outcome(200, code, replayed=True)
+    try:
+        async with db.read() as session:
+            view = await scan_view(session, code, principal)
+    except InvalidCode as exc:
+        return Outcome(422, code, f"{exc.reason_zh}。请核对标签上的编码。", field="code")
+    except NotFound as exc:
+        return Outcome(404, code, exc.detail, field="code")
+    if not view.active:
+        return Outcome(410, view.code, f"此标签已停用，已由新标签 {view.replaced_by} 替换", field="code")
+    if action not in view.actions:
+        return Outcome(403, view.code, REFUSED_HERE, field="action")
+    try:
+        written = await write_once(request, db, principal, action_work(view, principal, action, form), key=key,
+                                   fingerprint_body=body, status_code=200)
+    except InventoryError as exc:
+        status = 403 if isinstance(exc, PermissionDenied) else 409 if isinstance(exc, Conflict) else 422
+        return Outcome(status, view.code, for_people(exc.detail), field=exc.field)
+    return Outcome(200, view.code, replayed=written.replayed)

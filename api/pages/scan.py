@@ -11,12 +11,10 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.page_text import for_people
-from api.pages.common import PAGE, form_already_done, login_redirect, page_context, page_principal
-from api.scan_work import STATE_BADGE, action_work
-from api.writes import write_once
+from api.pages.common import PAGE, login_redirect, page_context, page_principal
+from api.scan_work import STATE_BADGE, perform
 from inventory.access.scope import Principal
-from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
+from inventory.errors import NotFound
 from inventory.scan import choices as scan_choices
 from inventory.scan.resolve import ACTION_ZH, SITES_SHOWN, ScanView, lot_sites_page, scan_view
 from inventory.scan.upkeep import Upkeep, readings_zh, unit_upkeep
@@ -100,25 +98,16 @@ async def scan_act(request: Request[Any, Any, Any], db: Database, code: str) -> 
     form = parse_qs(body.decode(), keep_blank_values=True)
     action = (form.get("action") or [""])[0]
     key = (form.get("idempotency_key") or [""])[0] or None
-    if key and await form_already_done(db, principal, request.url.path, key, body):
-        return Redirect(f"/s/{code}?done={action}", status_code=303)  # a double tap or a resend
-    try:
-        async with db.read() as session:
-            view = await scan_view(session, code, principal)
-    except (InvalidCode, NotFound):
+    outcome = await perform(request, db, principal, code, action, form, key=key, body=body)
+    if outcome.status == 200:
+        return Redirect(f"/s/{outcome.code}?done={action}", status_code=303)  # done, or a double tap or a resend
+    if outcome.status in (404, 410) or (outcome.status == 422 and outcome.field == "code"):
         return await _render_scan(request, db, principal, code)
-    if action not in view.actions:
+    if outcome.status == 403 and outcome.field == "action":
         # Not offered to this user here (role, scope or state): refuse, and say why.
-        return await _render_scan(request, db, principal, code, status=403,
-                                  error="您不能在此办理该操作（不在您的辖区、角色不允许或装备状态已变化）")
-    try:
-        await write_once(request, db, principal, action_work(view, principal, action, form), key=key,
-                         fingerprint_body=body, status_code=200)
-    except InventoryError as exc:
-        status = 403 if isinstance(exc, PermissionDenied) else 409 if isinstance(exc, Conflict) else 422
-        return await _render_scan(request, db, principal, view.code, error=for_people(exc.detail),
-                                  open_action=action, status=status)
-    return Redirect(f"/s/{view.code}?done={action}", status_code=303)
+        return await _render_scan(request, db, principal, code, status=403, error=outcome.message)
+    return await _render_scan(request, db, principal, outcome.code, error=outcome.message, open_action=action,
+                              status=outcome.status)
 
 
 HANDLERS = [scan_page, scan_act]

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inventory.clock import beijing_today
 from inventory.places.geo import to_wgs84
 from inventory.store.db import Database
 from inventory.store.models import Asset, Balance, ItemType, ItemTypeAttribute, Location, Lot, Region
@@ -207,7 +208,7 @@ def _assets(rng: random.Random, locations: list[dict[str, Any]], serial: list[di
 async def build_province(db: Database, say: Callable[[str], None], seed: int = 36) -> Province:
     """Fill a freshly migrated database; returns what queries can draw from."""
     rng = random.Random(seed)
-    today = dt.date.today()
+    today = beijing_today()
     started = time.perf_counter()
     async with db.engine.connect() as conn:
         regions = list((await conn.execute(select(Region))).all())

@@ -20,6 +20,7 @@ from inventory.access.scope import Principal
 from inventory.availability.eta import EtaConfig
 from inventory.catalog.schemas import ItemTypeCreate
 from inventory.catalog.service import create_item_type
+from inventory.clock import beijing_today
 from inventory.places.geo import haversine_km
 from inventory.places.locations import create_location, update_location
 from inventory.places.schemas import LocationCreate, LocationUpdate
@@ -32,7 +33,7 @@ ADMIN = Principal(0, "admin", "管理员", "admin", (), (), 0)
 COMMANDER = Principal(7, "commander", "指挥员", "commander", ("360121",), (), 0)
 OTHER_COMMANDER = Principal(8, "dh-commander", "东湖区指挥员", "commander", ("360102",), (), 0)
 REGION = "360121"
-YESTERDAY = dt.date.today() - dt.timedelta(days=2)
+YESTERDAY = beijing_today() - dt.timedelta(days=2)
 
 # (code, kind, lat, lon)
 SITES = (("S1", "staging", 28.60, 115.80), ("S2", "reserve_point", 28.45, 115.95),

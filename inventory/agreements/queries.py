@@ -19,6 +19,7 @@ from inventory.agreements.schemas import (
     CheckCountRead,
     CheckRead,
 )
+from inventory.clock import beijing_today
 from inventory.schemas import Page
 from inventory.store.lookup import get_or_not_found
 from inventory.store.models import (
@@ -120,7 +121,7 @@ def calloff_read(c: AgreementCallOff, item_name: str, today: dt.date) -> CallOff
 
 async def list_calloffs(session: AsyncSession, agreement_id: int, today: dt.date | None = None) -> list[CallOffRead]:
     """The call-offs of an agreement, newest first."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     rows = await session.execute(
         select(AgreementCallOff, ItemType.name).join(ItemType, ItemType.id == AgreementCallOff.item_type_id)
         .where(AgreementCallOff.agreement_id == agreement_id).order_by(AgreementCallOff.id.desc()))
@@ -129,7 +130,7 @@ async def list_calloffs(session: AsyncSession, agreement_id: int, today: dt.date
 
 async def agreement_read(session: AsyncSession, a: Agreement, today: dt.date | None = None) -> AgreementRead:
     """An agreement with its status, lines, last check and drill, next check due and overdue settlements."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     vendor = await session.get(Location, a.vendor_location_id)
     assert vendor is not None
     checks = await list_checks(session, a)
@@ -162,7 +163,7 @@ async def list_agreements(
     ``check_due`` keeps those whose next check is past due; ``vendor`` matches the firm's or the agreement's
     name or number. A county holds tens of agreements, not thousands: they are read whole and filtered here.
     """
-    today = today or dt.date.today()
+    today = today or beijing_today()
     stmt = select(Agreement).join(Location, Location.id == Agreement.vendor_location_id)
     if kind:
         stmt = stmt.where(Agreement.kind == kind)

@@ -67,6 +67,7 @@ from inventory.availability.schemas import (
 )
 from inventory.availability.search import Candidate, Query, search_sources
 from inventory.catalog.service import item_type_conditions
+from inventory.clock import beijing_today
 from inventory.errors import InvalidInput
 from inventory.places.geo import Crs, to_wgs84, validate_point
 from inventory.places.regions import require_region
@@ -188,7 +189,7 @@ async def nearest_available(
     if types:
         query = Query(origin=(wlat, wlon), bulk_ids=[t.id for t in types if t.tracking == "bulk"],
                       serial_ids=[t.id for t in types if t.tracking == "serial"], quantity=quantity, limit=limit,
-                      max_km=max_km, kinds=site_kinds(include_agreement), today=today or dt.date.today())
+                      max_km=max_km, kinds=site_kinds(include_agreement), today=today or beijing_today())
         taken = await search_sources(reader, query, eta)
     by_id = {t.id: t for t in types}
     sources, cumulative = [], 0
@@ -284,7 +285,7 @@ async def availability_summary(
     total = RegionFigures(region_code=parent.code, region_name=parent.name)
     if types:
         figures = await _region_figures(session, parent.code, types, site_kinds(include_agreement),
-                                        today or dt.date.today())
+                                        today or beijing_today())
         lengths = sorted({len(code) for code in rows}, reverse=True)
         for code, values in figures.items():
             child = next((rows[code[:n]] for n in lengths if code[:n] in rows), own)

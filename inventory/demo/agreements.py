@@ -30,6 +30,7 @@ from inventory.agreements.schemas import (
     PriceMechanism,
 )
 from inventory.agreements.service import create_agreement, record_check
+from inventory.clock import beijing_today
 from inventory.demo.catalog import DemoVendor
 from inventory.stock.documents import CHINA
 from inventory.store.models import Agreement, AgreementLine, ItemType, Location
@@ -150,7 +151,7 @@ async def _make(session: AsyncSession, spec: DemoAgreement, today: dt.date) -> b
 
 async def ensure_demo_agreements(session: AsyncSession, today: dt.date | None = None) -> tuple[int, int]:
     """Record the demo agreements, each with its checks, unless the demo recorded it before; (created, skipped)."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     there = set(await session.scalars(select(Agreement.number).where(Agreement.number.startswith(PREFIX))))
     made = 0
     for spec in AGREEMENTS:

@@ -16,7 +16,6 @@ and a draft plan made from its answer, waiting for another commander's approval.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Final
 
@@ -24,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal
+from inventory.clock import beijing_today
 from inventory.demo.risk_points import RISK_POINTS, SUBMERSIBLE_PUMP
 from inventory.placement.problem import Progress
 from inventory.plans.proposal_jobs import progress_json, solve
@@ -90,6 +90,6 @@ async def ensure_demo_plan(session: AsyncSession,
         region_code=CITY, objective="stock", target_minutes=TARGET_MINUTES, item_type_id=pump,
         time_limit_seconds=TIME_LIMIT_SECONDS), progress)
     await create_plan(session, PlanCreate(
-        name=PLAN_NAME, region_code=CITY, season=f"{dt.date.today().year}年主汛期", target_minutes=TARGET_MINUTES,
+        name=PLAN_NAME, region_code=CITY, season=f"{beijing_today().year}年主汛期", target_minutes=TARGET_MINUTES,
         item_type_ids=[pump], proposal_id=proposal_id, note=PLAN_NOTE), PLANNER)
     return 1, 0

@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal
+from inventory.clock import beijing_today
 from inventory.response.dispatch import create_dispatch, execute_dispatch
 from inventory.response.incidents import create_incident
 from inventory.response.schemas import Approval, DispatchCreate, DispatchLineRequest, ExecuteRequest, IncidentCreate
@@ -58,11 +59,11 @@ async def ensure_demo_response(session: AsyncSession) -> tuple[int, int]:
         name=INCIDENT_NAME, kind="flood", region_code=TOWNSHIP, lat=lat, lon=lon,
         crs="wgs84"), actor=COMMANDER)
     lines = [DispatchLineRequest(item_type=code, quantity=n, from_location_id=depot.id) for code, n in EXECUTED_LINES]
-    boat = await _ready_boat(session, depot.id, dt.date.today())
+    boat = await _ready_boat(session, depot.id, beijing_today())
     if boat:
         lines.append(DispatchLineRequest(item_type=boat, quantity=1, from_location_id=depot.id))
     written = await create_dispatch(session, incident.id, DispatchCreate(lines=lines, approval=Approval(
-        mode="written", approved_by="南昌县防汛抗旱指挥部", document_no=f"南昌县防指〔{dt.date.today().year}〕12号")),
+        mode="written", approved_by="南昌县防汛抗旱指挥部", document_no=f"南昌县防指〔{beijing_today().year}〕12号")),
         actor=COMMANDER)
     await execute_dispatch(session, written.id, ExecuteRequest(), KEEPER)
     await create_dispatch(session, incident.id, DispatchCreate(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.clock import beijing_today
 from inventory.stock.ledger import post_document
 from inventory.stock.schemas import LotSpec, MovementCreate, MovementLine
 from inventory.store.models import Document, ItemType, Location
@@ -68,7 +69,7 @@ async def ensure_opening_stock(
     """Receive opening stock at every depot and reserve point that has none yet; (created, skipped)."""
     done = set(await session.scalars(
         select(Document.location_id).where(Document.reference == OPENING_REFERENCE)))
-    today = dt.date.today()
+    today = beijing_today()
     created = skipped = 0
     targets = sorted((loc for loc in locations.values() if loc.kind in ("depot", "reserve_point", "bin")),
                      key=lambda loc: loc.code)

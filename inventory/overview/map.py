@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 
 from inventory.availability.schemas import ItemTypeBrief
 from inventory.availability.service import site_stock_rows
+from inventory.clock import beijing_today
 from inventory.places.schemas import SITE_KINDS
 from inventory.store.models import Agreement, Asset, Incident, ItemType, Location
 
@@ -85,7 +86,7 @@ async def map_sites(
 ) -> list[SiteFigures]:
     """Every active site with coordinates under ``region_prefix`` (a GB/T 2260 prefix), ordered by region code
     and site code, with available units per category in ``categories`` and its faulty/overdue units."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     kinds = list(SITE_KINDS)
     sites = list(await session.scalars(
         select(Location)

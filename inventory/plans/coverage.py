@@ -19,7 +19,6 @@ answer shows the figure that answer promised. A point is covered when every such
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.availability.eta import EtaConfig, load_eta_config
 from inventory.availability.schemas import ItemTypeBrief
 from inventory.availability.service import site_stock_rows
+from inventory.clock import beijing_today
 from inventory.placement.allocate import allocate
 from inventory.places.geo import haversine_km
 from inventory.places.schemas import SITE_KINDS
@@ -92,7 +92,7 @@ async def _layout(session: AsyncSession, plan: Plan, lines: Sequence[PlanLine], 
     """Available now per site and item type, with the plan's lines not in place yet moved (module doc)."""
     stock: Stock = defaultdict(int)
     if types:
-        rows = site_stock_rows(plan.region_code, types, COVERAGE_KINDS, dt.date.today())
+        rows = site_stock_rows(plan.region_code, types, COVERAGE_KINDS, beijing_today())
         for site, item, n in await session.execute(
                 select(rows.c.site_id, rows.c.item_type_id, func.sum(rows.c.available))
                 .group_by(rows.c.site_id, rows.c.item_type_id)):

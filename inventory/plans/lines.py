@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal, require_scope
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InsufficientStock, InvalidInput
 from inventory.places.refs import Item, load_item
 from inventory.places.schemas import SITE_KINDS
@@ -149,7 +150,7 @@ async def check_stock(session: AsyncSession, lines: Sequence[CheckedLine], outco
     groups: dict[tuple[int, int], list[CheckedLine]] = defaultdict(list)
     for ln in lines:
         groups[(ln.source.id, ln.item.id)].append(ln)
-    today = dt.date.today()  # the ledger's day for expired lots
+    today = beijing_today()  # the ledger's day for expired lots
     said: list[str] = []
     shortfalls: list[dict[str, object]] = []
     first: int | None = None  # the first line short

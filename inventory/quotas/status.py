@@ -21,6 +21,7 @@ from sqlalchemy.sql.selectable import Subquery
 
 from inventory.availability.schemas import ItemTypeBrief
 from inventory.availability.service import site_stock_rows
+from inventory.clock import beijing_today
 from inventory.errors import InvalidInput
 from inventory.places.regions import require_region
 from inventory.places.schemas import SITE_KINDS
@@ -110,7 +111,7 @@ async def quota_status(
     Worst first: below, then warning, then ok; then the largest shortfall, location code, item code. ``counts``
     are taken before the ``level`` filter. ``item_type`` is an id or a code (an unknown one is a 422).
     """
-    day = today or dt.date.today()
+    day = today or beijing_today()
     if region:
         await require_region(session, region, field="region")
     if level is not None and level not in LEVELS:

@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.access.scope import Principal
 from inventory.catalog.service import get_item_type
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InvalidInput
 from inventory.readiness import rules
 from inventory.readiness.schemas import TASK_ZH, PlanCreate, PlanRead
@@ -74,7 +75,7 @@ async def create_plan(session: AsyncSession, data: PlanCreate, principal: Princi
     if (data.item_type_id is None) == (data.asset_id is None):
         raise InvalidInput("请指定物资品目 item_type_id 或单件装备 asset_id（二者选一）", field="item_type_id")
     _check_schedule(data)
-    starts = data.starts_on or today or dt.date.today()
+    starts = data.starts_on or today or beijing_today()
     if not EARLIEST_YEAR <= starts.year <= LATEST_YEAR:
         raise InvalidInput(f"计划开始日期 starts_on 应在 {EARLIEST_YEAR}–{LATEST_YEAR} 年之间", field="starts_on")
     if data.run_minutes is not None and data.task != "run_test":

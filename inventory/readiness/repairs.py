@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InvalidInput
 from inventory.readiness.checks import STATUS_ZH, open_repair
 from inventory.readiness.schemas import RepairBack, RepairCreate, RepairRead
@@ -37,7 +38,7 @@ def _day(value: dt.date | None, today: dt.date, field: str, label: str) -> dt.da
 async def send_to_repair(session: AsyncSession, asset_id: int, data: RepairCreate, principal: Principal,
                          today: dt.date | None = None) -> AssetRepair:
     """Send a unit (available, or in maintenance after a damage report) to a repairer; it is in maintenance."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     asset = await get_asset(session, asset_id)
     await require_unit_scope(session, principal, asset)
     sent = _day(data.sent_on, today, "sent_on", "送修日期")
@@ -62,7 +63,7 @@ async def send_to_repair(session: AsyncSession, asset_id: int, data: RepairCreat
 async def repair_back(session: AsyncSession, repair_id: int, data: RepairBack, principal: Principal,
                       today: dt.date | None = None) -> AssetRepair:
     """The unit is back, repaired: what was done and the cost are recorded; it is available and ready again."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     repair = await get_or_not_found(session, AssetRepair, repair_id, f"送修记录 id={repair_id}")
     asset = await get_asset(session, repair.asset_id)
     await require_unit_scope(session, principal, asset)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.clock import beijing_today
 from inventory.errors import InvalidInput
 from inventory.places.regions import require_region
 from inventory.readiness import rules
@@ -73,7 +74,7 @@ async def readiness_report(session: AsyncSession, *, region: str, category: str 
     ``states`` defaults to the units not ready (in maintenance, at fault, overdue); add ``due_soon`` to see
     what falls due this week.
     """
-    today = today or dt.date.today()
+    today = today or beijing_today()
     for s in states or ():
         if s not in rules.STATES:
             raise InvalidInput(f"未知的状态 {s}（可选 {'、'.join(rules.STATES)}）", field="state")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.clock import beijing_today
 from inventory.readiness import rules
 from inventory.readiness.plans import last_done, unit_schedules
 from inventory.readiness.schemas import STATE_ZH, TASK_STATE_ZH, TASK_ZH, TaskDueRead, UnitReadiness
@@ -68,7 +69,7 @@ def task_read(t: rules.TaskDue, plan: MaintenancePlan) -> TaskDueRead:
 async def units_readiness(session: AsyncSession, asset_ids: Sequence[int],
                           today: dt.date | None = None) -> list[UnitReadiness]:
     """The readiness of these units, in the order given (unknown ids left out)."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     if not asset_ids:
         return []
     ids = list(dict.fromkeys(asset_ids))

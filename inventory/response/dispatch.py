@@ -24,6 +24,7 @@ from inventory.agreements.service import call_off, deliver_calloff, release_call
 from inventory.availability.eta import EtaConfig
 from inventory.availability.service import nearest_available
 from inventory.catalog.service import find_item_type
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InsufficientStock, InvalidInput
 from inventory.places.refs import Item, Place, load_item, load_place
 from inventory.response.incidents import get_incident
@@ -152,7 +153,7 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
                                 approver=data.approval.approved_by, occurred_at=now,
                                 reason=f"动用指令 #{d.id} 预留（{incident.name}）", reference=f"DISPATCH-{d.id}")
     posting = Posting(doc.id)
-    today = dt.date.today()
+    today = beijing_today()
     shortfalls: list[dict[str, object]] = []
     said: list[str] = []
     etas: list[float | None] = []  # each source's estimated arrival, in minutes

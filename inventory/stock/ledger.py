@@ -10,13 +10,13 @@ Voucher numbers and inserting documents are in documents.py.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InsufficientStock, InvalidInput
 from inventory.places.refs import Item, Place, load_item, load_place
 from inventory.stock import balances
@@ -322,7 +322,7 @@ async def _outbound(session: AsyncSession, posting: Posting, kind: str, location
     else:
         candidates = await _candidates(session, location.id, ctx.item.id)
         include_expired = kind in ("write_off", "adjustment")
-        today = dt.date.today()
+        today = beijing_today()
         found = pick_fefo(candidates, qty, today, include_expired=include_expired)
         if found is None:
             have = pickable(candidates, today, include_expired=include_expired)

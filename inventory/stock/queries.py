@@ -8,6 +8,7 @@ from collections import defaultdict
 from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inventory.clock import beijing_today
 from inventory.places.locations import get_location
 from inventory.schemas import Page
 from inventory.stock.documents import document_number, get_document, movements_by_document
@@ -59,7 +60,7 @@ async def list_stock(
     include_children: bool, limit: int, offset: int, today: dt.date | None = None,
 ) -> Page[StockRow]:
     """Balances per location and item type with their lots; bins roll up into the asked location."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     rollup = location_id is not None and include_children
     where: list[ColumnElement[bool]] = [
         await _scope(session, location_id, include_children),

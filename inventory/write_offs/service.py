@@ -14,7 +14,6 @@ never the requester.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.permissions import APPROVER_ROLES
 from inventory.access.scope import Principal, require_scope
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, PermissionDenied
 from inventory.places.refs import Item, Place, load_item, load_place
 from inventory.stock.documents import CHINA, insert_document
@@ -136,7 +136,7 @@ async def _picks(session: AsyncSession, location: Place, ctx: _Line) -> list[tup
         select(Balance.lot_id, Lot.expiry_date, Lot.production_date, Balance.on_hand - Balance.reserved)
         .outerjoin(Lot, Lot.id == Balance.lot_id)
         .where(Balance.location_id == location.id, Balance.item_type_id == ctx.item.id).order_by(Balance.id))).all()]
-    today = dt.date.today()
+    today = beijing_today()
     picks = pick_fefo(candidates, qty, today, include_expired=True)
     if picks is None:
         have = pickable(candidates, today, include_expired=True)

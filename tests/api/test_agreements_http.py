@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from inventory.agreements.queries import add_month
+from inventory.clock import beijing_today
 from inventory.stock.verify import verify_ledger
 from inventory.store.db import Database
 from tests.api.helpers import assert_problem, item_type_body, location_body
 
 AGREEMENTS = "/api/v1/agreements"
 NEAREST = "/api/v1/availability/nearest"
-TODAY = dt.date.today()  # the agreements count days by the server's date
+TODAY = beijing_today()  # the agreements count days by the server's date
 INCIDENT_AT = {"lat": 28.50, "lon": 115.95}
 
 

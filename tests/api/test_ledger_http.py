@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from inventory.clock import beijing_today
 from tests.api.helpers import assert_problem, count, item_type_body, location_body
 
 MOVEMENTS = "/api/v1/movements"
@@ -155,7 +156,7 @@ async def test_a_write_off_posted_as_a_movement_is_refused_and_points_to_write_o
 
 async def test_issue_picks_lots_first_expiring_first_out_unless_one_is_named(client: Any) -> None:
     s = await make_site(client)
-    today = dt.date.today()
+    today = beijing_today()
     soon, late = (today + dt.timedelta(days=15)).isoformat(), (today + dt.timedelta(days=200)).isoformat()
     await created(client, MOVEMENTS, doc("receipt", s.depot,
                                          ln(s.water, 5, lot={"number": "W-LATE", "expiry_date": late}),

@@ -10,6 +10,7 @@ from typing import Any
 
 import openpyxl
 
+from inventory.clock import beijing_today
 from inventory.store.db import Database
 from tests.api import snapshot
 from tests.api.helpers import assert_problem, item_type_body, location_body
@@ -18,7 +19,7 @@ from tests.api.test_scan_pages_http import phone_as  # noqa: F401  (the signed-i
 QUOTAS = "/api/v1/quotas"
 STATUS = "/api/v1/quotas/status"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-TODAY = dt.date.today()  # status is reckoned for the server's date
+TODAY = beijing_today()  # status is reckoned for the server's date
 
 
 def md(days: int) -> str:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from inventory.access.tokens import issue_token
+from inventory.clock import beijing_today
 from inventory.readiness.rules import add_months
 from inventory.store.db import Database
 from inventory.store.models import Asset, User, utcnow
@@ -22,7 +23,7 @@ from tests.conftest import http_client
 PLANS = "/api/v1/maintenance-plans"
 READINESS = "/api/v1/readiness"
 NEAREST = "/api/v1/availability/nearest"
-TODAY = dt.date.today()
+TODAY = beijing_today()
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from inventory.clock import beijing_today
 from inventory.store.db import Database
 from inventory.store.migrate import upgrade
 from tests.browser.conftest import PASSWORD, PHONE_WIDTH, WECHAT_UA, _free_port, _wait_until_up, run_async
@@ -70,7 +71,7 @@ async def _an_agreement(session: Any) -> None:
     assert vendor is not None and items, "the demo has a firm's warehouse in 南昌市 and item types"
     admin = Principal(user_id=0, username="demo", display_name="demo", role="admin", scope_regions=(),
                       scope_locations=(), token_id=0)
-    today = dt.date.today()
+    today = beijing_today()
     a = await create_agreement(session, AgreementCreate(
         number="NC-XY-2026-BROWSER", name="南昌市应急物资实物代储协议（浏览器测试）", vendor_location_id=vendor,
         kind="physical", valid_from=today - dt.timedelta(days=60), valid_until=today + dt.timedelta(days=20),

@@ -15,6 +15,7 @@ from inventory.agreements.schemas import AgreementCreate, AgreementLineCreate, C
 from inventory.availability.service import availability_summary, nearest_available
 from inventory.catalog.schemas import ItemTypeCreate
 from inventory.catalog.service import create_item_type
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InsufficientStock, InvalidInput
 from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
@@ -27,7 +28,7 @@ from inventory.store.models import AgreementCallOff, AgreementLine, Asset, Balan
 
 ADMIN = Principal(0, "admin", "管理员", "admin", (), (), 0)
 ORAL = Approval(mode="oral", approved_by="县防指 王副指挥长")
-TODAY = dt.date.today()
+TODAY = beijing_today()
 INCIDENT_AT = (28.50, 115.95)
 
 

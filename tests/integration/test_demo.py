@@ -3,8 +3,6 @@ idempotency, progress and no commit."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -13,6 +11,7 @@ from inventory.agreements.queries import get_agreement, list_agreements, list_ch
 from inventory.agreements.schemas import CheckRead
 from inventory.availability.service import nearest_available
 from inventory.catalog.service import list_item_types
+from inventory.clock import beijing_today
 from inventory.demo.agreements import AGREEMENT_FIRMS
 from inventory.demo.loader import load_demo
 from inventory.demo.response import INCIDENT_NAME
@@ -145,7 +144,7 @@ async def test_demo_catalogue_and_assets_answer_a_commanders_questions(db: Datab
     assert all(a.location_id is not None for a in assets)
     assert {a.status for a in assets} == {"available", "maintenance", "in_transit", "leased_out"}
     assert any(a.ownership == "leased_in" for a in assets)
-    today = dt.date.today()
+    today = beijing_today()
     assert any(a.next_inspection_due and a.next_inspection_due < today for a in assets)
     assert any(a.next_inspection_due and a.next_inspection_due >= today for a in assets)
     assert any(a.battery_pct is not None for a in assets)
@@ -277,7 +276,7 @@ async def test_demo_agreements_are_offered_by_nearest_with_their_response_hours(
     assert (maker.kind, maker.response_hours) == ("capacity", 24)
     assert {ln.item_name for ln in tents.lines} == {"救灾帐篷", "救灾棉帐篷"} and tents.response_hours == 12
     assert [a.status for a in page.items] == ["expiring", "valid", "valid"]  # the tent firm's, 20 days left
-    assert tents.days_left == 20 and market.valid_from <= dt.date.today() <= market.valid_until
+    assert tents.days_left == 20 and market.valid_from <= beijing_today() <= market.valid_until
     for a in (market, maker, tents):
         assert a.last_check is not None and a.last_drill is not None and not a.check_overdue
         assert a.last_drill.measured_response_hours is not None

@@ -13,6 +13,7 @@ import inventory.stock.ledger
 from inventory.access.scope import Principal
 from inventory.catalog.schemas import ItemTypeCreate
 from inventory.catalog.service import create_item_type
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, InventoryError, NotFound
 from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
@@ -39,7 +40,7 @@ from inventory.store.models import Asset, Balance, Document, Lot, Movement, User
 from inventory.write_offs.schemas import WriteOffCreate, WriteOffLineRequest
 from inventory.write_offs.service import approve_write_off, request_write_off
 
-TODAY = dt.date.today()
+TODAY = beijing_today()
 
 
 @dataclass

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 import inventory.stock.ledger
 from inventory.catalog.schemas import ItemTypeCreate
 from inventory.catalog.service import create_item_type
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InsufficientStock
 from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
@@ -171,7 +172,7 @@ async def test_twenty_concurrent_issues_against_ten_available_let_exactly_ten_th
 
 async def test_concurrent_issues_picking_across_lots_never_take_more_than_each_lot_holds(db: Database) -> None:
     p = await make_place(db, tents=0)
-    soon, late = dt.date.today() + dt.timedelta(days=30), dt.date.today() + dt.timedelta(days=300)
+    soon, late = beijing_today() + dt.timedelta(days=30), beijing_today() + dt.timedelta(days=300)
     async with db.write() as s:
         await post_document(s, MovementCreate(kind="receipt", location_id=p.depot, lines=[
             MovementLine(item_type_id=p.tent, quantity=4, lot=LotSpec(number="T-SOON", expiry_date=soon)),
@@ -195,7 +196,7 @@ async def test_concurrent_issues_picking_across_lots_never_take_more_than_each_l
 
 async def test_concurrent_receipts_of_a_new_lot_number_create_the_lot_once(db: Database) -> None:
     p = await make_place(db, tents=0)
-    expiry = dt.date.today() + dt.timedelta(days=700)
+    expiry = beijing_today() + dt.timedelta(days=700)
     overlap = Overlap()
 
     async def receive_lot(qty: int) -> int:

@@ -13,6 +13,7 @@ from inventory.access.scope import Principal
 from inventory.availability.service import nearest_available
 from inventory.catalog.schemas import ItemTypeCreate
 from inventory.catalog.service import create_item_type
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InvalidInput, PermissionDenied
 from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
@@ -29,7 +30,7 @@ from inventory.store.models import Asset, AssetCheck, AssetRepair, MaintenancePl
 ADMIN = Principal(0, "admin", "管理员", "admin", (), (), 0)
 KEEPER = Principal(1, "keeper-ncx", "南昌县保管员", "keeper", ("360121",), (), 0)
 OUTSIDER = Principal(2, "keeper-dhq", "东湖区保管员", "keeper", ("360102",), (), 0)
-TODAY = dt.date.today()
+TODAY = beijing_today()
 NOW = utcnow()
 LEVEE = (28.50, 115.95)
 

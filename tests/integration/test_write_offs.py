@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from inventory.access.scope import Principal
 from inventory.catalog.schemas import ItemTypeCreate
 from inventory.catalog.service import create_item_type
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InsufficientStock, InvalidInput, InventoryError, NotFound, PermissionDenied
 from inventory.places.locations import create_location
 from inventory.places.schemas import LocationCreate
@@ -34,7 +35,7 @@ from inventory.write_offs.service import (
 )
 from inventory.write_offs.views import list_write_offs, pending_queue, write_off_read
 
-TODAY = dt.date.today()
+TODAY = beijing_today()
 KEEPER = Principal(1, "keeper", "南昌县保管员", "keeper", ("360121",), (), 0)
 COLLEAGUE = Principal(2, "李保管", "李保管", "keeper", ("360121",), (), 0)
 CHIEF = Principal(3, "王局长", "王局长", "commander", ("3601",), (), 0)

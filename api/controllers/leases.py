@@ -18,6 +18,7 @@ from inventory.leases.schemas import (
     FeeSummary,
     LeaseCreate,
     LeaseExtend,
+    LeaseHandOver,
     LeaseRead,
     LeaseReturn,
     LeaseStatus,
@@ -72,12 +73,14 @@ class LeaseController(Controller):
     @post("/{lease_id:int}/out", opt={"action": "leases.write"}, status_code=200)
     async def hand_over(
         self, request: Request[Any, Any, Any], db: Database, principal: Principal, lease_id: IdParam,
-        idempotency_key: IdempotencyKey = None,
+        data: LeaseHandOver | None = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[LeaseRead]:
-        """The goods change hands: ours go out (units leased_out) or theirs come in (units leased_in)."""
+        """The goods change hands: ours go out (units leased_out) or theirs come in (units leased_in).
+
+        The body may be empty; ``occurred_at`` says when it really happened (北京时间 without an offset)."""
 
         async def work(session: AsyncSession) -> LeaseRead:
-            return await queries.lease_read(session, await leases.hand_over(session, lease_id, principal))
+            return await queries.lease_read(session, await leases.hand_over(session, lease_id, principal, data))
 
         return await run_write(request, db, principal, work, status_code=200)
 
@@ -86,7 +89,9 @@ class LeaseController(Controller):
         self, request: Request[Any, Any, Any], db: Database, principal: Principal, lease_id: IdParam,
         data: LeaseReturn, idempotency_key: IdempotencyKey = None,
     ) -> Response[LeaseRead]:
-        """A return, in full or in part; damaged units go to maintenance, lost ones to a write-off request."""
+        """A return, in full or in part; damaged units go to maintenance, lost ones to a write-off request.
+
+        ``occurred_at`` says when it really happened (北京时间 without an offset; not before the handing over)."""
 
         async def work(session: AsyncSession) -> LeaseRead:
             return await queries.lease_read(session, await leases.take_back(session, lease_id, data, principal))

@@ -14,10 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.pages.common import PAGE, form_already_done, login_redirect, page_context, page_principal, pager_urls
+from api.pages.occurred_at import FIELD as OCCURRED_AT
+from api.pages.occurred_at import form_occurred_at
 from api.writes import write_once
 from inventory.access.permissions import allowed
 from inventory.access.scope import Principal, in_scope
-from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
+from inventory.errors import Conflict, InvalidInput, InventoryError, NotFound, PermissionDenied
 from inventory.leases import queries
 from inventory.leases import service as leases
 from inventory.leases.schemas import (
@@ -25,6 +27,7 @@ from inventory.leases.schemas import (
     FEE_BASIS_ZH,
     STATUS_ZH,
     LeaseExtend,
+    LeaseHandOver,
     LeaseRead,
     LeaseReturn,
     ReturnLine,
@@ -72,7 +75,8 @@ DONE_ZH = {"return": "归还已登记", "out": "已交付，合同生效", "exte
 
 
 async def _render_lease(db: Database, principal: Principal, lease_id: int, *, done: str | None = None,
-                        error: str | None = None, status: int = 200) -> Template:
+                        error: str | None = None, status: int = 200, occurred: str = "") -> Template:
+    """The lease page; ``occurred`` fills the 实际发生时间 field again after an error."""
     async with db.read() as session:
         try:
             view = await queries.lease_read(session, await queries.get_lease(session, lease_id))
@@ -87,7 +91,8 @@ async def _render_lease(db: Database, principal: Principal, lease_id: int, *, do
     return Template("leases_one.html", status_code=status, context=page_context(
         principal, lease=view, depot=names.get(view.location_id, ""), may_return=may_return,
         may_hand_over=may_write and view.out_at is None, may_extend=may_write, key=uuid.uuid4().hex,
-        done=done, error=error, direction_zh=DIRECTION_ZH, fee_basis_zh=FEE_BASIS_ZH, condition_zh=CONDITION_ZH))
+        done=done, error=error, direction_zh=DIRECTION_ZH, fee_basis_zh=FEE_BASIS_ZH, condition_zh=CONDITION_ZH,
+        occurred=occurred))
 
 
 @get(f"{PATH}/{{lease_id:int}}", opt=PAGE, include_in_schema=False)
@@ -122,7 +127,18 @@ def _return_of(form: dict[str, list[str]]) -> LeaseReturn | str:
         lines.append(ReturnLine(line_id=int(line_id), quantity=int(raw), condition=condition, note=note))  # type: ignore[arg-type]
     if not lines:
         return "请至少填写一行归还数量"
-    return LeaseReturn(lines=lines)
+    try:
+        return LeaseReturn(lines=lines, occurred_at=form_occurred_at(form))
+    except InvalidInput as exc:
+        return exc.detail
+
+
+def _hand_over_of(form: dict[str, list[str]]) -> LeaseHandOver | str:
+    """The handing over the form asks for (when it really happened), or what is wrong with it (in Chinese)."""
+    try:
+        return LeaseHandOver(occurred_at=form_occurred_at(form))
+    except InvalidInput as exc:
+        return exc.detail
 
 
 async def _form_write(request: Request[Any, Any, Any], db: Database, lease_id: int, done: str,
@@ -142,9 +158,10 @@ async def _form_write(request: Request[Any, Any, Any], db: Database, lease_id: i
     key = (form.get("idempotency_key") or [""])[0] or None
     if key and await form_already_done(db, principal, request.url.path, key, body):
         return Redirect(f"{PATH}/{lease_id}?done={done}", status_code=303)
+    occurred = (form.get(OCCURRED_AT) or [""])[0].strip()[:16]
     data = parse(form)
     if isinstance(data, str):
-        return await _render_lease(db, principal, lease_id, error=data, status=422)
+        return await _render_lease(db, principal, lease_id, error=data, status=422, occurred=occurred)
 
     async def work(session: AsyncSession) -> LeaseRead:
         return await queries.lease_read(session, await act(session, data, principal))
@@ -154,22 +171,23 @@ async def _form_write(request: Request[Any, Any, Any], db: Database, lease_id: i
     except InventoryError as exc:
         status = (403 if isinstance(exc, PermissionDenied) else 404 if isinstance(exc, NotFound)
                   else 409 if isinstance(exc, Conflict) else 422)
-        return await _render_lease(db, principal, lease_id, error=exc.detail, status=status)
+        return await _render_lease(db, principal, lease_id, error=exc.detail, status=status, occurred=occurred)
     return Redirect(f"{PATH}/{lease_id}?done={done}", status_code=303)
 
 
 @post(f"{PATH}/{{lease_id:int}}/return", opt=PAGE, include_in_schema=False, status_code=303)
 async def return_from_page(request: Request[Any, Any, Any], db: Database, lease_id: int) -> Response[Any]:
-    """Record a return (in part) from the page."""
+    """Record a return (in part) from the page; ``occurred_at`` (optional) says when it really happened."""
     return await _form_write(request, db, lease_id, "return", _return_of,
                              lambda s, data, p: leases.take_back(s, lease_id, data, p))
 
 
 @post(f"{PATH}/{{lease_id:int}}/out", opt=PAGE, include_in_schema=False, status_code=303)
 async def hand_over_from_page(request: Request[Any, Any, Any], db: Database, lease_id: int) -> Response[Any]:
-    """The goods change hands (a draft lease becomes active): ours go out, or theirs come in."""
-    return await _form_write(request, db, lease_id, "out", lambda form: None,
-                             lambda s, data, p: leases.hand_over(s, lease_id, p))
+    """The goods change hands (a draft lease becomes active): ours go out, or theirs come in; ``occurred_at``
+    (optional) says when that really happened."""
+    return await _form_write(request, db, lease_id, "out", _hand_over_of,
+                             lambda s, data, p: leases.hand_over(s, lease_id, p, data))
 
 
 def _extend_of(form: dict[str, list[str]]) -> LeaseExtend | str:

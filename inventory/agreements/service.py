@@ -19,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory.access.scope import Principal, require_scope
 from inventory.agreements.queries import add_month, get_agreement, is_valid_on
 from inventory.agreements.schemas import KIND_ZH, AgreementCreate, CheckCreate, SettleRequest
+from inventory.clock import BEIJING, beijing_today
 from inventory.errors import Conflict, InvalidInput
 from inventory.places.refs import load_item, load_place
 from inventory.readiness.plans import refresh_due
 from inventory.stock.assets import create_asset
+from inventory.stock.documents import MAX_FUTURE
 from inventory.stock.ledger import post_document
 from inventory.stock.schemas import AssetCreate, MovementCreate, MovementLine
 from inventory.store.models import (
@@ -86,21 +88,27 @@ async def create_agreement(session: AsyncSession, data: AgreementCreate, princip
 
 async def record_check(session: AsyncSession, agreement_id: int, data: CheckCreate, principal: Principal,
                        today: dt.date | None = None) -> AgreementCheck:
-    """A check (counts per line) or a drill (requested and arrived times give the measured response)."""
+    """A check (counts per line) or a drill (requested and arrived times give the measured response).
+
+    Entered later from paper, a check carries its real date and times: a time without an offset is 北京时间,
+    and none may lie in the future."""
     a = await get_agreement(session, agreement_id)
     await require_scope(session, principal, a.vendor_location_id)
-    today = today or dt.date.today()
+    today = today or beijing_today()
     if data.checked_on > today:
         raise InvalidInput(f"检查日期 {data.checked_on} 晚于今天", field="checked_on")
+    requested_at, arrived_at = _in_beijing(data.requested_at), _in_beijing(data.arrived_at)
     if data.method == "drill":
-        if data.requested_at is None:
+        if requested_at is None:
             raise InvalidInput("拉动演练须填写下达调用的时间 requested_at", field="requested_at")
-        if data.arrived_at is None:
+        if arrived_at is None:
             raise InvalidInput("拉动演练须填写物资到位的时间 arrived_at", field="arrived_at")
-    if data.arrived_at is not None and (data.requested_at is None or data.arrived_at < data.requested_at):
+    if arrived_at is not None and (requested_at is None or arrived_at < requested_at):
         raise InvalidInput("到位时间 arrived_at 须晚于下达调用时间 requested_at", field="arrived_at")
     if data.result != "pass" and not data.deficiency.strip():
         raise InvalidInput("检查结果不合格或有缺项时，须写明问题 deficiency", field="deficiency")
+    _not_future(requested_at, "requested_at", "下达调用时间")
+    _not_future(arrived_at, "arrived_at", "到位时间")
     lines = {ln.id: ln for ln in await session.scalars(
         select(AgreementLine).where(AgreementLine.agreement_id == a.id))}
     seen: set[int] = set()
@@ -112,14 +120,26 @@ async def record_check(session: AsyncSession, agreement_id: int, data: CheckCrea
             raise InvalidInput(f"第 {i + 1} 项：品目行 id={count.line_id} 重复清点", field=f"counts.{i}.line_id")
         seen.add(count.line_id)
     check = AgreementCheck(agreement_id=a.id, checked_on=data.checked_on, method=data.method, result=data.result,
-                           deficiency=data.deficiency.strip(), requested_at=data.requested_at,
-                           arrived_at=data.arrived_at, recorded_by=principal.username, created_at=utcnow())
+                           deficiency=data.deficiency.strip(), requested_at=requested_at,
+                           arrived_at=arrived_at, recorded_by=principal.username, created_at=utcnow())
     session.add(check)
     await session.flush()
     session.add_all(AgreementCheckCount(check_id=check.id, line_id=c.line_id, counted=c.counted)
                     for c in data.counts)
     await session.flush()
     return check
+
+
+def _in_beijing(value: dt.datetime | None) -> dt.datetime | None:
+    """A check's time as sent: without an offset it is 北京时间 (as the ledger reads ``occurred_at``)."""
+    return value.replace(tzinfo=BEIJING) if value is not None and value.tzinfo is None else value
+
+
+def _not_future(value: dt.datetime | None, field: str, label: str) -> None:
+    """A check is recorded after it happened (perhaps days later, from paper): none of its times is ahead."""
+    if value is not None and value > utcnow() + MAX_FUTURE:
+        shown = value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+        raise InvalidInput(f"{label} {field} {shown}（北京时间）晚于当前时间", field=field)
 
 
 async def settle_calloff(session: AsyncSession, agreement_id: int, calloff_id: int, data: SettleRequest,

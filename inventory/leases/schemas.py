@@ -61,11 +61,22 @@ class ReturnLine(Strict):
     note: Text200 = ""
 
 
+class LeaseHandOver(Strict):
+    """The handing over; ``occurred_at``: when the goods really changed hands (default now; 北京时间 without an
+    offset; not in the future). An empty body is the same as ``{}``."""
+
+    occurred_at: dt.datetime | None = None
+
+
 class LeaseReturn(Strict):
-    """A return, in full or in part; lent goods come back to ``location_id`` (default: the lease's depot)."""
+    """A return, in full or in part; lent goods come back to ``location_id`` (default: the lease's depot).
+
+    ``occurred_at``: when they really came back (default now; 北京时间 without an offset; not in the future,
+    not before the handing over)."""
 
     lines: Annotated[list[ReturnLine], msgspec.Meta(min_length=1, max_length=200)]
     location_id: Id | None = None
+    occurred_at: dt.datetime | None = None
 
 
 class LeaseExtend(Strict):

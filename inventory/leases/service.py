@@ -7,30 +7,39 @@ units go to maintenance, lost ones are returned on paper and a write-off request
 the usual second-person approval writes them off. Leasing in receives the units with ownership ``leased_in``;
 giving them back issues them out (units end ``retired`` with a note: they are no longer ours).
 Status is derived: draft (not handed over), active, overdue, returned, closed short (lost or damaged).
+
+A handing over and a return take ``occurred_at``, when the goods really changed hands (a paper note from a day
+without a phone, entered later): their documents carry it, and so do the lease's ``out_at`` and ``closed_at``,
+since the fee counts the days between them. A return is never dated before the handing over; when returns are
+entered out of order, ``closed_at`` is the latest of them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal, require_scope
+from inventory.clock import BEIJING
 from inventory.errors import Conflict, InvalidInput
 from inventory.leases.queries import get_lease, lease_lines, reference
 from inventory.leases.schemas import (
     LeaseCreate,
     LeaseExtend,
+    LeaseHandOver,
     LeaseReturn,
 )
 from inventory.places.refs import load_item, load_place
 from inventory.readiness.plans import refresh_due
 from inventory.stock.assets import create_asset
+from inventory.stock.documents import occurred_at_or_now
 from inventory.stock.ledger import move_asset, post_document, posted_movements
 from inventory.stock.schemas import AssetCreate, MovementCreate, MovementLine, MovementRead
-from inventory.store.models import Asset, Lease, LeaseExtension, LeaseLine, Location, utcnow
+from inventory.store.models import Asset, Document, Lease, LeaseExtension, LeaseLine, Location, utcnow
 from inventory.write_offs.schemas import WriteOffCreate, WriteOffLineRequest
 from inventory.write_offs.service import request_write_off
 
@@ -122,8 +131,11 @@ async def _locked_lease(session: AsyncSession, lease_id: int) -> Lease:
     return lease
 
 
-async def hand_over(session: AsyncSession, lease_id: int, principal: Principal) -> Lease:
-    """The goods change hands: lend ours out (issue, units leased_out) or receive theirs (units leased_in)."""
+async def hand_over(session: AsyncSession, lease_id: int, principal: Principal,
+                    data: LeaseHandOver | None = None) -> Lease:
+    """The goods change hands: lend ours out (issue, units leased_out) or receive theirs (units leased_in);
+    ``data.occurred_at`` is when that really happened (default now)."""
+    occurred = occurred_at_or_now(data.occurred_at if data else None)
     lease = await _locked_lease(session, lease_id)
     await require_scope(session, principal, lease.location_id)
     if lease.out_at is not None:
@@ -142,7 +154,7 @@ async def hand_over(session: AsyncSession, lease_id: int, principal: Principal) 
                 await _check_unit_free(session, asset, f"lines.{i}.asset_id")
         doc = await post_document(session, MovementCreate(
             kind="issue", location_id=lease.location_id, reason=f"借出：{why}"[:200], reference=reference(lease.id),
-            counterparty=lease.counterparty,
+            counterparty=lease.counterparty, occurred_at=occurred,
             lines=[MovementLine(item_type_id=ln.item_type_id, quantity=ln.quantity, lot_id=ln.lot_id,
                                 asset_ids=[ln.asset_id] if ln.asset_id else []) for ln in lines],
         ), actor=actor)
@@ -159,17 +171,18 @@ async def hand_over(session: AsyncSession, lease_id: int, principal: Principal) 
             if ln.serial_number:
                 asset = await create_asset(session, AssetCreate(
                     item_type_id=ln.item_type_id, serial_number=ln.serial_number, location_id=lease.location_id,
-                    ownership="leased_in", notes=f"租入：{lease.counterparty} {why}"[:200]), actor=actor)
+                    ownership="leased_in", notes=f"租入：{lease.counterparty} {why}"[:200]), actor=actor,
+                    occurred_at=occurred)
                 await refresh_due(session, Asset.id == asset.id)  # its maintenance plans set the first due date
                 ln.asset_id = asset.id
         if bulk:
             await post_document(session, MovementCreate(
                 kind="receipt", location_id=lease.location_id, reason=f"租入：{why}"[:200],
-                reference=reference(lease.id), counterparty=lease.counterparty,
+                reference=reference(lease.id), counterparty=lease.counterparty, occurred_at=occurred,
                 lines=[MovementLine(item_type_id=ln.item_type_id, quantity=ln.quantity, lot_id=ln.lot_id)
                        for ln in bulk],
             ), actor=actor)
-    lease.out_at = utcnow()
+    lease.out_at = occurred
     await session.flush()
     return lease
 
@@ -204,13 +217,20 @@ async def _pin_lots(session: AsyncSession, lines: list[LeaseLine], movements: li
 
 
 async def take_back(session: AsyncSession, lease_id: int, data: LeaseReturn, principal: Principal) -> Lease:
-    """A return in full or in part: lent goods come back to a depot, leased-in goods go back to their owner."""
+    """A return in full or in part: lent goods come back to a depot, leased-in goods go back to their owner;
+    ``data.occurred_at`` is when that really happened (default now; not before the handing over)."""
+    occurred = occurred_at_or_now(data.occurred_at)
     lease = await _locked_lease(session, lease_id)
     await require_scope(session, principal, lease.location_id)
     if lease.out_at is None:
         raise Conflict(f"租借合同 #{lease.id} 尚未交付，无可归还")
     if lease.closed_at is not None:
         raise Conflict(f"租借合同 #{lease.id} 已结案")
+    if occurred < lease.out_at:
+        if data.occurred_at is not None:
+            raise InvalidInput(f"归还时间 {_shown(occurred)} 早于交付时间 {_shown(lease.out_at)}",
+                               field="occurred_at")
+        occurred = lease.out_at  # handed over "now" by a phone whose clock runs a few minutes fast
     depot_id = data.location_id or lease.location_id
     await load_place(session, depot_id, field="location_id")
     await require_scope(session, principal, depot_id)
@@ -256,7 +276,7 @@ async def take_back(session: AsyncSession, lease_id: int, data: LeaseReturn, pri
     if lease.direction == "out":
         await post_document(session, MovementCreate(
             kind="return", location_id=depot_id, reason=f"借出归还：{why}"[:200], reference=reference(lease.id),
-            counterparty=lease.counterparty, lines=movement_lines), actor=actor)
+            counterparty=lease.counterparty, lines=movement_lines, occurred_at=occurred), actor=actor)
         for asset_id, note in damaged_units:
             asset = await session.get(Asset, asset_id)
             assert asset is not None
@@ -270,18 +290,31 @@ async def take_back(session: AsyncSession, lease_id: int, data: LeaseReturn, pri
     else:
         given = [ml for ml, r in zip(movement_lines, data.lines, strict=True) if r.condition != "lost"]
         if given:
-            await _give_back(session, lease, given, why, actor)
+            await _give_back(session, lease, given, why, actor, occurred)
         if lost_lines:
             await request_write_off(session, WriteOffCreate(
                 location_id=lease.location_id, lines=lost_lines,
                 reason=f"租借合同 #{lease.id} 租入物资丢失，须赔偿（{lease.counterparty}）"[:200]), actor=actor)
     if all(ln.returned + ln.lost >= ln.quantity for ln in by_id.values()):
-        lease.closed_at = utcnow()
+        lease.closed_at = max(occurred, await _latest_document(session, lease) or occurred)
     await session.flush()
     return lease
 
 
-async def _give_back(session: AsyncSession, lease: Lease, lines: list[MovementLine], why: str, actor: str) -> None:
+def _shown(when: dt.datetime) -> str:
+    return f"{when.astimezone(BEIJING):%Y-%m-%d %H:%M}（北京时间）"
+
+
+async def _latest_document(session: AsyncSession, lease: Lease) -> dt.datetime | None:
+    """When the lease's latest document happened (its returns may be entered out of order); only documents
+    posted since the lease was recorded are read (``created_at`` is indexed, ``reference`` is not)."""
+    await session.flush()
+    return await session.scalar(select(func.max(Document.occurred_at)).where(
+        Document.created_at >= lease.created_at, Document.reference == reference(lease.id)))
+
+
+async def _give_back(session: AsyncSession, lease: Lease, lines: list[MovementLine], why: str, actor: str,
+                     occurred: dt.datetime) -> None:
     """Leased-in goods go back to their owner: issued out; the units are no longer ours."""
     by_place: dict[int, list[MovementLine]] = defaultdict(list)
     for ml in lines:
@@ -294,7 +327,7 @@ async def _give_back(session: AsyncSession, lease: Lease, lines: list[MovementLi
     for place, group in sorted(by_place.items()):
         await post_document(session, MovementCreate(
             kind="issue", location_id=place, reason=f"租入退还：{why}"[:200], reference=reference(lease.id),
-            counterparty=lease.counterparty, lines=group), actor=actor)
+            counterparty=lease.counterparty, lines=group, occurred_at=occurred), actor=actor)
         for ml in group:
             for asset_id in ml.asset_ids:
                 asset = await session.get(Asset, asset_id)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.catalog.service import get_item_type
+from inventory.clock import beijing_today
 from inventory.errors import Conflict, InvalidInput
 from inventory.places.locations import get_location
 from inventory.schemas import Page
@@ -32,7 +33,7 @@ def next_due(last: dt.datetime | None, interval_days: int | None) -> dt.date | N
 
 def is_overdue(due: dt.date | None, today: dt.date | None = None) -> bool:
     """True when an inspection was due before today."""
-    return due is not None and due < (today or dt.date.today())
+    return due is not None and due < (today or beijing_today())
 
 
 def asset_read(a: Asset) -> AssetRead:
@@ -52,8 +53,10 @@ async def get_asset(session: AsyncSession, asset_id: int) -> Asset:
     return await get_or_not_found(session, Asset, asset_id, f"装备 id={asset_id}")
 
 
-async def create_asset(session: AsyncSession, data: AssetCreate, *, actor: str = "system") -> Asset:
-    """Register a serial unit and receive it at its location through the ledger (one write path)."""
+async def create_asset(session: AsyncSession, data: AssetCreate, *, actor: str = "system",
+                       occurred_at: dt.datetime | None = None) -> Asset:
+    """Register a serial unit and receive it at its location through the ledger (one write path);
+    ``occurred_at``: when it really arrived (the receipt's time; default now)."""
     it = await get_item_type(session, data.item_type_id, field="item_type_id")
     if it.tracking != "serial":
         raise InvalidInput(f"物资品目 {it.code}（{it.name}）按数量管理，不能登记单件装备", field="item_type_id")
@@ -80,7 +83,7 @@ async def create_asset(session: AsyncSession, data: AssetCreate, *, actor: str =
         raise Conflict(f"{it.name} 序列号 {data.serial_number} 已登记", field="serial_number") from exc
     await issue_label(session, "asset", asset.id)
     await post_document(session, MovementCreate(
-        kind="receipt", location_id=data.location_id, reason="装备登记入库",
+        kind="receipt", location_id=data.location_id, reason="装备登记入库", occurred_at=occurred_at,
         lines=[MovementLine(item_type_id=it.id, quantity=1, asset_ids=[asset.id])],
     ), actor=actor)
     if data.status == "maintenance":

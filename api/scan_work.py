@@ -18,12 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.page_text import field_zh, for_people
 from api.pages.common import form_already_done
+from api.pages.occurred_at import form_occurred_at
 from api.writes import write_once
+from inventory.access.permissions import allowed
 from inventory.access.scope import Principal
-from inventory.clock import BEIJING
-from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
+from inventory.errors import Conflict, InvalidInput, InventoryError, NotFound, PermissionDenied
 from inventory.readiness.schemas import CheckCreate
+from inventory.response import dispatch as dispatch_service
+from inventory.response.schemas import DeliverRequest, ExecuteRequest, ReturnRequest
 from inventory.scan import actions as scan_actions
+from inventory.scan.orders import ACTION_STATE, STEP_ZH, line_on
 from inventory.scan.resolve import ScanView, scan_view
 from inventory.stock import assets
 from inventory.stock import queries as stock
@@ -62,20 +66,12 @@ def _date(form: dict[str, list[str]], name: str) -> dt.date | None:
 
 
 def occurred_at(form: Form) -> dt.datetime | None:
-    """When the action really happened (``occurred_at``): None when empty (now); a time without an offset is
-    Beijing time, as a phone's ``datetime-local`` field sends it. The service refuses a time in the future."""
-    raw = (form.get("occurred_at") or [""])[0].strip()
-    if not raw:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise _FormError("occurred_at", f"“{raw[:30]}”不是时间（如 2027-06-30T14:30）") from None
-    return when if when.tzinfo else when.replace(tzinfo=BEIJING)
+    """When the action really happened (``occurred_at``): :func:`api.pages.occurred_at.form_occurred_at`."""
+    return form_occurred_at(form)
 
 
 # The check form's fields that the shared labels (api.page_text) do not know.
-CHECK_FIELD_ZH = {"run_minutes": "运行分钟", "load_pct": "负载", "task": "检查项目"}
+CHECK_FIELD_ZH = {"run_minutes": "运行分钟", "load_pct": "负载", "task": "检查项目", "line_id": "动用明细"}
 # A unit's readiness state and a check's result, in the colours of the status badges.
 STATE_BADGE = {"ready": "available", "due_soon": "reserved", "overdue": "maintenance", "fault": "maintenance",
                "in_maintenance": "maintenance", "ok": "available", "not_ready": "maintenance"}
@@ -100,6 +96,77 @@ def _check(form: dict[str, list[str]]) -> CheckCreate:
 
 async def _resolve_target(session: AsyncSession, form: dict[str, list[str]]) -> int:
     return await scan_actions.resolve_place(session, (form.get("to") or [""])[0])
+
+
+DISPATCH_ACTIONS = ("dispatch_execute", "dispatch_deliver", "dispatch_return")
+
+
+def _chosen_line(view: ScanView, action: str, form: Form) -> int:
+    """The dispatch line a step is taken on: the form's ``line_id``, else the only one of this unit or lot
+    waiting for the step that the user may take (a lot on several asks which)."""
+    chosen = _int(form, "line_id", required=False, minimum=1)
+    if chosen is not None:
+        return chosen
+    mine = [t.line_id for t in (view.dispatch.tasks if view.dispatch else []) if t.action == action and t.mine]
+    if len(mine) == 1:
+        return mine[0]
+    if not mine:
+        raise _FormError("line_id", "没有等您办理的动用明细")
+    raise _FormError("line_id", f"这批物资有 {len(mine)} 条动用明细等您办理，请选择一条")
+
+
+async def _dispatch_step(session: AsyncSession, view: ScanView, principal: Principal, action: str, form: Form,
+                         when: dt.datetime | None) -> Any:
+    """Take one dispatch line of this unit or lot a step on (出库, 签收 or 归还); the order as the API reads it."""
+    line_id = _chosen_line(view, action, form)
+    found = await line_on(session, view.kind, view.target_id, line_id)
+    if found is None:
+        what = "这件装备" if view.kind == "asset" else "这批物资"
+        raise InvalidInput(f"第 {line_id} 号明细不是{what}的动用明细，请重新扫码", field="line_id")
+    dispatch_id, _ = found
+    if action == "dispatch_execute":
+        order = await dispatch_service.execute_dispatch(
+            session, dispatch_id, ExecuteRequest(line_ids=[line_id], occurred_at=when), principal)
+    elif action == "dispatch_deliver":
+        order = await dispatch_service.deliver_dispatch(
+            session, dispatch_id, principal, data=DeliverRequest(line_ids=[line_id], occurred_at=when))
+    else:
+        order = await dispatch_service.return_dispatch(
+            session, dispatch_id, ReturnRequest(to_location_id=await _return_to(session, view, line_id, form),
+                                                line_ids=[line_id], occurred_at=when), principal)
+    return await dispatch_service.dispatch_read(session, order)
+
+
+async def _return_to(session: AsyncSession, view: ScanView, line_id: int, form: Form) -> int:
+    """Where a return goes: the place the form names (``to``, as 移到 reads it, or ``location_id``), else the
+    place the line came from."""
+    if (form.get("to") or [""])[0].strip():
+        return await _resolve_target(session, form)
+    chosen = _int(form, "location_id", required=False, minimum=1)
+    if chosen is not None:
+        return chosen
+    came_from = [t.source_id for t in (view.dispatch.tasks if view.dispatch else []) if t.line_id == line_id]
+    if not came_from:
+        raise _FormError("to", "请选择归还到的地点")
+    return came_from[0]
+
+
+async def _dispatch_done_by_another(db: Database, principal: Principal, view: ScanView, action: str,
+                                    form: Form) -> Outcome | None:
+    """A dispatch step no longer offered because its line has moved on (another keeper took it): 409, saying
+    where the line stands now; None otherwise (the step is refused as any other)."""
+    raw = (form.get("line_id") or [""])[0].strip()
+    if action not in DISPATCH_ACTIONS or not allowed("dispatch.execute", principal.role):
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > _FORM_INT_MAX:
+        return None
+    async with db.read() as session:
+        found = await line_on(session, view.kind, view.target_id, int(raw))
+    if found is None or found[1] == ACTION_STATE[action]:
+        return None
+    now = STEP_ZH.get(found[1]) or dispatch_service.LINE_STATE_ZH.get(found[1], found[1])
+    return Outcome(409, view.code, f"动用指令 #{found[0]} 的第 {raw} 号明细当前为“{now}”，可能已由他人办理",
+                   field="line_id")
 
 
 def action_work(view: ScanView, principal: Principal, action: str,
@@ -149,6 +216,8 @@ def action_work(view: ScanView, principal: Principal, action: str,
         if action == "count":
             return await scan_actions.count_here(session, principal, target, _int(form, "item_type_id") or 0,
                                                  _int(form, "counted") or 0, when)
+        if action in DISPATCH_ACTIONS:
+            return await _dispatch_step(session, view, principal, action, form, when)
         raise _FormError("action", "未知操作")
 
     return work
@@ -188,7 +257,8 @@ async def perform(request: Request[Any, Any, Any], db: Database, principal: Prin
     if not view.active:
         return Outcome(410, view.code, f"此标签已停用，已由新标签 {view.replaced_by} 替换", field="code")
     if action not in view.actions:
-        return Outcome(403, view.code, REFUSED_HERE, field="action")
+        return await _dispatch_done_by_another(db, principal, view, action, form) or Outcome(
+            403, view.code, REFUSED_HERE, field="action")
     try:
         written = await write_once(request, db, principal, action_work(view, principal, action, form), key=key,
                                    fingerprint_body=body, status_code=200)

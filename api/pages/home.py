@@ -1,5 +1,5 @@
-"""The home page: the user's open alerts first; a keeper's places and recent movements; for commanders, available
-equipment per county."""
+"""The home page: the user's open alerts first; the dispatch orders waiting for a keeper (出库 at his places,
+签收 at his incidents); a keeper's places and recent movements; for commanders, available equipment per county."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.pages.common import PAGE, login_redirect, page_context, page_principal
+from inventory.access.permissions import allowed
 from inventory.access.scope import Principal
 from inventory.alerts.queries import list_alerts, principal_viewer
+from inventory.response.field import waiting_orders
 from inventory.scan.resolve import _recent
 from inventory.store.db import Database
 from inventory.store.models import Asset, ItemType, Location, Region
@@ -30,6 +32,8 @@ async def _my_locations(session: AsyncSession, principal: Principal, limit: int 
 
 
 HOME_ALERTS = 8  # open alerts listed on the home page; the rest on /alerts
+HOME_ORDERS = 5  # dispatch orders waiting for the keeper, listed on the home page; all of them on /dispatches
+HOME_ORDER_LINES = 4  # of each, the keeper's own lines shown
 
 
 @get("/", opt=PAGE, include_in_schema=False)
@@ -44,6 +48,8 @@ async def home(request: Request[Any, Any, Any], db: Database) -> Template | Redi
         locations = await _my_locations(session, principal, 60)
         ids = [loc.id for loc in locations]
         recent = await _recent(session, Location.id.in_(ids), limit=10) if ids else []
+        waiting = await waiting_orders(session, principal, HOME_ORDERS + 1) \
+            if allowed("dispatch.execute", principal.role) else None
         availability = []
         if principal.role in ("commander", "admin", "auditor"):
             prefix = next(iter(principal.scope_regions), "3601")[:4]
@@ -67,7 +73,8 @@ async def home(request: Request[Any, Any, Any], db: Database) -> Template | Redi
     return Template("home.html", context=page_context(
         principal, alerts=alerts.items, alerts_total=alerts.total, locations=locations, recent=recent,
         availability=availability, categories=categories,
-        scope_text=scope_text))
+        scope_text=scope_text, waiting=None if waiting is None else waiting[:HOME_ORDERS],
+        waiting_more=waiting is not None and len(waiting) > HOME_ORDERS, order_lines_shown=HOME_ORDER_LINES))
 
 
 HANDLERS = [home]

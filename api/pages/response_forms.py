@@ -30,6 +30,8 @@ FIELD_ZH = {
     "document_no": "书面批准文号", "confirm": "确认", "status": "状态", "since": "开始日期", "until": "结束日期",
     "q": "名称", "offset": "页码", "limit": "每页条数", "paperwork": "书面手续", "incident": "事件",
     "idempotency_key": "表单编号", "level": "响应级别", "late": "到达时限",
+    "occurred_at": "发生时间", "line_id": "明细", "line_ids": "明细", "from_location_id": "出库地点",
+    "to_location_id": "归还到",
 }
 KEY_FIELD = "idempotency_key"
 

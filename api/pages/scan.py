@@ -25,6 +25,8 @@ DONE_ZH = {
     "checkout": "已领用出库", "checkin": "已归还入库", "move": "已办理移库", "inspect": "检查已记录",
     "damaged": "已报损，转入维修",
     "lost": "已报失", "receive_transfer": "已签收", "issue": "已出库", "receive": "已入库", "count": "盘点已记录",
+    "dispatch_execute": "已出库，调往事件现场（在途）", "dispatch_deliver": "已在事件现场签收",
+    "dispatch_return": "已归还入库",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, case, false, func, or_, select, true
@@ -10,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.permissions import allowed
 from inventory.access.scope import Principal, in_scope
-from inventory.clock import BEIJING
+from inventory.clock import BEIJING, beijing_today
+from inventory.scan.orders import DispatchPart, lot_part, unit_part
 from inventory.stock.assets import is_overdue
 from inventory.stock.documents import KIND_ZH as DOC_ZH
 from inventory.stock.documents import document_number
@@ -40,6 +42,7 @@ LOCATION_KIND_ZH = {"depot": "储备库", "reserve_point": "储备点", "vendor"
 ACTION_ZH = {
     "checkout": "领用出库", "checkin": "归还入库", "move": "移库/调拨", "inspect": "检查", "damaged": "报损",
     "lost": "报失", "receive_transfer": "到货签收", "issue": "出库", "receive": "入库", "count": "盘点",
+    "dispatch_execute": "动用出库", "dispatch_deliver": "现场签收", "dispatch_return": "动用归还",
 }
 SITES_SHOWN = 8  # a lot's page lists this many places (the user's own first), the rest on a page of their own
 SITES_PER_PAGE = 50
@@ -97,6 +100,7 @@ class ScanView(msgspec.Struct, kw_only=True):
     recent: list[MovementLineView] = msgspec.field(default_factory=list)
     actions: list[str] = msgspec.field(default_factory=list)
     item_type_id: int | None = None
+    dispatch: DispatchPart | None = None  # the dispatch orders (动用指令) this unit or lot waits on a step of
 
 
 async def _recent(session: AsyncSession, *conditions: object, limit: int = 5) -> list[MovementLineView]:
@@ -108,14 +112,15 @@ async def _recent(session: AsyncSession, *conditions: object, limit: int = 5) ->
                              name, m.quantity) for m, d, name in rows]
 
 
-def scope_clause(principal: Principal | None) -> ColumnElement[bool]:
-    """A condition on ``Location`` true for the places in the user's scope (bins with their location)."""
+def scope_clause(principal: Principal | None, place: Any = Location) -> ColumnElement[bool]:
+    """A condition on ``Location`` (or ``place``, an alias of it) true for the places in the user's scope (bins
+    with their location)."""
     if principal is None:
         return false()
     if principal.role == "admin":
         return true()
-    conditions = [Location.region_code.startswith(r) for r in principal.scope_regions]
-    conditions += [Location.path.contains(f"/{i}/") for i in principal.scope_locations]
+    conditions = [place.region_code.startswith(r) for r in principal.scope_regions]
+    conditions += [place.path.contains(f"/{i}/") for i in principal.scope_locations]
     return or_(*conditions) if conditions else false()
 
 
@@ -141,7 +146,7 @@ async def _stock(session: AsyncSession, *conditions: object, today: dt.date, pri
 async def lot_sites(session: AsyncSession, lot_id: int, principal: Principal | None, *, limit: int | None,
                     offset: int = 0, today: dt.date | None = None) -> tuple[list[StockLineView], int]:
     """The places holding a lot, the user's own first, one page of them; and how many places in all."""
-    today = today or dt.date.today()
+    today = today or beijing_today()
     total = int(await session.scalar(select(func.count()).select_from(Balance)
                                      .where(Balance.lot_id == lot_id, Balance.on_hand > 0)) or 0)
     lines = await _stock(session, Balance.lot_id == lot_id, today=today, principal=principal, mine_first=True,
@@ -180,7 +185,7 @@ async def lot_sources(session: AsyncSession, lot_id: int, principal: Principal, 
                       today: dt.date | None = None) -> list[StockLineView]:
     """The places in the user's scope where some of this lot is available (to issue or move from)."""
     return await _stock(session, Balance.lot_id == lot_id, Balance.on_hand > Balance.reserved,
-                        scope_clause(principal), today=today or dt.date.today(), principal=principal, limit=limit)
+                        scope_clause(principal), today=today or beijing_today(), principal=principal, limit=limit)
 
 
 async def scan_view(session: AsyncSession, code: str, principal: Principal | None,
@@ -189,7 +194,7 @@ async def scan_view(session: AsyncSession, code: str, principal: Principal | Non
 
     A lot lists the places holding it, the user's own first: all of them, or the first ``sites``.
     """
-    today = today or dt.date.today()
+    today = today or beijing_today()
     found = await resolve(session, code)
     base = {"code": found.code, "kind": found.kind, "kind_zh": KIND_ZH[found.kind], "target_id": found.target_id,
             "active": found.active, "replaced_by": found.replaced_by}
@@ -199,6 +204,12 @@ async def scan_view(session: AsyncSession, code: str, principal: Principal | Non
         view = await _lot_view(session, base, found.target_id, today, principal, sites)
     else:
         view = await _location_view(session, base, found.target_id, today)
+    if found.active and found.kind == "asset":
+        asset = await session.get(Asset, found.target_id)
+        assert asset is not None
+        view.dispatch = await unit_part(session, asset, principal)
+    elif found.active and found.kind == "lot":
+        view.dispatch = await lot_part(session, found.target_id, principal)
     if principal is not None and found.active:
         view.actions = await _actions(session, view, principal)
     return view
@@ -311,10 +322,22 @@ async def _away(session: AsyncSession, asset_id: int) -> bool:
                                                              AssetRepair.back_on.is_(None))) is not None
 
 
+def _dispatch_actions(view: ScanView) -> list[str]:
+    """The dispatch steps this user may take on the scanned unit or lot (``DispatchTask.mine``), once each."""
+    tasks = view.dispatch.tasks if view.dispatch else []
+    return list(dict.fromkeys(t.action for t in tasks if t.mine))
+
+
 async def _actions(session: AsyncSession, view: ScanView, principal: Principal) -> list[str]:
-    """The actions this user may take here: their role allows it and the place is in their scope."""
+    """The actions this user may take here: their role allows it and the place is in their scope.
+
+    A unit on a dispatch order offers its next step (出库 at the source, 签收 at the incident, 归还 by the keeper
+    it came from) instead of the generic ones it would not pass: a reserved unit has no other action, and a
+    unit on its way to an incident is signed for as the order's (not as a plain transfer).
+    """
     moves = allowed("movements.post", principal.role)
     checks = allowed("readiness.check", principal.role)
+    steps = _dispatch_actions(view)
     if view.kind == "asset":
         asset = await session.get(Asset, view.target_id)
         assert asset is not None
@@ -323,8 +346,10 @@ async def _actions(session: AsyncSession, view: ScanView, principal: Principal) 
                                         .order_by(Movement.id.desc()).limit(1))
             scoped = home is not None and await in_scope(session, principal, home)
             return ["checkin"] if moves and scoped and asset.status in ("deployed", "leased_out", "lost") else []
+        if asset.status in ("reserved", "in_transit") and view.dispatch is not None:
+            return steps
         if not await in_scope(session, principal, asset.location_id):
-            return []
+            return steps  # a unit delivered to another county's incident is returned by the keeper it came from
         if asset.status == "in_transit":
             return ["receive_transfer"] if allowed("transfers.receive", principal.role) else []
         actions = []
@@ -334,10 +359,11 @@ async def _actions(session: AsyncSession, view: ScanView, principal: Principal) 
             actions += ["inspect", "damaged"]
         if moves and asset.status in ("available", "maintenance"):
             actions.append("lost")
-        return actions
+        return actions + steps
+    if view.kind == "lot":
+        sourced = moves and bool(await lot_sources(session, view.target_id, principal, limit=1))
+        return (["issue", "move"] if sourced else []) + steps
     if not moves:
         return []
-    if view.kind == "lot":
-        return ["issue", "move"] if await lot_sources(session, view.target_id, principal, limit=1) else []
     assert view.location_id is not None
     return ["receive", "count"] if await in_scope(session, principal, view.location_id) else []

@@ -39,6 +39,7 @@ from api.controllers.plans import PlanController
 from api.controllers.quotas import QuotaController
 from api.controllers.readiness import ReadinessController
 from api.controllers.regions import RegionController
+from api.controllers.relief import ReliefController
 from api.controllers.reports import ReportController
 from api.controllers.risk_points import RiskPointController
 from api.controllers.scan import ScanController
@@ -68,6 +69,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     AvailabilityController, LotController,
     WriteOffController, ReportController, LeaseController, AgreementController, QuotaController,
     ReadinessController, AlertController, PlanProposalController, PlanController, RiskPointController,
+    ReliefController,
     *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),

@@ -24,6 +24,7 @@ from inventory.demo.leases import ensure_demo_leases
 from inventory.demo.plans import ensure_demo_plan, ensure_demo_risk_points
 from inventory.demo.quotas import ensure_demo_quotas
 from inventory.demo.readiness import ensure_demo_readiness
+from inventory.demo.relief import ensure_demo_relief
 from inventory.demo.response import ensure_demo_response
 from inventory.demo.stock import ensure_opening_stock
 from inventory.demo.write_offs import ensure_demo_write_off
@@ -356,5 +357,7 @@ async def load_demo(session: AsyncSession, *, progress: Callable[[str], None] = 
     summary.plans_created, summary.plans_skipped = made, kept
     progress(_said("前置计划草稿（选址优化按现有库存布放大流量潜水泵，目标 60 分钟；待另一名指挥人员审批）", made, kept,
                    "份"))
+    progress(_said("救灾物资发放（蒋巷镇 2 个村 6 户，两轮，调往事件现场后按户登记）",
+                   *await ensure_demo_relief(session), "次"))
     progress(summary.describe())
     return summary

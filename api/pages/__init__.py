@@ -18,10 +18,12 @@ from api.pages import (
     plans,
     quotas,
     readiness,
+    relief,
     reports,
     risk_points,
     scan,
     sign_in,
+    station,
     write_offs,
 )
 from api.pages import map as map_pages
@@ -32,4 +34,5 @@ __all__ = ["PAGE", "PAGE_HANDLERS"]
 PAGE_HANDLERS = [*sign_in.HANDLERS, *home.HANDLERS, *scan.HANDLERS, *write_offs.HANDLERS, *availability.HANDLERS,
                  *map_pages.HANDLERS, *incidents.HANDLERS, *reports.HANDLERS,
                  *leases.HANDLERS, *agreements.HANDLERS, *quotas.HANDLERS, *readiness.HANDLERS,
-                 *alerts.HANDLERS, *plans.HANDLERS, *plan.HANDLERS, *risk_points.HANDLERS]
+                 *alerts.HANDLERS, *plans.HANDLERS, *plan.HANDLERS, *risk_points.HANDLERS, *station.HANDLERS,
+                 *relief.HANDLERS]

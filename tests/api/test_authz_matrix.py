@@ -20,6 +20,7 @@ from litestar.handlers.base import BaseRouteHandler
 from api.auth import is_framework_options
 from inventory.access import tokens, users
 from inventory.access.permissions import PERMISSIONS, ROLES
+from inventory.clock import beijing_today
 from inventory.store.db import Database
 from tests.api import snapshot
 from tests.api.helpers import item_type_body, location_body
@@ -247,6 +248,18 @@ async def page_form(s: Site, form: dict[str, str], **params: Any) -> Call:
     return Call(params, form=form, headers={"x-csrftoken": s.csrf, "cookie": f"inv_csrf={s.csrf}"})
 
 
+async def station_action(s: Site, target: str) -> Call:
+    """The scan station's JSON action (检查完好 on the target's pump) in an admin's page session: without a
+    session it answers 401 JSON (the station keeps the entry) instead of the pages' redirect, and every column
+    here signs in with bearer tokens only."""
+    async with s.db.write() as session:
+        token, _ = await tokens.issue_token(session, await users.get_user_by_name(session, "admin"), kind="session")
+    csrf = (await s.admin.get("/login", headers={"cookie": f"inv_session={token}"})).cookies["inv_csrf"]
+    return Call(json={"idempotency_key": f"matrix-{s.unique('station-')}", "code": s.label[target],
+                      "action": "inspect", "fields": {"result": "ok"}},
+                headers={"x-csrftoken": csrf, "cookie": f"inv_csrf={csrf}; inv_session={token}"})
+
+
 def write_off_body(s: Site, target: str) -> dict[str, Any]:
     """A request to write off one tent at the target's depot."""
     return {"location_id": s.depot[target], "lines": [{"item_type_id": s.tent, "quantity": 1}], "reason": "霉变"}
@@ -302,7 +315,7 @@ async def returnable_lease(s: Site, target: str) -> Call:
     return Call({"lease_id": lease}, json={"lines": [{"line_id": line}]})
 
 
-TODAY = dt.date.today()
+TODAY = beijing_today()
 
 
 def agreement_body(s: Site, target: str) -> dict[str, Any]:
@@ -344,6 +357,30 @@ async def a_quota(s: Site, target: str) -> Call:
     quota = await created(s.admin, "/api/v1/quotas", {"location_id": s.depot[target], "item_type_id": item["id"],
                                                       "minimum": 2})
     return Call({"quota_id": quota["id"]})
+
+
+async def a_relief_site(s: Site, target: str) -> int:
+    """An incident in the target's region whose staging place (in or out of the keeper's scope) holds tents."""
+    incident = await an_incident(s, target)
+    site = (await s.admin.get(f"/api/v1/incidents/{incident}")).json()["location_id"]
+    await created(s.admin, "/api/v1/movements", receipt(site, s.tent, 5))
+    return incident
+
+
+async def relief_to(s: Site, target: str) -> Call:
+    """A tent handed to a new household at the staging place of an incident in the target's region."""
+    from inventory.relief.ids import check_character
+
+    first17 = f"36012119800101{next(s.numbers) % 1000:03d}"
+    household = {"head_name": "矩阵户主", "id_number": first17 + check_character(first17), "village": "八一村",
+                 "size": 3}
+    return Call({"incident_id": await a_relief_site(s, target)},
+                json={"household": household, "lines": [{"item_type": "TENT-12", "quantity": 1}]})
+
+
+async def relief_register(s: Site, target: str) -> Call:
+    """The register of a village and round of an incident in the target's region."""
+    return Call({"incident_id": await an_incident(s, target)}, query={"village": "八一村", "round": 1})
 
 
 async def new_quota(s: Site, target: str) -> Call:
@@ -529,6 +566,10 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("POST", "/logout"): lambda s, t: page_form(s, {}),
     ("GET", "/s/{code}"): lambda s, t: Call({"code": s.label[t]}),
     ("POST", "/s/{code}"): lambda s, t: page_form(s, {"action": "inspect", "result": "ok"}, code=s.label[t]),
+    ("GET", "/station"): lambda s, t: Call(),
+    ("GET", "/station/probe"): lambda s, t: Call(),
+    ("GET", "/station-sw.js"): lambda s, t: Call(),
+    ("POST", "/station/actions"): station_action,
     ("GET", "/static/{file_path}"): lambda s, t: Call({"file_path": "app.css"}),
     ("HEAD", "/static/{file_path}"): lambda s, t: Call({"file_path": "app.css"}),
     ("GET", "/api/v1/scan/{code}"): lambda s, t: Call({"code": s.label[t]}),
@@ -629,6 +670,10 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/dispatches/{dispatch_id}"): lambda s, t: Call({"dispatch_id": 1}),
     ("POST", "/dispatches/{dispatch_id}/paperwork"): lambda s, t: page_form(s, {"document_no": "x"}, dispatch_id=1),
     ("POST", "/dispatches/{dispatch_id}/cancel"): lambda s, t: page_form(s, {"confirm": "yes"}, dispatch_id=1),
+    ("POST", "/dispatches/{dispatch_id}/execute"): lambda s, t: page_form(s, {"from_location_id": "1"}, dispatch_id=1),
+    ("POST", "/dispatches/{dispatch_id}/deliver"): lambda s, t: page_form(s, {"line_id": "1"}, dispatch_id=1),
+    ("POST", "/dispatches/{dispatch_id}/return"): lambda s, t: page_form(s, {"line_id": "1", "to_location_id": "1"},
+                                                                         dispatch_id=1),
     ("GET", "/availability"): lambda s, t: Call(query={"lat": "28.55", "lon": "115.94", "category": "pump"}),
     ("GET", "/availability/summary"): lambda s, t: Call(query={"region": "3601", "category": "pump"}),
     ("GET", "/map"): lambda s, t: Call(query={"region": TARGET_REGION[t]}),
@@ -715,6 +760,16 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/risk-points"): lambda s, t: Call(query={"region": TARGET_REGION[t], "kind": "village"}),
     ("GET", "/risk-points/template.xlsx"): lambda s, t: Call(query={"region": TARGET_REGION[t]}),
     ("POST", "/risk-points/import"): lambda s, t: page_form(s, {"region": TARGET_REGION[t]}),
+    ("POST", "/api/v1/incidents/{incident_id}/distributions"): relief_to,
+    ("GET", "/api/v1/incidents/{incident_id}/distributions"): lambda s, t: _call(a_relief_site(s, t), "incident_id"),
+    ("GET", "/api/v1/incidents/{incident_id}/distributions/totals"): lambda s, t: _call(an_incident(s, t),
+                                                                                         "incident_id"),
+    ("GET", "/api/v1/incidents/{incident_id}/distributions/register.xlsx"): relief_register,
+    ("GET", "/incidents/{incident_id}/relief"): lambda s, t: Call({"incident_id": 1}),
+    ("POST", "/incidents/{incident_id}/relief"): lambda s, t: page_form(
+        s, {"head_name": "矩阵户主", "village": "八一村"}, incident_id=1),
+    ("GET", "/incidents/{incident_id}/relief/register.xlsx"): lambda s, t: Call(
+        {"incident_id": 1}, query={"village": "八一村", "round": "1"}),
 }
 
 

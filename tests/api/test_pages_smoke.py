@@ -22,6 +22,7 @@ from api.pages import PAGE
 from inventory.access.scope import Principal
 from inventory.agreements.schemas import AgreementCreate, AgreementLineCreate
 from inventory.agreements.service import create_agreement
+from inventory.clock import beijing_today
 from inventory.plans import service as plan_service
 from inventory.store.db import Database
 from inventory.store.label_codes import ensure_label
@@ -113,12 +114,17 @@ async def build_site(admin: Any, db: Database) -> Site:
     order = await created(admin, f"/api/v1/incidents/{incident['id']}/dispatches", {
         "lines": [{"item_type": "TENT-12", "quantity": 2, "from_location_id": ncx}],
         "approval": {"mode": "oral", "approved_by": "值班领导"}})
+    await created(admin, "/api/v1/movements", {"kind": "receipt", "location_id": incident["location_id"],
+                                               "lines": [{"item_type_id": tent, "quantity": 3}]})
+    await created(admin, f"/api/v1/incidents/{incident['id']}/distributions", {  # relief handed to a household
+        "household": {"head_name": "张三", "id_number": "11010519491231002X", "village": "八一村", "size": 4},
+        "lines": [{"item_type": "TENT-12", "quantity": 1}]})
     lease = await created(admin, "/api/v1/leases", {
         "direction": "out", "counterparty": "进贤县应急管理局", "location_id": ncx, "start_date": "2026-12-01",
         "due_date": "2026-12-08", "lines": [{"item_type_id": tent, "quantity": 1}]})
     vendor = (await created(admin, "/api/v1/locations", location_body(
         "V-NCX", name="江西某帐篷厂仓库", kind="vendor", region_code=KEEPER_SCOPE, lat=28.50, lon=115.99)))["id"]
-    today = dt.date.today()
+    today = beijing_today()
     async with db.write() as session:
         agreement = await create_agreement(session, AgreementCreate(
             number="XY-2026-001", name="帐篷代储协议", vendor_location_id=vendor, kind="physical",

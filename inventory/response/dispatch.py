@@ -228,9 +228,9 @@ async def _chosen(session: AsyncSession, d: Dispatch, state: str, line_ids: list
     if line_ids is None:
         return lines
     wanted = set(line_ids)
-    mine: dict[int, str] = dict((await session.execute(
+    mine: dict[int, str] = {ln_id: st for ln_id, st in (await session.execute(  # noqa: C416 (rows, not pairs)
         select(DispatchLine.id, DispatchLine.state).where(DispatchLine.dispatch_id == d.id,
-                                                          DispatchLine.id.in_(wanted)))).tuples().all())
+                                                          DispatchLine.id.in_(wanted)))).all()}
     strangers = sorted(wanted - mine.keys())
     if strangers:
         raise InvalidInput(f"第 {strangers[0]} 号明细不属于动用指令 #{d.id}", field="line_ids")

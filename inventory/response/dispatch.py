@@ -40,7 +40,7 @@ from inventory.response.targets import fix_target, late_condition, site_eta_minu
 from inventory.schemas import Page
 from inventory.stock.documents import insert_document, occurred_at_or_now
 from inventory.stock.ledger import AssetMove, Posting, apply_change, lock_balances, move_asset
-from inventory.stock.lots import is_expired
+from inventory.stock.lots import fefo_key, is_expired
 from inventory.stock.schemas import ReceiveLine, TransferReceive
 from inventory.stock.transfers import receive_transfer
 from inventory.store.lookup import get_or_not_found
@@ -113,11 +113,13 @@ async def _reserve_at_site(session: AsyncSession, posting: Posting, d: Dispatch,
         return reserved
     await lock_balances(session, [(item.id, p) for p in places])
     rows = (await session.execute(
-        select(Balance.location_id, Balance.lot_id, Balance.on_hand - Balance.reserved, Lot.expiry_date)
+        select(Balance.location_id, Balance.lot_id, Balance.on_hand - Balance.reserved, Lot.expiry_date,
+               Lot.production_date, Balance.id)
         .outerjoin(Lot, Lot.id == Balance.lot_id)
-        .where(Balance.item_type_id == item.id, Balance.location_id.in_(places))
-        .order_by(Lot.expiry_date.is_(None), Lot.expiry_date, Balance.id))).all()
-    for location_id, lot_id, free, expiry in rows:
+        .where(Balance.item_type_id == item.id, Balance.location_id.in_(places)))).all()
+    # FEFO exactly as an issue picks (inventory.stock.lots.fefo_key), then the place's balance row.
+    rows = sorted(rows, key=lambda r: (*fefo_key(r[1], r[3], r[4]), r[5]))
+    for location_id, lot_id, free, expiry, _, _ in rows:
         if reserved == quantity:
             break
         if free <= 0 or is_expired(expiry, today):

@@ -33,13 +33,17 @@ def is_expired(expiry: dt.date | None, today: dt.date) -> bool:
     return expiry is not None and expiry < today
 
 
+def fefo_key(lot_id: int | None, expiry: dt.date | None,
+             production: dt.date | None) -> tuple[dt.date, dt.date, bool, int]:
+    """The FEFO rank of some stock: earliest expiry first, then oldest production, lot-less stock and undated lots
+    last (issues, and the reservations of dispatch orders, pick in this order)."""
+    far = dt.date.max
+    return expiry or far, production or far, lot_id is None, lot_id or 0
+
+
 def fefo_order(candidates: Sequence[Candidate]) -> list[Candidate]:
     """Earliest expiry first, then oldest production, lot-less stock and undated lots last."""
-    far = dt.date.max
-    return sorted(
-        candidates,
-        key=lambda c: (c.expiry_date or far, c.production_date or far, c.lot_id is None, c.lot_id or 0),
-    )
+    return sorted(candidates, key=lambda c: fefo_key(c.lot_id, c.expiry_date, c.production_date))
 
 
 def pick_fefo(

@@ -123,7 +123,13 @@ async def stock_card(
     session: AsyncSession, *, location_id: int, item_type_id: int, include_children: bool = False,
     since: dt.datetime | None = None, until: dt.datetime | None = None, limit: int = 1000,
 ) -> StockCard:
-    """Every on-hand and in-transit movement of an item at a location, with running balances."""
+    """Every on-hand and in-transit movement of an item at a location, with running balances.
+
+    As in 收发存 and 台账 (:mod:`inventory.reports`), a movement counts at its document's ``occurred_at`` (when
+    it really happened), not when it was entered: ``since``/``until`` select by it, the lines run in
+    (``occurred_at``, movement id) order and the balances follow that order. The opening balance is everything
+    that happened before ``since``.
+    """
     loc = await get_location(session, location_id)
     if include_children:
         places: ColumnElement[bool] = Movement.location_id.in_(
@@ -131,21 +137,23 @@ async def stock_card(
     else:
         places = Movement.location_id == loc.id
     base = [places, Movement.item_type_id == item_type_id, Movement.bucket != "reserved"]
+    in_range: list[ColumnElement[bool]] = []
+    if since is not None:
+        in_range.append(Document.occurred_at >= since)
+    if until is not None:
+        in_range.append(Document.occurred_at < until)
     opening = opening_transit = 0
     if since is not None:
         before = (await session.execute(
             select(Movement.bucket, func.coalesce(func.sum(Movement.quantity), 0))
-            .where(*base, Movement.created_at < since).group_by(Movement.bucket))).all()
+            .join(Document, Document.id == Movement.document_id)
+            .where(*base, Document.occurred_at < since).group_by(Movement.bucket))).all()
         sums = dict(before)
         opening, opening_transit = int(sums.get("on_hand", 0)), int(sums.get("in_transit", 0))
-    stmt = select(Movement, Document).join(Document, Document.id == Movement.document_id).where(*base)
-    if since is not None:
-        stmt = stmt.where(Movement.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(Movement.created_at < until)
+    stmt = select(Movement, Document).join(Document, Document.id == Movement.document_id).where(*base, *in_range)
     balance, transit = opening, opening_transit
     lines = []
-    rows = (await session.execute(stmt.order_by(Movement.id).limit(limit + 1))).all()
+    rows = (await session.execute(stmt.order_by(Document.occurred_at, Movement.id).limit(limit + 1))).all()
     truncated = len(rows) > limit
     for m, doc in rows[:limit]:
         if m.bucket == "on_hand":
@@ -160,13 +168,10 @@ async def stock_card(
         ))
     closing = balance
     if truncated:  # the lines stop early; the closing balance must not
-        in_range = [*base, Movement.bucket == "on_hand"]
-        if since is not None:
-            in_range.append(Movement.created_at >= since)
-        if until is not None:
-            in_range.append(Movement.created_at < until)
         closing = opening + int(await session.scalar(
-            select(func.coalesce(func.sum(Movement.quantity), 0)).where(*in_range)) or 0)
+            select(func.coalesce(func.sum(Movement.quantity), 0)).select_from(Movement)
+            .join(Document, Document.id == Movement.document_id)
+            .where(*base, Movement.bucket == "on_hand", *in_range)) or 0)
     return StockCard(location_id=loc.id, item_type_id=item_type_id, include_children=include_children,
                      opening=opening, closing=closing, lines=lines, truncated=truncated)
 

@@ -736,7 +736,7 @@ async def test_stock_card_shows_each_movement_with_the_running_balance(db: Datab
     assert (source.opening, source.closing) == (0, 9)
     assert [(ln.bucket, ln.quantity, ln.balance, ln.in_transit_balance) for ln in dest.lines] == [
         ("in_transit", 6, 0, 6), ("in_transit", -4, 0, 2), ("on_hand", 4, 4, 2)]
-    later = source.lines[1].created_at
+    later = source.lines[1].occurred_at
     async with db.read() as s:
         since = await stock_card(s, location_id=w.depot, item_type_id=w.tent, since=later)
     assert since.opening == 20

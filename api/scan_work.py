@@ -65,11 +65,6 @@ def _date(form: dict[str, list[str]], name: str) -> dt.date | None:
         raise _FormError(name, f"“{raw[:20]}”不是日期（如 2027-06-30）") from None
 
 
-def occurred_at(form: Form) -> dt.datetime | None:
-    """When the action really happened (``occurred_at``): :func:`api.pages.occurred_at.form_occurred_at`."""
-    return form_occurred_at(form)
-
-
 # The check form's fields that the shared labels (api.page_text) do not know.
 CHECK_FIELD_ZH = {"run_minutes": "运行分钟", "load_pct": "负载", "task": "检查项目", "line_id": "动用明细"}
 # A unit's readiness state and a check's result, in the colours of the status badges.
@@ -91,7 +86,7 @@ def _check(form: dict[str, list[str]]) -> CheckCreate:
         task=text.get("task") or "visual_check", result=text.get("result") or "ok",  # type: ignore[arg-type]
         battery_pct=_int(form, "battery_pct", required=False), fuel_pct=_int(form, "fuel_pct", required=False),
         run_minutes=_int(form, "run_minutes", required=False), load_pct=_int(form, "load_pct", required=False),
-        fault_description=text.get("note", "")[:300], performed_at=occurred_at(form))
+        fault_description=text.get("note", "")[:300], performed_at=form_occurred_at(form))
 
 
 async def _resolve_target(session: AsyncSession, form: dict[str, list[str]]) -> int:
@@ -184,7 +179,7 @@ def action_work(view: ScanView, principal: Principal, action: str,
         return result
 
     async def act(session: AsyncSession) -> Any:
-        target, when = view.target_id, occurred_at(form)
+        target, when = view.target_id, form_occurred_at(form)
         if action == "checkout":
             return await scan_actions.checkout(session, principal, target, text.get("counterparty", ""),
                                                text.get("reason", ""), when)

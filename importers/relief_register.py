@@ -19,8 +19,8 @@ import msgspec
 import openpyxl
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
 
+from importers.print_setup import print_on_a4
 from importers.xlsx_rows import ILLEGAL_CHARACTERS
 
 __all__ = ["COLUMNS", "HEADER_ROW", "TITLE", "RegisterHeading", "RegisterHousehold", "RegisterLine",
@@ -34,7 +34,6 @@ COLUMNS: tuple[tuple[str, float], ...] = (
 TITLE_ROW, INFO_ROWS, HEADER_ROW = 1, (2, 3), 4
 SIGN_HEIGHT = 36  # points: room for a signature (or a thumbprint) in a household's box
 LINE_HEIGHT = 20  # points: each further item line of the same household
-PAPER_A4 = 9  # OOXML paperSize code
 NUMBER_FORMAT = "#,##0"
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
 NOTE = "说明：身份证号仅登记后四位；领取人核对物资和数量无误后在“签领人签字”栏签字或按手印。"
@@ -191,17 +190,7 @@ def write_relief_register(heading: RegisterHeading, households: Sequence[Registe
         sheet.merge_cells(start_row=row + 3, start_column=start, end_row=row + 3, end_column=end)
     sheet.row_dimensions[row + 3].height = 28
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
-    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    setup = sheet.page_setup
-    setup.orientation = "portrait"
-    setup.paperSize = PAPER_A4
-    setup.fitToWidth = 1
-    setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    sheet.print_options.horizontalCentered = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
-    sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
+    print_on_a4(sheet, orientation="portrait", title_rows=f"{HEADER_ROW}:{HEADER_ROW}", top_bottom_margin=0.6)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

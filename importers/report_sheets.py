@@ -19,8 +19,8 @@ import msgspec
 import openpyxl
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
 
+from importers.print_setup import print_on_a4
 from importers.xlsx_rows import ILLEGAL_CHARACTERS
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
     "write_receipts_issues", "write_stock_by_county", "write_stock_ledger",
 ]
 
-PAPER_A4 = 9  # OOXML paperSize code
 TITLE_ROW, INFO_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3, 4
 BALANCE_HEADER_ROWS = (HEADER_ROW, HEADER_ROW + 1)  # the 收发存 header has two rows (本期收入 / 本期发出 groups)
 SIGNERS = ("制表人", "审核人", "负责人")
@@ -241,17 +240,8 @@ class _Sheet:
             sheet.row_dimensions[NOTE_ROW].height = 15 * (1 + len(" ".join(heading.notes)) // 110)
         self._header(header_rows)
         sheet.freeze_panes = f"A{self.next_row}"
-        sheet.print_title_rows = f"{header_rows[0]}:{header_rows[-1]}"
-        setup = sheet.page_setup
-        setup.orientation = "landscape"
-        setup.paperSize = PAPER_A4
-        setup.fitToWidth = 1
-        setup.fitToHeight = 0
-        sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-        sheet.print_options.horizontalCentered = True
-        sheet.page_margins.left = sheet.page_margins.right = 0.4
-        sheet.page_margins.top = sheet.page_margins.bottom = 0.6
-        sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
+        print_on_a4(sheet, orientation="landscape", title_rows=f"{header_rows[0]}:{header_rows[-1]}",
+                    top_bottom_margin=0.6)
 
     def _header(self, rows: tuple[int, ...]) -> None:
         sheet, top = self.sheet, rows[0]

@@ -15,9 +15,9 @@ from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.properties import PageSetupProperties
 
 from importers.error_copy import write_error_copy
+from importers.print_setup import print_on_a4
 from importers.xlsx_rows import ILLEGAL_CHARACTERS, Formula, RowStream, Value
 
 __all__ = ["SheetHeader", "SheetRow", "VarianceLine", "write_count_sheet", "write_error_copy", "write_variance"]
@@ -41,7 +41,6 @@ HEADER_ROW = 6
 FIRST_DATA_ROW = HEADER_ROW + 1
 COUNTED = "M"
 BOOK = "L"
-PAPER_A4 = 9  # OOXML paperSize code
 NOTE = (
     "说明：请在「实盘数量」列填写清点到的实际数量（整数），有差异时在「差异原因」列写明原因；"
     "请勿改动表头和物资编号。"
@@ -186,17 +185,8 @@ def _start(
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = f"A{FIRST_DATA_ROW}"
     # sheetPr, sheetViews and cols are written with the first row: set everything before it.
-    setup = sheet.page_setup
-    setup.orientation = "landscape"
-    setup.paperSize = PAPER_A4
-    setup.fitToWidth = 1
-    setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    print_on_a4(sheet, orientation="landscape", title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
     sheet.print_options.gridLines = True
-    sheet.print_options.horizontalCentered = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
     sheet.row_dimensions[1].height = 30
     sheet.row_dimensions[HEADER_ROW].height = 30
     sheet.append([_cell(sheet, title, Font(bold=True, size=16), Alignment(horizontal="center", vertical="center"))])

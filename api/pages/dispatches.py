@@ -20,8 +20,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.pages.common import PAGE, login_redirect, page_context, page_principal
+from api.pages.occurred_at import form_occurred_at
 from api.pages.response_forms import FormError, Posted, error_text, read_form, status_of, stored_answer, submit
-from api.scan_work import occurred_at
 from inventory.access.permissions import allowed
 from inventory.access.scope import Principal, in_scope
 from inventory.errors import InventoryError
@@ -163,7 +163,10 @@ async def dispatch_page(request: Request[Any, Any, Any], db: Database, dispatch_
     return await _render_order(db, principal, dispatch_id, done=DONE_ZH.get(done or ""))
 
 
-async def _act(request: Request[Any, Any, Any], db: Database, dispatch_id: int, done: str) -> Response[Any]:
+async def _posted(request: Request[Any, Any, Any], db: Database, dispatch_id: int, done: str, permission: str,
+                  refusal: str) -> Response[Any] | Template | tuple[Principal, Posted]:
+    """The signed-in user and the form of a step on an order — or the answer already due: sign in, no such order,
+    not allowed (403), or the stored outcome of a double tap or a resend."""
     principal = await page_principal(request, db)
     here = f"{PATH}/{dispatch_id}"
     if principal is None:
@@ -171,10 +174,19 @@ async def _act(request: Request[Any, Any, Any], db: Database, dispatch_id: int, 
     if not 1 <= dispatch_id <= MAX_ID:
         return missing(principal, f"动用指令编号 {dispatch_id} 不存在")
     posted = await read_form(request)
-    if not allowed(ORDER, principal.role):
-        return await _render_order(db, principal, dispatch_id, error=NOT_ALLOWED, status=403)
+    if not allowed(permission, principal.role):
+        return await _render_order(db, principal, dispatch_id, error=refusal, status=403)
     if await stored_answer(db, principal, request.url.path, posted) is not None:
         return Redirect(f"{here}?done={done}", status_code=303)  # a double tap or a resend
+    return principal, posted
+
+
+async def _act(request: Request[Any, Any, Any], db: Database, dispatch_id: int, done: str) -> Response[Any]:
+    ready = await _posted(request, db, dispatch_id, done, ORDER, NOT_ALLOWED)
+    if not isinstance(ready, tuple):
+        return ready
+    principal, posted = ready
+    here = f"{PATH}/{dispatch_id}"
     form = {"document_no": posted.get("document_no")[:64]}
     try:
         if done == "paperwork":
@@ -224,19 +236,13 @@ def _line_ids(posted: Posted) -> list[int] | None:
 
 async def _keeper_act(request: Request[Any, Any, Any], db: Database, dispatch_id: int, done: str) -> Response[Any]:
     """One keeper's step on an order from its page: 出库 of one of his sources, 签收, or 归还 of his lines."""
-    principal = await page_principal(request, db)
+    ready = await _posted(request, db, dispatch_id, done, EXECUTE, NOT_KEEPER)
+    if not isinstance(ready, tuple):
+        return ready
+    principal, posted = ready
     here = f"{PATH}/{dispatch_id}"
-    if principal is None:
-        return login_redirect(here)
-    if not 1 <= dispatch_id <= MAX_ID:
-        return missing(principal, f"动用指令编号 {dispatch_id} 不存在")
-    posted = await read_form(request)
-    if not allowed(EXECUTE, principal.role):
-        return await _render_order(db, principal, dispatch_id, error=NOT_KEEPER, status=403)
-    if await stored_answer(db, principal, request.url.path, posted) is not None:
-        return Redirect(f"{here}?done={done}", status_code=303)  # a double tap or a resend
     try:
-        when = occurred_at({"occurred_at": [posted.get("occurred_at")]})
+        when = form_occurred_at({"occurred_at": [posted.get("occurred_at")]})
         lines = _line_ids(posted)
         if done == "executed":
             site = _id(posted.get("from_location_id"), "from_location_id")

@@ -107,18 +107,17 @@ async def db_url(
 async def db(db_url: str) -> AsyncIterator[Database]:
     """The Database for this test's fresh database.
 
-    On SQLite, whatever the test did, ``site_stock`` (kept by triggers) must still agree with the stock
-    tables when it ends: every test that writes stock checks the triggers on its way.
+    Whatever the test did, ``site_stock`` (kept by triggers) must still agree with the stock tables when
+    it ends: every test that writes stock checks the triggers on its way, on both databases.
     """
     database = Database(db_url)
     try:
         yield database
-        if database.is_sqlite:
-            from inventory.stock import site_stock
+        from inventory.stock import site_stock
 
-            async with database.read() as session:
-                assert await site_stock.differences(await session.connection()) == [], \
-                    "site_stock disagrees with the balances and units"
+        async with database.read() as session:
+            assert await site_stock.differences(await session.connection()) == [], \
+                "site_stock disagrees with the balances and units"
     finally:
         await database.dispose()
 

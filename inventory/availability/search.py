@@ -8,13 +8,8 @@ enough (``limit`` reached or ``quantity`` covered), nothing unseen can come befo
 and the answer is exact. Otherwise T grows — to where the sources seen so far would be enough, or so
 that the fastest kind's radius doubles — until every kind's radius covers ``max_km`` (or the earth).
 
-On SQLite each round reads ``site_stock`` for the boxes (:mod:`inventory.stock.site_stock`). On PostgreSQL, each
-round reads the boxes with one of two plans (:mod:`inventory.availability.sql`): site-first, whose
-cost grows with the number of locations in the boxes, or stock-first, whose cost is the wanted item
-types' stock wherever it is. The first round is site-first. If it does not settle the answer, the wanted
-stock (up to ``STOCK_ROWS_CAP`` rows) and the locations in the next boxes are counted, both index reads,
-and the smaller picks the plan; while reading site-first, it is chosen again whenever the boxes have
-doubled in reach since.
+Each round reads ``site_stock`` for the boxes (:mod:`inventory.stock.site_stock`, :mod:`inventory.availability.sql`):
+one index range per wanted item type over the boxes' latitude band.
 """
 
 from __future__ import annotations
@@ -26,38 +21,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.availability.eta import EtaConfig
-from inventory.availability.sql import (
-    SQLITE_CANDIDATES,
-    Plan,
-    SiteRow,
-    candidates_statement,
-    stock_rows_statement,
-)
+from inventory.availability.sql import PG_CANDIDATES, SQLITE_CANDIDATES, SiteRow
 from inventory.places.geo import bbox_around, haversine_km
 from inventory.places.schemas import SITE_KINDS
 from inventory.store.db import Reader, raw_sqlite, reader_dialect
 
-INITIAL_RADIUS_KM: Final = 10.0
-"""How far the fastest kind of site is looked for in the first round (PostgreSQL)."""
-SQLITE_INITIAL_RADIUS_KM: Final = 6.0
-"""The same on SQLite, where a round's cost grows with the latitude band it reads (measured on the province
-bench: 6 km best at the tail; PostgreSQL's site-first plan does best with 10)."""
-STOCK_ROWS_CAP: Final = 5000
-"""Stock rows of the wanted item types are counted up to this many; with more, boxes are always read site-first."""
-LOOKAHEAD: Final = 4
-"""The plan is chosen for the rounds to come: the next boxes, and (×4 the area) the ones after."""
-ITEM_START_KM: Final = 64.0
-"""The fastest kind's radius when a search turns to reading stock first."""
+INITIAL_RADIUS_KM: Final = 6.0
+"""How far the fastest kind of site is looked for in the first round: a round's cost grows with the latitude
+band it reads (measured on the province bench: 6 km best at the tail)."""
 SITE_GROWTH: Final = 2.0
-ITEM_GROWTH: Final = 4.0
 WORLD_KM: Final = 20_100.0
 """Farther than any two points on earth: a box this big holds everything."""
-_CUSTOM_PLANS: Final = text("SET LOCAL plan_cache_mode = force_custom_plan")
-_DEFAULT_PLANS: Final = text("SET LOCAL plan_cache_mode TO DEFAULT")
 _EMPTY: Final = (1.0, 0.0, 1.0, 0.0)  # min > max: no site lies inside
 _EDGES: Final = ("min_lat", "max_lat", "min_lon", "max_lon")
 
@@ -131,9 +109,7 @@ def _box_params(origin: tuple[float, float], radii: dict[str, float | None]) -> 
     return params | dict(zip(_EDGES, outer, strict=True))
 
 
-async def _candidates(
-    reader: Reader, q: Query, plan: Plan, boxes: dict[str, float], eta: EtaConfig,
-) -> list[Candidate]:
+async def _candidates(reader: Reader, q: Query, boxes: dict[str, float], eta: EtaConfig) -> list[Candidate]:
     """Every (site, item type) with stock available inside its kind's box (and within ``max_km``), ranked."""
     rows: Sequence[Any]
     if reader_dialect(reader) == "sqlite":
@@ -141,20 +117,10 @@ async def _candidates(
         # binding and row handling would cost more than SQLite's own work here.
         rows = [SiteRow._make(r) for r in (await raw_sqlite(reader)).fetchall(SQLITE_CANDIDATES, {
             **boxes, "today": q.today.isoformat(), "item_ids": json.dumps(q.bulk_ids + q.serial_ids)})]
-        return _ranked(q, rows, eta)
-    session = cast(AsyncSession, reader)  # PostgreSQL: always a session
-    stmt = candidates_statement(plan, bool(q.bulk_ids), bool(q.serial_ids))
-    params: dict[str, Any] = {**boxes, "today": q.today, **q.ids(), "agreement_ids": q.bulk_ids + q.serial_ids}
-    if plan == "item":
-        # A prepared statement's generic plan knows neither the item types nor the boxes: for the stock-first
-        # plan PostgreSQL would soon keep one that reads every location. Plan this run for its values.
-        await session.execute(_CUSTOM_PLANS)
-        try:
-            rows = (await session.execute(stmt, params)).all()
-        finally:
-            await session.execute(_DEFAULT_PLANS)
     else:
-        rows = (await session.execute(stmt, params)).all()
+        session = cast(AsyncSession, reader)  # PostgreSQL: always a session
+        rows = (await session.execute(PG_CANDIDATES, {
+            **boxes, "today": q.today, "item_ids": q.bulk_ids + q.serial_ids})).all()
     return _ranked(q, rows, eta)
 
 
@@ -177,21 +143,8 @@ def _ranked(q: Query, rows: Sequence[Any], eta: EtaConfig) -> list[Candidate]:
     return found
 
 
-async def _choose_plan(session: AsyncSession, q: Query, boxes: dict[str, float]) -> Plan:
-    """Stock-first when the wanted stock (counted up to STOCK_ROWS_CAP rows) is smaller than the locations the
-    boxes of the next rounds would hold, site-first otherwise; counted in one cheap statement (index reads)."""
-    stmt = stock_rows_statement(bool(q.bulk_ids), bool(q.serial_ids), STOCK_ROWS_CAP)
-    row = (await (await session.connection()).execute(stmt, {**q.ids(), **{e: boxes[e] for e in _EDGES}})).one()
-    return "item" if int(row[0]) < LOOKAHEAD * int(row[1]) else "site"
-
-
-def _growth(q: Query, found: Sequence[Candidate], plan: Plan) -> float:
-    """How much farther to look next: double with nothing seen, less when what was seen is nearly enough.
-
-    The stock-first plan costs the same whatever the boxes, so it widens faster.
-    """
-    if plan == "item":
-        return ITEM_GROWTH
+def _growth(q: Query, found: Sequence[Candidate]) -> float:
+    """How much farther to look next: double with nothing seen, less when what was seen is nearly enough."""
     if not found:
         return SITE_GROWTH
     per_source = max(1.0, sum(c.available for c in found) / len(found))
@@ -203,15 +156,11 @@ async def search_sources(reader: Reader, q: Query, eta: EtaConfig) -> list[Candi
     """The sources of the answer, in order, widening the arrival horizon until nothing unseen could change them."""
     fastest = min(eta.mobilisation(k) for k in q.kinds)
     limit_km = WORLD_KM if q.max_km is None else min(q.max_km, WORLD_KM)
-    choose = reader_dialect(reader) != "sqlite"  # SQLite reads site_stock: no plan to choose
-    first_km = INITIAL_RADIUS_KM if choose else SQLITE_INITIAL_RADIUS_KM
-    horizon = fastest + min(first_km, limit_km) * eta.min_minutes_per_km
+    horizon = fastest + min(INITIAL_RADIUS_KM, limit_km) * eta.min_minutes_per_km
     everything = max(eta.mobilisation(k) for k in q.kinds) + limit_km * eta.min_minutes_per_km
-    plan: Plan = "site"
-    chosen_at = 0.0  # the fastest kind's radius when the plan was last chosen (the first box: site-first)
     boxes = _box_params(q.origin, kind_radii(q, eta, horizon, limit_km))
     while True:
-        found = await _candidates(reader, q, plan, boxes, eta)
+        found = await _candidates(reader, q, boxes, eta)
         if horizon >= everything:
             return take_sources(found, q.quantity, q.limit)[0]
         # Every source arriving within the horizon has been seen; later ones, not necessarily.
@@ -220,17 +169,9 @@ async def search_sources(reader: Reader, q: Query, eta: EtaConfig) -> list[Candi
             return taken
         # If the sources seen would do, look as far as the last of them could come from; else widen.
         seen, enough = take_sources(found, q.quantity, q.limit)
-        wider = fastest + _growth(q, found, plan) * (horizon - fastest)
+        wider = fastest + _growth(q, found) * (horizon - fastest)
         horizon = _capped(max(seen[-1].eta, horizon + 1) if enough else wider, fastest, limit_km, everything, eta)
         boxes = _box_params(q.origin, kind_radii(q, eta, horizon, limit_km))
-        reach = (horizon - fastest) / eta.min_minutes_per_km
-        if choose and plan == "site" and reach > 2 * chosen_at:  # choose (again) once the boxes have grown a lot
-            chosen_at = reach
-            plan = await _choose_plan(cast(AsyncSession, reader), q, boxes)
-            if plan == "item":  # reading stock first costs the same whatever the boxes: start wide
-                horizon = _capped(max(horizon, fastest + ITEM_START_KM * eta.min_minutes_per_km), fastest,
-                                  limit_km, everything, eta)
-                boxes = _box_params(q.origin, kind_radii(q, eta, horizon, limit_km))
 
 
 def _capped(horizon: float, fastest: float, limit_km: float, everything: float, eta: EtaConfig) -> float:

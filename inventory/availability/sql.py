@@ -4,31 +4,20 @@ A site must lie inside the box of its own kind: a kind that takes longer to mobi
 travel within the same arrival horizon, so its box is smaller (see :mod:`inventory.availability.search`).
 Written as SQL text because the join order is the whole point.
 
-On SQLite, one statement (:data:`SQLITE_CANDIDATES`) reads ``site_stock`` (:mod:`inventory.stock.site_stock`,
-kept by triggers): the rows of the wanted item types in the box's latitude band, from one index.
-
-On PostgreSQL, two plans over the stock tables answer the same question, and its planner orders the joins
-from its statistics:
-
-* ``site`` — sites inside the boxes first (``ix_locations_lat_lon``), then their locations (bins roll up
-  through ``ix_locations_site_id``), then the balances (``uq_balances_key``) and ready serial units
-  (``ix_assets_location_item_status``) of those locations. Its cost is the number of locations in the
-  boxes: cheap while they are small.
-* ``item`` — stock of the wanted item types first (``ix_balances_item_type_id``, ``ix_assets_item_status``;
-  units counted per location first), then its location and site by primary key, keeping those inside
-  the boxes. Its cost is the wanted stock wherever it is: cheap for rare items, which need large boxes.
+On both databases one statement reads ``site_stock`` (:mod:`inventory.stock.site_stock`, kept by triggers in
+the transaction of every change): the rows of the wanted item types in the box's latitude band, from one
+index ``(item_type_id, lat, lon, …)``, then the agreement lines valid today.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any, Literal, NamedTuple
+from typing import Final, NamedTuple
 
-from sqlalchemy import BindParameter, Date, Float, TextClause, bindparam, text
+from sqlalchemy import Date, Float, Integer, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from inventory.places.schemas import SITE_KINDS
-
-Plan = Literal["site", "item"]
+from inventory.stock.site_stock import PG_WITH_PENDING
 
 _EDGES = ("min_lat", "max_lat", "min_lon", "max_lon")
 _PLACE_COLUMNS = "S.id AS site_id, S.code, S.name, S.kind, S.region_code, S.lat, S.lon, S.contact_name, S.contact_phone"
@@ -67,93 +56,6 @@ def _boxes(alias: str) -> str:
             f"AND CASE {a}.kind {per_kind} ELSE false END")
 
 
-def _from(stock: str) -> str:
-    """The FROM clause joining a stock table (``balances B`` or ``assets A``) to its location L and site S."""
-    alias = stock.split()[-1]
-    return f"{stock} JOIN locations L ON {alias}.location_id = L.id JOIN locations S ON L.site_id = S.id"
-
-
-def _where(alias: str, ids: str | None) -> str:
-    """Conditions on the site, the holding location and (unless ``ids`` is None) the item type."""
-    return (f"{_boxes('S')} AND S.active AND L.site_id = S.id AND L.active AND {alias}.location_id = L.id"
-            + (f" AND {alias}.item_type_id IN :{ids}" if ids else ""))
-
-
-def _bulk() -> str:
-    return (
-        f"SELECT {_SITE_COLUMNS}, B.item_type_id, SUM(B.on_hand - B.reserved) AS available, {_NO_AGREEMENT} "
-        f"FROM {_from('balances B')} LEFT JOIN lots T ON T.id = B.lot_id "
-        f"WHERE {_where('B', 'bulk_ids')} AND B.on_hand > B.reserved "
-        "AND (T.expiry_date IS NULL OR T.expiry_date >= :today) "
-        "GROUP BY S.id, B.item_type_id"
-    )
-
-
-def _ready(alias: str) -> str:
-    return (f"{alias}status = 'available' AND {alias}readiness <> 'fault' "
-            f"AND ({alias}next_inspection_due IS NULL OR {alias}next_inspection_due >= :today)")
-
-
-def _serial(plan: Plan) -> str:
-    if plan == "site":
-        return (
-            f"SELECT {_SITE_COLUMNS}, A.item_type_id, COUNT(*) AS available, {_NO_AGREEMENT} "
-            f"FROM {_from('assets A')} "
-            f"WHERE {_where('A', 'serial_ids')} AND {_ready('A.')} "
-            "GROUP BY S.id, A.item_type_id"
-        )
-    # Stock first: count the ready units per location before looking up each location (once, not per unit).
-    units = (f"(SELECT location_id, item_type_id, COUNT(*) AS units FROM assets WHERE item_type_id IN :serial_ids "
-             f"AND {_ready('')} GROUP BY location_id, item_type_id) A")
-    return (
-        f"SELECT {_SITE_COLUMNS}, A.item_type_id, SUM(A.units) AS available, {_NO_AGREEMENT} "
-        f"FROM {_from(units)} WHERE {_where('A', None)} "
-        "GROUP BY S.id, A.item_type_id"
-    )
-
-
-@cache
-def candidates_statement(plan: Plan, bulk: bool, serial: bool) -> TextClause:
-    """PostgreSQL: rows (site columns…, item_type_id, available) of every wanted item type available at a site
-    in the box, read with ``plan``; ``bulk`` and ``serial``: whether item types of that tracking are wanted;
-    then the agreement lines (:func:`_agreements`).
-
-    Binds the outer box ``min_lat``, ``max_lat``, ``min_lon``, ``max_lon``, a box per kind
-    (``depot_min_lat``…), ``today``, ``bulk_ids`` / ``serial_ids`` and ``agreement_ids`` (all of them).
-    """
-    parts = ([_bulk()] if bulk else []) + ([_serial(plan)] if serial else []) + [_agreements(":agreement_ids")]
-    params = [bindparam(f"{prefix}{name}", type_=Float) for prefix in ("", *(f"{k}_" for k in SITE_KINDS))
-              for name in ("min_lat", "max_lat", "min_lon", "max_lon")]
-    params.append(bindparam("today", type_=Date))
-    if bulk:
-        params.append(bindparam("bulk_ids", expanding=True))
-    if serial:
-        params.append(bindparam("serial_ids", expanding=True))
-    params.append(bindparam("agreement_ids", expanding=True))
-    return text(" UNION ALL ".join(parts)).bindparams(*params)
-
-
-@cache
-def stock_rows_statement(bulk: bool, serial: bool, cap: int) -> TextClause:
-    """(stock rows of the wanted item types counted up to ``cap``, locations inside the outer box).
-
-    Cheap whatever the answers (index reads, the first at most ``cap`` entries long): the first is what
-    reading stock first would visit, the second what reading sites first would.
-    """
-    parts: list[str] = []
-    params: list[BindParameter[Any]] = [bindparam(edge, type_=Float) for edge in _EDGES]
-    if bulk:
-        parts.append(f"(SELECT COUNT(*) FROM (SELECT 1 FROM balances WHERE item_type_id IN :bulk_ids LIMIT {cap}) b)")
-        params.append(bindparam("bulk_ids", expanding=True))
-    if serial:
-        parts.append(f"(SELECT COUNT(*) FROM (SELECT 1 FROM assets WHERE item_type_id IN :serial_ids "
-                     f"AND status = 'available' LIMIT {cap}) a)")
-        params.append(bindparam("serial_ids", expanding=True))
-    sites = ("(SELECT COUNT(*) FROM locations WHERE lat BETWEEN :min_lat AND :max_lat "
-             "AND lon BETWEEN :min_lon AND :max_lon)")
-    return text(f"SELECT {' + '.join(parts)}, {sites}").bindparams(*params)
-
-
 class SiteRow(NamedTuple):
     """One row of the candidates statement: a site, an item type and how many are available there."""
 
@@ -187,3 +89,17 @@ SQLITE_CANDIDATES = (
 ``site_stock`` (:mod:`inventory.stock.site_stock`), which holds only sites that may offer stock, then the
 agreement lines valid today. The item types are bound as one JSON array (``json_each``), so the text, and
 SQLite's prepared statement, never change."""
+
+_PG_ITEM_IDS = "(SELECT unnest(:item_ids))"
+PG_CANDIDATES: Final = text(
+    f"SELECT {_SITE_COLUMNS}, X.item_type_id, SUM(X.available) AS available, {_NO_AGREEMENT} "
+    f"FROM {PG_WITH_PENDING} X JOIN locations S ON S.id = X.site_id "
+    f"WHERE X.item_type_id = ANY(:item_ids) AND {_boxes('X')} "
+    "AND X.good_until >= :today GROUP BY S.id, X.item_type_id HAVING SUM(X.available) > 0 "
+    f"UNION ALL {_agreements(_PG_ITEM_IDS)}"
+).bindparams(*(bindparam(f"{prefix}{name}", type_=Float) for prefix in ("", *(f"{k}_" for k in SITE_KINDS))
+               for name in _EDGES),
+             bindparam("today", type_=Date), bindparam("item_ids", type_=ARRAY(Integer)))
+"""The candidates statement on PostgreSQL: the same reading of ``site_stock`` (which keeps rows at 0 there) with
+the transaction's own differences not yet applied (:data:`inventory.stock.site_stock.PG_WITH_PENDING`), the item
+types bound as one integer array, so the statement PostgreSQL prepares never changes."""

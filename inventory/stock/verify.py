@@ -1,8 +1,8 @@
 """``inventory ledger verify``: recompute every balance from the ledger and compare (账实相符).
 
-On SQLite it also recomputes ``site_stock`` (what ``nearest`` reads, kept by triggers) from the balances and
-units, and reports each row that disagrees as figure ``site_stock:<good until>`` at the site. On both
-databases it checks each agreement line's ``outstanding`` against its open call-offs (figure
+It also recomputes ``site_stock`` (what ``nearest`` reads, kept by triggers) from the balances and units,
+and reports each row that disagrees as figure ``site_stock:<good until>`` at the site. It checks each
+agreement line's ``outstanding`` against its open call-offs (figure
 ``agreement_outstanding:<agreement number>`` at the firm's warehouse).
 """
 
@@ -15,7 +15,6 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.stock import site_stock
-from inventory.store.db import dialect_name
 from inventory.store.models import Agreement, AgreementCallOff, AgreementLine, Asset, Balance, ItemType, Movement
 
 HELD = ("available", "reserved", "maintenance")
@@ -77,8 +76,7 @@ async def verify_ledger(session: AsyncSession) -> VerifyReport:
                     differences.append(Difference(key[0], key[1], key[2] or None, figure, 0, value))
     differences.extend(await _serial_differences(session))
     differences.extend(await _agreement_differences(session))
-    if dialect_name(session) == "sqlite":
-        differences.extend(await _site_stock_differences(session))
+    differences.extend(await _site_stock_differences(session))
     return VerifyReport(movements=movements, balances=balances, differences=differences)
 
 
@@ -109,7 +107,7 @@ async def _serial_differences(session: AsyncSession) -> list[Difference]:
 
 
 async def _site_stock_differences(session: AsyncSession) -> list[Difference]:
-    """Rows of ``site_stock`` that disagree with what the stock tables say is available (SQLite)."""
+    """Rows of ``site_stock`` that disagree with what the stock tables say is available."""
     return [Difference(site, item, None, f"site_stock:{good_until}", stored, expected)
             for site, item, good_until, stored, expected in await site_stock.differences(await session.connection())]
 

@@ -29,3 +29,14 @@ def upgrade(url: str, revision: str = "head") -> None:
         return
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(command.upgrade, alembic_config(url), revision).result()
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the database at ``url`` back to ``revision`` (tests of a migration's upgrade over existing data)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        command.downgrade(alembic_config(url), revision)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(command.downgrade, alembic_config(url), revision).result()

@@ -275,7 +275,7 @@ _QUERIES = st.fixed_dictionaries(
     {"origin": _ORIGINS, "crs": st.sampled_from(["wgs84", "gcj02"]),
      "quantity": st.integers(1, 6) | st.integers(1, 400), "limit": st.integers(1, 15),
      "max_km": st.none() | st.floats(3, 200), "include_agreement": st.booleans()},
-    optional={"initial_km": st.sampled_from([0.5, 1.0, 3.0]), "plan": st.sampled_from(["site", "item"])},
+    optional={"initial_km": st.sampled_from([0.5, 1.0, 3.0])},
 ).flatmap(lambda q: _FILTERS.map(lambda f: {**q, **f}))
 
 
@@ -318,18 +318,9 @@ async def test_nearest_lists_the_same_sources_in_the_same_order_as_brute_force_h
     db: Database, random_world: tuple[World, Snapshot], q: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world, snap = random_world
-    # Smaller first rounds, and either plan imposed after the first round, make every step of the search
-    # happen in a small world.
+    # Smaller first rounds make every step of the search happen in a small world.
     first_km = q.pop("initial_km", 8.0)
     monkeypatch.setattr(availability_search, "INITIAL_RADIUS_KM", first_km)
-    monkeypatch.setattr(availability_search, "SQLITE_INITIAL_RADIUS_KM", first_km)
-    if "plan" in q:
-        plan = q.pop("plan")
-
-        async def imposed(*_: Any) -> str:
-            return plan
-
-        monkeypatch.setattr(availability_search, "_choose_plan", imposed)
     origin = q.pop("origin")
     if origin[0] == "far":
         q["lat"], q["lon"] = 25.3, 115.1

@@ -53,6 +53,7 @@ from api.headers import add_security_headers, complete_allow_header
 from api.openapi import ProblemJsonRenderPlugin, document_problems
 from api.pages import PAGE_HANDLERS
 from api.path_ids import refuse_loose_ids
+from inventory.access.token_listener import TokenChangeListener
 from inventory.alerts.config import load_alert_config
 from inventory.alerts.runner import alert_timer
 from inventory.availability.eta import load_eta_config
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     settings = settings or load_settings()
     database = db or Database(settings.database_url)
     proposal_jobs = ProposalRunner(database)  # optimiser runs: cancelled (marked failed) on shutdown
+    token_changes = TokenChangeListener(database)  # PostgreSQL: revocations made by any process empty the token cache
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -110,11 +112,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
         ],
         guards=[permission_guard],
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[lifespan, proposal_jobs.running,
+        lifespan=[lifespan, proposal_jobs.running, token_changes.running,
                   *([lambda app: alert_timer(database, load_alert_config(), settings.public_url)]
                     if background_alerts else [])],
         state=State({"db": database, "settings": settings, "eta": load_eta_config(),
-                     "proposal_jobs": proposal_jobs}),
+                     "proposal_jobs": proposal_jobs, "token_changes": token_changes}),
         openapi_config=OpenAPIConfig(
             title="应急物资装备管理 Emergency Inventory API", version="1.0.0", path="/schema",
             render_plugins=[ProblemJsonRenderPlugin()],

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.permissions import ROLES
-from inventory.access.tokens import TOKENS, revoke_all
+from inventory.access.tokens import announce_change, revoke_all
 from inventory.errors import Conflict, InvalidInput
 from inventory.schemas import Id
 from inventory.store.lookup import get_or_not_found, scalar_or_not_found
@@ -146,7 +146,7 @@ async def get_user_by_name(session: AsyncSession, username: str) -> User:
 async def update_user(session: AsyncSession, user_id: int, data: UserUpdate, password_hash: str | None = None) -> User:
     """Change a user; disabling one revokes every token they hold (a new password's hash may come precomputed)."""
     user = await get_user(session, user_id)
-    TOKENS.clear()  # role, scope or state may change: no request may use the old principal
+    await announce_change(session)  # role, scope or state may change: no process may use the old principal
     changes = {f: v for f in data.__struct_fields__ if (v := getattr(data, f)) is not msgspec.UNSET}
     demoted = changes.get("role", "admin") != "admin" or changes.get("active") is False
     if user.role == "admin" and user.active and demoted:

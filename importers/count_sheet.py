@@ -4,6 +4,10 @@ The sheet may come from Excel, WPS or LibreOffice and is filled by hand: the tab
 column names (with aliases) in the first 20 rows, the labelled values above it become the header,
 blank, subtotal (合计/小计/总计) and signature rows are skipped, and every bad cell becomes a
 :class:`RowError` in Chinese. A row with any error is left out of ``rows``.
+
+Cell values are read with calamine where the file allows (:mod:`importers.calamine_read` says where, and why
+not elsewhere) and with openpyxl's read-only reader otherwise; both give the same values, so the same rows and
+errors. The archive guard runs first, whichever reader follows.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Literal, TypeVar
 from xml.etree.ElementTree import ParseError
 
 import msgspec
@@ -23,6 +27,7 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 
 from importers.archive_guard import MAX_ROWS, NOT_XLSX, SheetTooLarge, SheetUnreadable, check_archive
+from importers.calamine_read import CalamineFailed, open_book
 from importers.columns import (
     COLUMN_ALIASES,
     HEADER_SEARCH_ROWS,
@@ -34,8 +39,8 @@ from importers.columns import (
 from importers.count_rows import CountRow, Quantity, RowError, RowReader
 
 __all__ = [
-    "MAX_ERRORS", "NOT_XLSX", "CountRow", "ParsedSheet", "Quantity", "RowError", "SheetTooLarge", "SheetUnreadable",
-    "parse_count_sheet",
+    "MAX_ERRORS", "NOT_XLSX", "CountRow", "ParsedSheet", "Quantity", "Reader", "RowError", "SheetTooLarge",
+    "SheetUnreadable", "parse_count_sheet",
 ]
 PROGRESS_EVERY = 1000
 MAX_ERRORS = 1000  # errors listed; the rest are only counted (``ParsedSheet.errors_omitted``)
@@ -55,6 +60,9 @@ _DAMAGE = (zipfile.BadZipFile, ParseError, zlib.error, EOFError, IndexError, Key
 
 
 _T = TypeVar("_T")
+# Which reader parses the cells: calamine where the file allows (the default), or one of them for tests and benchmarks
+# ("calamine" raises CalamineFailed where the file does not allow it, instead of falling back to openpyxl).
+Reader = Literal["auto", "calamine", "openpyxl"]
 
 
 def read_uploaded_workbook(source: bytes, parse: Callable[[Any], _T]) -> _T:
@@ -63,6 +71,8 @@ def read_uploaded_workbook(source: bytes, parse: Callable[[Any], _T]) -> _T:
     Empty files, old ``.xls`` or password-protected files and anything not an ``.xlsx`` are
     :class:`SheetUnreadable` with a Chinese reason; the archive is checked (:func:`check_archive`) before openpyxl
     reads any of it; whatever openpyxl raises on damaged parts becomes :data:`DAMAGED`. The workbook is closed.
+    This one stays openpyxl (not calamine, as :func:`parse_count_sheet`): the quota and risk-point parsers it
+    serves use openpyxl's worksheet objects, and their sheets are small.
     """
     if not source:
         raise SheetUnreadable(EMPTY_FILE)
@@ -113,14 +123,43 @@ class ParsedSheet(msgspec.Struct, kw_only=True):
 
 
 def parse_count_sheet(
-    source: bytes | BinaryIO | str | Path, *, progress: Callable[[int], None] | None = None
+    source: bytes | BinaryIO | str | Path, *, progress: Callable[[int], None] | None = None, reader: Reader = "auto",
 ) -> ParsedSheet:
     """Read a counting sheet; ``progress`` gets the number of sheet rows read, every 1,000 rows and at the end.
 
     The archive is checked first (:func:`importers.archive_guard.check_archive`): a workbook that would
-    cost more than a counting sheet may is :class:`SheetTooLarge`, before openpyxl reads any of it.
+    cost more than a counting sheet may is :class:`SheetTooLarge`, before calamine or openpyxl reads any of it.
+    Then calamine reads the cells where the file allows (:mod:`importers.calamine_read`), openpyxl elsewhere;
+    ``reader`` forces one of them (see :data:`Reader`).
     """
-    workbook = _load(source)
+    stream = _checked(source)
+    start = stream.tell()
+    if reader != "openpyxl":
+        try:
+            book = open_book(stream)
+        except CalamineFailed:
+            if reader == "calamine":
+                raise
+        else:
+            try:
+                return _parse_workbook(book, progress)
+            except CalamineFailed:  # a sheet is checked and loaded whole before its first row is handed over
+                if reader == "calamine":
+                    raise
+            finally:
+                book.close()
+        stream.seek(start)
+    try:
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # openpyxl raises anything from KeyError to TypeError on a foreign zip
+        raise SheetUnreadable(NOT_XLSX) from exc
+    try:
+        return _parse_workbook(workbook, progress)
+    finally:
+        workbook.close()
+
+
+def _parse_workbook(workbook: Any, progress: Callable[[int], None] | None) -> ParsedSheet:
     try:
         sheet, head, match, rest = _locate(workbook)
         try:
@@ -129,11 +168,10 @@ def parse_count_sheet(
             rest.close()
     except _DAMAGE as exc:
         raise SheetUnreadable(DAMAGED) from exc
-    finally:
-        workbook.close()
 
 
-def _load(source: bytes | BinaryIO | str | Path) -> Any:
+def _checked(source: bytes | BinaryIO | str | Path) -> Any:
+    """The source as a seekable stream at the start of an archive that passed the archive guard."""
     if isinstance(source, bytes | bytearray | memoryview):
         stream: Any = io.BytesIO(source)
     elif isinstance(source, str | Path):
@@ -144,10 +182,7 @@ def _load(source: bytes | BinaryIO | str | Path) -> Any:
     _check_signature(stream.read(8))
     stream.seek(start)
     check_archive(stream)
-    try:
-        return openpyxl.load_workbook(stream, read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # openpyxl raises anything from KeyError to TypeError on a foreign zip
-        raise SheetUnreadable(NOT_XLSX) from exc
+    return stream
 
 
 def _check_signature(head: bytes) -> None:

@@ -2,7 +2,8 @@
 bulk stock over balances and 100,000 serial units.
 
 The schema comes from the migrations; rows are written with Core ``executemany`` in large batches (no ORM
-objects per row). Seeded, so every run builds the same province.
+objects per row). Seeded, so every run builds the same province. bench/national.py builds a country of 25
+copies with the same generators.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inventory.clock import beijing_today
 from inventory.places.geo import to_wgs84
+from inventory.stock import site_stock
 from inventory.store.db import Database
 from inventory.store.models import Asset, Balance, ItemType, ItemTypeAttribute, Location, Lot, Region
 
@@ -66,6 +68,16 @@ def _centres() -> dict[str, tuple[float, float]]:
     return result
 
 
+def _counties_and_towns(regions: Sequence[Any]) -> tuple[list[Any], dict[str, list[str]]]:
+    """The counties (level 3) in code order, and the township codes (level 4) of each county."""
+    counties = sorted((r for r in regions if r.level == 3), key=lambda r: str(r.code))
+    towns: dict[str, list[str]] = {}
+    for r in regions:
+        if r.level == 4 and r.parent_code:
+            towns.setdefault(r.parent_code, []).append(r.code)
+    return counties, towns
+
+
 def _scatter(rng: random.Random, lat: float, lon: float, km: float) -> tuple[float, float]:
     d = abs(rng.gauss(0, km / 2))
     bearing = rng.uniform(0, 2 * math.pi)
@@ -83,14 +95,19 @@ async def _insert(conn: AsyncConnection, table: Any, rows: Sequence[dict[str, An
 
 
 def _locations(rng: random.Random, counties: list[Any], towns: dict[str, list[str]],
-               centres: dict[str, tuple[float, float]]) -> list[dict[str, Any]]:
-    """Depots per county, a reserve point per township, villages, vendors, vehicles, staging sites, then bins."""
+               centres: dict[str, tuple[float, float]], *, first_id: int = 1,
+               spread: float = 1.0) -> list[dict[str, Any]]:
+    """Depots per county, a reserve point per township, villages, vendors, vehicles, staging sites, then bins.
+
+    ``LOCATIONS`` rows with ids from ``first_id``; ``spread`` widens every scatter around a county centre (a
+    province whose counties lie farther apart: bench/national.py).
+    """
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows: list[dict[str, Any]] = []
 
     def add(kind: str, region: str, lat: float | None, lon: float | None, parent: dict[str, Any] | None = None,
             lead: float | None = None) -> dict[str, Any]:
-        n = len(rows) + 1
+        n = len(rows) + first_id
         row = {"id": n, "code": f"BL-{n:05d}", "name": f"{kind} {n}", "kind": kind, "region_code": region,
                "parent_id": parent["id"] if parent else None,
                "path": f"{parent['path'] if parent else '/'}{n}/",
@@ -105,7 +122,7 @@ def _locations(rng: random.Random, counties: list[Any], towns: dict[str, list[st
     def county_point(county: Any, km: float) -> tuple[str, float, float]:
         lat, lon = centres.get(county.code, centres[county.code[:4]])
         region = rng.choice(towns.get(county.code) or [county.code])
-        return (region, *_scatter(rng, lat, lon, km))
+        return (region, *_scatter(rng, lat, lon, km * spread))
 
     depots = [add("depot", c.code, *centres.get(c.code, centres[c.code[:4]])) for c in counties]
     for county in counties:
@@ -150,9 +167,9 @@ def _item_types(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str
     return types, attrs
 
 
-def _bulk_stock(rng: random.Random, locations: list[dict[str, Any]], bulk: list[dict[str, Any]],
-                today: dt.date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Lots of perishable items, and balances whose on-hand quantities add up to BULK_UNITS exactly."""
+def _lots(rng: random.Random, bulk: list[dict[str, Any]],
+          today: dt.date) -> tuple[list[dict[str, Any]], dict[int, list[int]]]:
+    """Eight lots of each perishable item type; and the lot ids of each."""
     lots: list[dict[str, Any]] = []
     lots_of: dict[int, list[int]] = {}
     for it in bulk:
@@ -162,6 +179,18 @@ def _bulk_stock(rng: random.Random, locations: list[dict[str, Any]], bulk: list[
                 lots.append({"id": len(lots) + 1, "item_type_id": it["id"], "number": f"{it['code']}-{k}",
                              "origin": "", "expiry_date": today + dt.timedelta(days=rng.randint(-60, 700))})
                 lots_of[it["id"]].append(len(lots))
+    return lots, lots_of
+
+
+def _balances(rng: random.Random, locations: list[dict[str, Any]], bulk: list[dict[str, Any]],
+              lots_of: dict[int, list[int]], units: int = BULK_UNITS) -> list[dict[str, Any]]:
+    """Balances whose on-hand quantities add up to ``units`` exactly.
+
+    Each place holds a number of item types by its kind, popular ones more often (Zipf), each a lognormal
+    quantity weighted by the kind; the quantities are then scaled to ``units``, at least 1 each. When the
+    rows are too many for that (bench/national.py: a fifth of the units over as many places), every row holds 1 and
+    the rest of the units is shared by the same weights.
+    """
     held = {"depot": (60, 120, 40.0), "reserve_point": (3, 12, 1.0), "vendor": (5, 15, 4.0), "vehicle": (2, 5, 0.5),
             "staging": (5, 15, 2.0), "bin": (3, 10, 6.0)}
     weights = _zipf(len(bulk), 0.8)
@@ -173,28 +202,36 @@ def _bulk_stock(rng: random.Random, locations: list[dict[str, Any]], bulk: list[
             lot = rng.choice(lots_of[it_id]) if it_id in lots_of else None
             rows.append({"location_id": loc["id"], "item_type_id": it_id, "lot_id": lot, "lot_key": lot or 0,
                          "on_hand": scale * rng.lognormvariate(0, 1)})
-    factor = BULK_UNITS / sum(r["on_hand"] for r in rows)
-    for r in rows:
-        r["on_hand"] = max(1, int(r["on_hand"] * factor))
-    rows[0]["on_hand"] += BULK_UNITS - sum(r["on_hand"] for r in rows)
+    raw = [r["on_hand"] for r in rows]
+    factor = units / sum(raw)
+    quantities = [max(1, int(x * factor)) for x in raw]
+    if sum(quantities) > units:
+        if len(rows) > units:
+            raise ValueError(f"{len(rows)} balances cannot hold {units} units, at least 1 each")
+        factor = (units - len(rows)) / sum(raw)
+        quantities = [1 + int(x * factor) for x in raw]
+    quantities[0] += units - sum(quantities)
+    for r, q in zip(rows, quantities, strict=True):
+        r["on_hand"] = q
     for r in rows:
         r["reserved"] = rng.randint(0, r["on_hand"]) if rng.random() < 0.03 else 0
         r["in_transit"] = rng.randint(1, 20) if rng.random() < 0.02 else 0
-    return lots, rows
+    return rows
 
 
-def _assets(rng: random.Random, locations: list[dict[str, Any]], serial: list[dict[str, Any]],
-            today: dt.date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Serial units, mostly at depots, vendors and vehicles; and their book balances per place and type."""
+def _assets(rng: random.Random, locations: list[dict[str, Any]], serial: list[dict[str, Any]], today: dt.date,
+            count: int = ASSETS, first_serial: int = 0) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``count`` serial units (numbered from ``first_serial``), mostly at depots, vendors and vehicles; and their
+    book balances per place and type."""
     weight = {"depot": 300, "reserve_point": 3, "vendor": 50, "vehicle": 8, "staging": 10, "bin": 10}
-    places = rng.choices(locations, [weight[loc["kind"]] for loc in locations], k=ASSETS)
-    kinds = rng.choices(serial, _zipf(len(serial), 0.7), k=ASSETS)
+    places = rng.choices(locations, [weight[loc["kind"]] for loc in locations], k=count)
+    kinds = rng.choices(serial, _zipf(len(serial), 0.7), k=count)
     statuses, status_weights = zip(*STATUSES, strict=True)
     rows = []
     book: Counter[tuple[int, int]] = Counter()
     for n, (loc, it) in enumerate(zip(places, kinds, strict=True)):
         due = None if rng.random() < 0.2 else today + dt.timedelta(days=rng.randint(-120, 300))
-        rows.append({"item_type_id": it["id"], "serial_number": f"SN{n:06d}", "label_code": None,
+        rows.append({"item_type_id": it["id"], "serial_number": f"SN{first_serial + n:06d}", "label_code": None,
                      "status": rng.choices(statuses, status_weights)[0], "location_id": loc["id"],
                      "ownership": "consigned" if loc["kind"] == "vendor" else "owned",
                      "readiness": rng.choices(("ok", "unknown", "fault"), (70, 25, 5))[0],
@@ -212,23 +249,28 @@ async def build_province(db: Database, say: Callable[[str], None], seed: int = 3
     started = time.perf_counter()
     async with db.engine.connect() as conn:
         regions = list((await conn.execute(select(Region))).all())
-    counties = sorted((r for r in regions if r.level == 3), key=lambda r: str(r.code))
-    towns: dict[str, list[str]] = {}
-    for r in regions:
-        if r.level == 4 and r.parent_code:
-            towns.setdefault(r.parent_code, []).append(r.code)
+    counties, towns = _counties_and_towns(regions)
     locations = _locations(rng, counties, towns, _centres())
     types, attrs = _item_types(rng)
-    lots, balances = _bulk_stock(rng, locations, [t for t in types if t["tracking"] == "bulk"], today)
+    bulk = [t for t in types if t["tracking"] == "bulk"]
+    lots, lots_of = _lots(rng, bulk, today)
+    balances = _balances(rng, locations, bulk, lots_of)
     assets, book = _assets(rng, locations, [t for t in types if t["tracking"] == "serial"], today)
     say(f"generated in {time.perf_counter() - started:.1f} s: {len(locations)} locations, {len(types)} item types, "
         f"{len(balances)} bulk balances ({sum(b['on_hand'] for b in balances)} units), {len(assets)} serial units")
     async with db.engine.begin() as conn:
+        if not db.is_sqlite:  # a bulk load: no row triggers; site_stock is filled once at the end instead
+            await conn.execute(text("SET LOCAL session_replication_role = replica"))
         for table, rows in ((Location, locations), (ItemType, types), (ItemTypeAttribute, attrs), (Lot, lots),
                             (Balance, balances + book), (Asset, assets)):
             t0 = time.perf_counter()
             await _insert(conn, table, rows)
             say(f"  {table.__tablename__}: {len(rows)} rows in {time.perf_counter() - t0:.1f} s")
+        if not db.is_sqlite:
+            t0 = time.perf_counter()
+            await conn.execute(text("SET LOCAL session_replication_role = origin"))
+            written = await site_stock.rebuild(conn)
+            say(f"  site_stock: {written} rows in {time.perf_counter() - t0:.1f} s")
     if not db.is_sqlite:  # autovacuum would soon do this after a bulk load; SQLite's plans do not depend on it
         async with db.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -246,5 +288,5 @@ async def load_province(db: Database) -> Province:
         codes = list(await session.scalars(select(ItemType.code).order_by(ItemType.id)))
         categories = sorted(set(await session.scalars(select(ItemType.category))))
     counts = Counter(kind for kind, _, _ in locations)
-    points = [(lat, lon) for kind, lat, lon in locations if kind != "bin"]
+    points = [(lat, lon) for kind, lat, lon in locations if kind != "bin" and lat is not None and lon is not None]
     return Province(points, codes, categories, dict(counts))

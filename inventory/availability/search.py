@@ -14,6 +14,7 @@ one index range per wanted item type over the boxes' latitude band.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -25,7 +26,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.availability.eta import EtaConfig
-from inventory.availability.sql import PG_CANDIDATES, SQLITE_CANDIDATES, SiteRow
+from inventory.availability.sql import PG_CANDIDATES, PG_SITE_DETAILS, SQLITE_CANDIDATES, SiteRow
 from inventory.places.geo import bbox_around, haversine_km
 from inventory.places.schemas import SITE_KINDS
 from inventory.store.db import Reader, raw_sqlite, reader_dialect
@@ -154,6 +155,20 @@ def _growth(q: Query, found: Sequence[Candidate]) -> float:
 
 async def search_sources(reader: Reader, q: Query, eta: EtaConfig) -> list[Candidate]:
     """The sources of the answer, in order, widening the arrival horizon until nothing unseen could change them."""
+    taken = await _search(reader, q, eta)
+    missing = sorted({c.site_id for c in taken if c.row.code is None})
+    if not missing:
+        return taken
+    # PostgreSQL ranked from site_stock alone: the sites' names and contacts, for the sources taken only.
+    session = cast(AsyncSession, reader)
+    details = {r.id: r for r in await session.execute(PG_SITE_DETAILS, {"ids": missing})}
+    return [c if c.row.code is not None else dataclasses.replace(c, row=SiteRow._make(c.row)._replace(
+        code=details[c.site_id].code, name=details[c.site_id].name, contact_name=details[c.site_id].contact_name,
+        contact_phone=details[c.site_id].contact_phone)) for c in taken]
+
+
+async def _search(reader: Reader, q: Query, eta: EtaConfig) -> list[Candidate]:
+    """:func:`search_sources` before the details of the sites are read."""
     fastest = min(eta.mobilisation(k) for k in q.kinds)
     limit_km = WORLD_KM if q.max_km is None else min(q.max_km, WORLD_KM)
     horizon = fastest + min(INITIAL_RADIUS_KM, limit_km) * eta.min_minutes_per_km

@@ -91,15 +91,26 @@ agreement lines valid today. The item types are bound as one JSON array (``json_
 SQLite's prepared statement, never change."""
 
 _PG_ITEM_IDS = "(SELECT unnest(:item_ids))"
+_LATER = "CAST(NULL AS VARCHAR)"
 PG_CANDIDATES: Final = text(
-    f"SELECT {_SITE_COLUMNS}, X.item_type_id, SUM(X.available) AS available, {_NO_AGREEMENT} "
-    f"FROM {PG_WITH_PENDING} X JOIN locations S ON S.id = X.site_id "
-    f"WHERE X.item_type_id = ANY(:item_ids) AND {_boxes('X')} "
-    "AND X.good_until >= :today GROUP BY S.id, X.item_type_id HAVING SUM(X.available) > 0 "
+    f"SELECT X.site_id, {_LATER} AS code, {_LATER} AS name, X.kind, X.region_code, X.lat, X.lon, "
+    f"{_LATER} AS contact_name, {_LATER} AS contact_phone, X.agreement_lead_hours, X.item_type_id, "
+    f"SUM(X.available) AS available, {_NO_AGREEMENT} "
+    f"FROM {PG_WITH_PENDING} X "
+    f"WHERE X.item_type_id = ANY(:item_ids) AND {_boxes('X')} AND X.good_until >= :today "
+    "GROUP BY X.site_id, X.item_type_id, X.kind, X.region_code, X.lat, X.lon, X.agreement_lead_hours "
+    "HAVING SUM(X.available) > 0 "
     f"UNION ALL {_agreements(_PG_ITEM_IDS)}"
 ).bindparams(*(bindparam(f"{prefix}{name}", type_=Float) for prefix in ("", *(f"{k}_" for k in SITE_KINDS))
                for name in _EDGES),
              bindparam("today", type_=Date), bindparam("item_ids", type_=ARRAY(Integer)))
-"""The candidates statement on PostgreSQL: the same reading of ``site_stock`` (which keeps rows at 0 there) with
-the transaction's own differences not yet applied (:data:`inventory.stock.site_stock.PG_WITH_PENDING`), the item
-types bound as one integer array, so the statement PostgreSQL prepares never changes."""
+"""The candidates statement on PostgreSQL: ``site_stock`` alone (which keeps rows at 0 there, and each site's
+region and lead time, all that ranking needs), with the transaction's own differences not yet applied
+(:data:`inventory.stock.site_stock.PG_WITH_PENDING`); the item types bound as one integer array, so the statement
+PostgreSQL prepares never changes. The site's code, name and contacts are left NULL: :data:`PG_SITE_DETAILS`
+reads them for the sources taken only (a box in the sparse west can hold thousands of rows)."""
+
+PG_SITE_DETAILS: Final = text(
+    "SELECT id, code, name, contact_name, contact_phone FROM locations WHERE id = ANY(:ids)"
+).bindparams(bindparam("ids", type_=ARRAY(Integer)))
+"""The columns :data:`PG_CANDIDATES` leaves NULL, for the sites of the sources taken."""

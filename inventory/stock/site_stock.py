@@ -95,18 +95,25 @@ def _held(sites: str | None, items: str | None, sqlite: bool) -> str:
     )
 
 
+_PG_SITE_COLUMNS = ", S.region_code, S.agreement_lead_hours"
+"""What PostgreSQL's table also keeps of the site: all that ranking sources needs besides kind and place."""
+
+
 def recompute_select(sites: str | None = None, items: str | None = None, *, sqlite: bool = True) -> str:
     """The rows ``site_stock`` should hold (for these sites and items, or all), columns in table order."""
+    site = "" if sqlite else _PG_SITE_COLUMNS
     return (
         "SELECT S.id AS site_id, X.item_type_id AS item_type_id, X.good_until AS good_until, SUM(X.n) AS available, "
-        "S.kind AS kind, S.lat AS lat, S.lon AS lon "
+        f"S.kind AS kind, S.lat AS lat, S.lon AS lon{site} "
         f"FROM ({_held(sites, items, sqlite)}) X JOIN locations S ON S.id = X.site_id "
         f"WHERE S.active AND S.lat IS NOT NULL AND S.lon IS NOT NULL AND S.kind IN ({_KINDS}) "
-        "GROUP BY S.id, X.item_type_id, X.good_until, S.kind, S.lat, S.lon"
+        f"GROUP BY S.id, X.item_type_id, X.good_until, S.kind, S.lat, S.lon{site}"
     )
 
 
 _INSERT = "INSERT INTO site_stock (site_id, item_type_id, good_until, available, kind, lat, lon) "
+_PG_INSERT = ("INSERT INTO site_stock (site_id, item_type_id, good_until, available, kind, lat, lon, region_code, "
+              "agreement_lead_hours) ")
 
 
 def _refresh(sites: str, items: str | None) -> str:
@@ -184,6 +191,8 @@ PG_STATEMENTS: Final = (
     kind VARCHAR(16) NOT NULL,
     lat DOUBLE PRECISION NOT NULL,
     lon DOUBLE PRECISION NOT NULL,
+    region_code VARCHAR(12) NOT NULL,
+    agreement_lead_hours DOUBLE PRECISION,
     PRIMARY KEY (site_id, item_type_id, good_until)
 ) WITH (fillfactor = 50)""",
     # available is left out of every index so that the write path's updates are HOT ones.
@@ -284,8 +293,10 @@ BEGIN
                    RETURNING site_id, item_type_id, good_until, delta),
          summed AS (SELECT site_id, item_type_id, good_until, SUM(delta) AS delta FROM noted
                     GROUP BY site_id, item_type_id, good_until HAVING SUM(delta) <> 0)
-    INSERT INTO site_stock AS X (site_id, item_type_id, good_until, available, kind, lat, lon)
-    SELECT D.site_id, D.item_type_id, D.good_until, D.delta, S.kind, S.lat, S.lon
+    INSERT INTO site_stock AS X (site_id, item_type_id, good_until, available, kind, lat, lon, region_code,
+                                 agreement_lead_hours)
+    SELECT D.site_id, D.item_type_id, D.good_until, D.delta, S.kind, S.lat, S.lon, S.region_code,
+           S.agreement_lead_hours
       FROM summed D JOIN locations S ON S.id = D.site_id
      ORDER BY D.item_type_id, D.site_id, D.good_until
     ON CONFLICT (site_id, item_type_id, good_until) DO UPDATE SET available = X.available + EXCLUDED.available;
@@ -297,7 +308,7 @@ BEGIN
     LOCK TABLE site_stock IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM site_stock_pending WHERE tx = txid_current() AND site_id = ANY(p_sites);
     DELETE FROM site_stock WHERE site_id = ANY(p_sites);
-    INSERT INTO site_stock (site_id, item_type_id, good_until, available, kind, lat, lon)
+    {_PG_INSERT}
     {recompute_select("SELECT unnest(p_sites)", None, sqlite=False)};
 END $$""",
     """CREATE FUNCTION site_stock_location_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -322,9 +333,11 @@ END $$""",
     "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION site_stock_apply()",
     "CREATE CONSTRAINT TRIGGER site_stock_asset_apply AFTER INSERT OR UPDATE OR DELETE ON assets "
     "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION site_stock_apply()",
-    "CREATE TRIGGER site_stock_location_change AFTER UPDATE OF active, site_id, lat, lon, kind ON locations "
-    "FOR EACH ROW WHEN (OLD.active IS DISTINCT FROM NEW.active OR OLD.site_id IS DISTINCT FROM NEW.site_id "
-    "OR OLD.lat IS DISTINCT FROM NEW.lat OR OLD.lon IS DISTINCT FROM NEW.lon OR OLD.kind IS DISTINCT FROM NEW.kind) "
+    "CREATE TRIGGER site_stock_location_change AFTER UPDATE OF active, site_id, lat, lon, kind, region_code, "
+    "agreement_lead_hours ON locations FOR EACH ROW WHEN (OLD.active IS DISTINCT FROM NEW.active "
+    "OR OLD.site_id IS DISTINCT FROM NEW.site_id OR OLD.lat IS DISTINCT FROM NEW.lat OR OLD.lon IS DISTINCT FROM "
+    "NEW.lon OR OLD.kind IS DISTINCT FROM NEW.kind OR OLD.region_code IS DISTINCT FROM NEW.region_code "
+    "OR OLD.agreement_lead_hours IS DISTINCT FROM NEW.agreement_lead_hours) "
     "EXECUTE FUNCTION site_stock_location_change()",
     "CREATE TRIGGER site_stock_lot_change AFTER UPDATE OF expiry_date ON lots FOR EACH ROW "
     "WHEN (OLD.expiry_date IS DISTINCT FROM NEW.expiry_date) EXECUTE FUNCTION site_stock_lot_change()",
@@ -343,7 +356,7 @@ PG_FUNCTIONS: Final = ("site_stock_balance_change", "site_stock_asset_change", "
 
 def pg_create_statements() -> list[str]:
     """PostgreSQL: everything to run, in order, to add the table and its triggers and fill it from the stock."""
-    return [*PG_STATEMENTS, _INSERT + recompute_select(sqlite=False)]
+    return [*PG_STATEMENTS, _PG_INSERT + recompute_select(sqlite=False)]
 
 
 def pg_drop_statements() -> list[str]:
@@ -354,8 +367,9 @@ def pg_drop_statements() -> list[str]:
 
 
 PG_WITH_PENDING: Final = (
-    "(SELECT site_id, item_type_id, good_until, available, kind, lat, lon FROM site_stock "
-    "UNION ALL SELECT P.site_id, P.item_type_id, P.good_until, P.delta, S.kind, S.lat, S.lon "
+    "(SELECT site_id, item_type_id, good_until, available, kind, lat, lon, region_code, agreement_lead_hours "
+    "FROM site_stock UNION ALL SELECT P.site_id, P.item_type_id, P.good_until, P.delta, S.kind, S.lat, S.lon"
+    f"{_PG_SITE_COLUMNS} "
     "FROM site_stock_pending P JOIN locations S ON S.id = P.site_id WHERE P.tx = txid_current_if_assigned())"
 )
 """PostgreSQL: ``site_stock`` as this transaction sees it — its own differences, not applied until it commits,
@@ -370,19 +384,18 @@ async def rebuild(conn: AsyncConnection) -> int:
     if not sqlite:
         await conn.execute(text("LOCK TABLE site_stock IN SHARE ROW EXCLUSIVE MODE"))
     await conn.execute(text("DELETE FROM site_stock"))
-    result = await conn.execute(text(_INSERT + recompute_select(sqlite=sqlite)))
+    result = await conn.execute(text((_INSERT if sqlite else _PG_INSERT) + recompute_select(sqlite=sqlite)))
     return int(result.rowcount)
 
 
-_COLUMNS = "site_id, item_type_id, good_until, kind, lat, lon"
-
-
 def _differences(sqlite: bool) -> str:
+    site = "" if sqlite else _PG_SITE_COLUMNS.replace("S.", "")
+    columns = f"site_id, item_type_id, good_until, kind, lat, lon{site}"
     return (
-        f"SELECT {_COLUMNS}, SUM(stored), SUM(expected) FROM ("
-        f"SELECT {_COLUMNS}, available AS stored, 0 AS expected FROM {'site_stock' if sqlite else PG_WITH_PENDING} X "
-        f"UNION ALL SELECT {_COLUMNS}, 0, available FROM ({recompute_select(sqlite=sqlite)}) E"
-        f") D GROUP BY {_COLUMNS} HAVING SUM(stored) <> SUM(expected) ORDER BY site_id, item_type_id, good_until"
+        f"SELECT {columns}, SUM(stored), SUM(expected) FROM ("
+        f"SELECT {columns}, available AS stored, 0 AS expected FROM {'site_stock' if sqlite else PG_WITH_PENDING} X "
+        f"UNION ALL SELECT {columns}, 0, available FROM ({recompute_select(sqlite=sqlite)}) E"
+        f") D GROUP BY {columns} HAVING SUM(stored) <> SUM(expected) ORDER BY site_id, item_type_id, good_until"
     )
 
 
@@ -393,4 +406,4 @@ async def differences(conn: AsyncConnection) -> list[tuple[int, int, str, int, i
     at the new place. (A row at 0, which PostgreSQL keeps, agrees with nothing expected.)
     """
     rows = await conn.execute(text(_differences(conn.dialect.name == "sqlite")))
-    return [(int(r[0]), int(r[1]), str(r[2]), int(r[6]), int(r[7])) for r in rows]
+    return [(int(r[0]), int(r[1]), str(r[2]), int(r[-2]), int(r[-1])) for r in rows]

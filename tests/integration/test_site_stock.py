@@ -24,6 +24,7 @@ from inventory.store.migrate import downgrade, upgrade
 from inventory.store.models import Balance, Lot
 from tests.integration.test_availability import (
     ETAS,
+    REGIONS,
     TODAY,
     _check_against_brute_force,
     build_random_world,
@@ -44,7 +45,8 @@ def _day(db: Database, day: dt.date | None) -> dt.date | str | None:
 async def _random_change(db: Database, rng: random.Random) -> str:
     """One raw change to a balance, a unit, a place or a lot; what it was."""
     what = rng.choice(["balance", "balance", "balance_move", "balance_delete", "unit", "unit", "unit_move",
-                       "unit_delete", "place_active", "place_coords", "place_site", "place_kind", "lot"])
+                       "unit_delete", "place_active", "place_coords", "place_site", "place_kind", "place_region",
+                       "lot"])
     statements: dict[str, tuple[str, dict[str, Any]]] = {}
     if what == "balance":
         bal = rng.choice(await _ids(db, "SELECT id FROM balances"))
@@ -90,6 +92,10 @@ async def _random_change(db: Database, rng: random.Random) -> str:
     elif what == "place_kind":
         statements[what] = ("UPDATE locations SET kind = :k WHERE id = :i AND kind <> 'bin'",
                             {"k": rng.choice(["depot", "vendor", "staging", "reserve_point"]),
+                             "i": rng.choice(await _ids(db, "SELECT id FROM locations"))})
+    elif what == "place_region":  # what PostgreSQL's table keeps of a site to rank it by
+        statements[what] = ("UPDATE locations SET region_code = :r, agreement_lead_hours = :h WHERE id = :i",
+                            {"r": rng.choice(REGIONS), "h": rng.choice([None, 4.0, 48.0]),
                              "i": rng.choice(await _ids(db, "SELECT id FROM locations"))})
     else:
         lot = rng.choice(await _ids(db, "SELECT id FROM lots"))

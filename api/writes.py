@@ -79,9 +79,9 @@ async def write_once(
         async with db.write() as session:
             result = await work(session)
             body = msgspec.json.encode(result)
+            await record(session, audit(result, "ok"))  # on PostgreSQL inserted by remember()'s statement
             await idempotency.remember(session, principal.username, key, request.method, request.url.path,
                                        fingerprint, status_code, body)
-            await record(session, audit(result, "ok"))
     except (IntegrityError, InventoryError) as exc:
         if isinstance(exc, IntegrityError) and not idempotency.is_duplicate_key(exc):
             raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -77,10 +77,17 @@ async def _one_client(host: str, port: int, make: RequestFactory, client_no: int
         writer.close()
 
 
-async def run_load(host: str, port: int, make: RequestFactory, clients: int, seconds: float) -> Result:
-    """Drive ``clients`` keep-alive connections for ``seconds``; every request's latency is recorded."""
+async def run_load(host: str, port: int | Sequence[int], make: RequestFactory, clients: int,
+                   seconds: float) -> Result:
+    """Drive ``clients`` keep-alive connections for ``seconds``; every request's latency is recorded.
+
+    Several ports (one per server process) are shared out round-robin: client ``c`` talks to
+    ``ports[c % len(ports)]`` for the whole run.
+    """
+    ports = [port] if isinstance(port, int) else list(port)
     start = time.perf_counter()
     result = Result(seconds=seconds)
-    await asyncio.gather(*[_one_client(host, port, make, c, start + seconds, result) for c in range(clients)])
+    await asyncio.gather(*[_one_client(host, ports[c % len(ports)], make, c, start + seconds, result)
+                           for c in range(clients)])
     result.seconds = time.perf_counter() - start
     return result

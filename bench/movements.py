@@ -7,6 +7,7 @@ for a fixed time. In the same run it measures ``GET /health`` with the same clie
 
     python bench/movements.py                       # SQLite, 16 clients, 10 s per phase
     python bench/movements.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
+    python bench/movements.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test --servers 2
 """
 
 from __future__ import annotations
@@ -129,8 +130,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--postgres", metavar="URL", help="benchmark PostgreSQL at this URL (a fresh database "
                         "named inventory_bench is created beside it)")
+    parser.add_argument("--servers", type=int, default=1, metavar="N",
+                        help="N separate server processes on N ports against the one database, clients shared out "
+                        "round-robin (PostgreSQL; the first migrates, the others start once it is ready)")
     args = parser.parse_args()
-    port = free_port()
+    if args.servers < 1 or (args.servers > 1 and not args.postgres):
+        parser.error("--servers N: N >= 1, and more than one needs --postgres")
+    ports = [free_port() for _ in range(args.servers)]
     tmp = tempfile.TemporaryDirectory()
     if args.postgres:
         url = _fresh_postgres(args.postgres)
@@ -139,10 +145,12 @@ def main() -> None:
         url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}"
         label = "SQLite"
     env_extra, token = bench_credentials()
-    proc = start_server(url, port, env_extra)
+    procs = [start_server(url, ports[0], env_extra)]
     try:
-        token = token_for(f"http://127.0.0.1:{port}", env_extra)
-        loc_id, item_id = seed(f"http://127.0.0.1:{port}", token)
+        procs += [start_server(url, port, env_extra) for port in ports[1:]]
+        base = f"http://127.0.0.1:{ports[0]}"
+        token = token_for(base, env_extra)
+        loc_id, item_id = seed(base, token)
         auth = {"Authorization": f"Bearer {token}"} if token else {}
 
         def movement(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
@@ -155,16 +163,21 @@ def main() -> None:
         def health(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
             return "GET", "/health", b"", {}
 
-        asyncio.run(run_load("127.0.0.1", port, movement, args.clients, 2.0))  # warm-up
-        moves = asyncio.run(run_load("127.0.0.1", port, movement, args.clients, args.seconds))
-        probe = asyncio.run(run_load("127.0.0.1", port, health, args.clients, args.seconds))
+        load_before = os.getloadavg()
+        asyncio.run(run_load("127.0.0.1", ports, movement, args.clients, 2.0))  # warm-up
+        moves = asyncio.run(run_load("127.0.0.1", ports, movement, args.clients, args.seconds))
+        probe = asyncio.run(run_load("127.0.0.1", ports, health, args.clients, args.seconds))
+        load_after = os.getloadavg()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
         tmp.cleanup()
     plain = plain_sqlite_baseline(args.seconds)
-    print(f"\nbench/movements.py — {label}, {args.clients} concurrent clients, {args.seconds:.0f} s per phase, "
-          f"{os.cpu_count()} CPUs")
+    print(f"\nbench/movements.py — {label}, {args.servers} server process{'es' if args.servers > 1 else ''}, "
+          f"{args.clients} concurrent clients, {args.seconds:.0f} s per phase, {os.cpu_count()} CPUs, "
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print(moves.line("POST /api/v1/movements"))
     print(probe.line("GET /health (same run)"))
     print(plain.line("plain sqlite3 loop (same run)"))
@@ -172,7 +185,7 @@ def main() -> None:
     print(f"ratio movements / health: {moves.rate / probe.rate:.2f}   "
           f"ratio movements / plain sqlite3: {moves.rate / plain.rate:.2f}")
     ok = moves.rate >= 1000 and moves.pct(99) < 50
-    print(f"target (SQLite): >= 1000 movements/s and p99 < 50 ms: {'met' if ok else 'NOT met'}")
+    print(f"target ({label}): >= 1000 movements/s and p99 < 50 ms: {'met' if ok else 'NOT met'}")
 
 
 def bench_credentials() -> tuple[dict[str, str], str | None]:
@@ -192,7 +205,7 @@ def token_for(base: str, env: dict[str, str]) -> str | None:
 
 
 def _fresh_postgres(url: str) -> str:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     base, _, _ = url.rpartition("/")
 

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.store.db import dialect_name
+from inventory.store.db import dialect_name, no_turn
 from inventory.store.models import Balance, utcnow
 
 Bucket = Literal["on_hand", "in_transit", "reserved"]
@@ -49,17 +49,38 @@ def _guarded_update(bucket: Bucket, taking: bool) -> Any:
     return stmt.values({bucket: column + bindparam("delta"), "updated_at": bindparam("now")})
 
 
+@cache
+def _add(bucket: Bucket) -> Any:
+    column = getattr(Balance, bucket)
+    return update(Balance).where(
+        Balance.location_id == bindparam("loc"), Balance.item_type_id == bindparam("item"),
+        Balance.lot_key == bindparam("b_lot_key"),
+    ).values({bucket: column + bindparam("qty"), "updated_at": bindparam("now")})
+
+
 async def increase(
     session: AsyncSession, location_id: int, item_type_id: int, lot_id: int | None, bucket: Bucket, qty: int
 ) -> None:
-    """Add ``qty`` to a bucket, creating the balance row when it does not exist yet."""
+    """Add ``qty`` to a bucket, creating the balance row when it does not exist yet.
+
+    An UPDATE first, the upsert only when there is no row: on PostgreSQL an ``INSERT … ON CONFLICT DO
+    UPDATE`` that finds the row locked by another writer starts over once that one commits, behind
+    whoever came since, so receipts into busy stock waited far longer than the issues beside them; a
+    plain UPDATE waits its turn in the row's queue.
+    """
     assert qty > 0
     assert bucket != "reserved", "reserve() checks that the stock is free"
+    no_turn(session)
     conn = await session.connection()
+    now = utcnow()
+    added = await conn.execute(_add(bucket), {"loc": location_id, "item": item_type_id, "b_lot_key": lot_id or 0,
+                                              "qty": qty, "now": now})
+    if added.rowcount == 1:
+        return
     await conn.execute(_upsert(dialect_name(session), bucket), {
         "loc": location_id, "item": item_type_id, "lot": lot_id, "b_lot_key": lot_id or 0, "qty": qty,
         "on_hand": qty if bucket == "on_hand" else 0, "in_transit": qty if bucket == "in_transit" else 0,
-        "now": utcnow(),
+        "now": now,
     })
 
 
@@ -85,6 +106,7 @@ async def decrease(
 async def _guarded(
     session: AsyncSession, location_id: int, item_type_id: int, lot_id: int | None, bucket: Bucket, delta: int
 ) -> bool:
+    no_turn(session)
     conn = await session.connection()
     result = await conn.execute(_guarded_update(bucket, delta < 0), {
         "loc": location_id, "item": item_type_id, "b_lot_key": lot_id or 0, "need": abs(delta), "delta": delta,

@@ -10,22 +10,26 @@ Voucher numbers and inserting documents are in documents.py.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import Select, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.clock import beijing_today
 from inventory.errors import Conflict, InsufficientStock, InvalidInput
-from inventory.places.refs import Item, Place, load_item, load_place
+from inventory.places.refs import Item, Place, load_place
 from inventory.stock import balances
 from inventory.stock.balances import Bucket
 from inventory.stock.documents import KIND_ZH, insert_document, occurred_at_or_now
 from inventory.stock.lots import Candidate, pick_fefo, pickable, resolve_lot
 from inventory.stock.schemas import MovementCreate, MovementLine, MovementRead
-from inventory.store.db import dialect_name
-from inventory.store.models import Asset, Balance, Document, Location, Lot, Movement, utcnow
+from inventory.store.db import dialect_name, no_turn, wait_turn
+from inventory.store.lookup import not_found
+from inventory.store.models import Asset, Balance, Document, ItemType, Location, Lot, Movement, utcnow
 
 POSTED = "inventory.posted_movements"
 _INSERT_MOVEMENTS = insert(Movement).returning(Movement.id, sort_by_parameter_order=True)
@@ -95,14 +99,34 @@ async def apply_change(session: AsyncSession, posting: Posting, location: Place,
         ok = await balances.decrease(session, location.id, item.id, lot_id, bucket, -qty)
         have_bucket = bucket
     if not ok:
-        have = await _bucket_value(session, location.id, item.id, lot_id, have_bucket)
-        what = {"on_hand": "可用", "in_transit": "在途", "reserved": "已预留"}[have_bucket]
-        raise InsufficientStock(
-            f"库存不足：{location.name} 的 {item.name} {what} {have}{item.unit}，需要 {abs(qty)}{item.unit}",
-            field=field, extra={"available": have, "requested": abs(qty), "location_id": location.id,
-                                "item_type_id": item.id, "lot_id": lot_id},
-        )
+        raise await _short(session, location, item, lot_id, have_bucket, abs(qty), field)
     posting.add(location.id, item.id, lot_id, bucket, qty, asset_id, move)
+
+
+async def _short(session: AsyncSession, location: Place, item: Item, lot_id: int | None, bucket: Bucket,
+                 requested: int, field: str) -> InsufficientStock:
+    """The refusal of a change a balance's bucket could not take, with what it has now."""
+    have = await _bucket_value(session, location.id, item.id, lot_id, bucket)
+    what = {"on_hand": "可用", "in_transit": "在途", "reserved": "已预留"}[bucket]
+    return InsufficientStock(
+        f"库存不足：{location.name} 的 {item.name} {what} {have}{item.unit}，需要 {requested}{item.unit}",
+        field=field, extra={"available": have, "requested": requested, "location_id": location.id,
+                            "item_type_id": item.id, "lot_id": lot_id},
+    )
+
+
+def _short_fefo(location: Place, ctx: LineContext, candidates: list[Candidate], include_expired: bool,
+                today: dt.date) -> InsufficientStock:
+    """The refusal of an issue that FEFO cannot make up from these lots."""
+    qty = abs(ctx.line.quantity)
+    have = pickable(candidates, today, include_expired=include_expired)
+    expired_note = "" if include_expired else "（过期批次不自动出库）"
+    return InsufficientStock(
+        f"库存不足：{location.name} 的 {ctx.item.name} 可用 {have}{ctx.item.unit}，需要 {qty}{ctx.item.unit}"
+        + expired_note,
+        field=f"{ctx.field}.quantity",
+        extra={"available": have, "requested": qty, "location_id": location.id, "item_type_id": ctx.item.id},
+    )
 
 
 async def _bucket_value(session: AsyncSession, location_id: int, item_type_id: int, lot_id: int | None,
@@ -121,14 +145,15 @@ _CANDIDATES = (
     select(Balance.lot_id, Lot.expiry_date, Lot.production_date, Balance.on_hand - Balance.reserved)
     .outerjoin(Lot, Lot.id == Balance.lot_id)
     .where(Balance.location_id == bindparam("loc"), Balance.item_type_id == bindparam("item"))
-    .order_by(Balance.id)
+    .order_by(Balance.lot_key)  # locked in lock_balances' order (the pick has an order of its own)
 )
 _CANDIDATES_LOCKED = _CANDIDATES.with_for_update(of=Balance)
 
 
-async def _candidates(session: AsyncSession, location_id: int, item_type_id: int) -> list[Candidate]:
-    """Stock of an item at one location by lot, locked on PostgreSQL so the pick stays true."""
-    stmt = _CANDIDATES_LOCKED if dialect_name(session) == "postgresql" else _CANDIDATES
+async def _candidates(session: AsyncSession, location_id: int, item_type_id: int, *,
+                      lock: bool = True) -> list[Candidate]:
+    """Stock of an item at one location by lot, locked on PostgreSQL (unless not ``lock``) so the pick stays true."""
+    stmt = _CANDIDATES_LOCKED if lock and dialect_name(session) == "postgresql" else _CANDIDATES
     conn = await session.connection()
     return [Candidate(*row) for row in (await conn.execute(stmt, {"loc": location_id, "item": item_type_id})).all()]
 
@@ -140,6 +165,7 @@ async def lock_balances(session: AsyncSession, keys: Iterable[tuple[int, int]]) 
     taking them up front ordered by item type, location and lot makes every writer queue the same way.
     """
     wanted = sorted(set(keys))
+    no_turn(session)
     if wanted and dialect_name(session) == "postgresql":
         conn = await session.connection()
         await conn.execute(
@@ -164,15 +190,43 @@ class LineContext:
         return f"lines.{self.index}"
 
 
-async def _validate_lines(session: AsyncSession, data: MovementCreate, kind: str) -> list[LineContext]:
+@lru_cache(maxsize=32)
+def _place_and_items_query(count: int) -> Select[*tuple[Any, ...]]:
+    """The place and ``count`` item types (plain bind parameters: an expanding IN costs more than the query)."""
+    return (
+        select(Location.id, Location.name, Location.kind, Location.path, Location.region_code,
+               ItemType.id, ItemType.code, ItemType.name, ItemType.unit, ItemType.tracking, ItemType.shelf_life_days)
+        .outerjoin(ItemType, ItemType.id.in_([bindparam(f"item_{n}") for n in range(count)]))
+        .where(Location.id == bindparam("loc"))
+    )
+
+
+async def _place_and_items(session: AsyncSession, location_id: int, item_type_ids: Iterable[int],
+                           ) -> tuple[Place, dict[int, Item]]:
+    """The document's place (or the error of :func:`load_place`) and the line's item types that exist, in one query."""
+    wanted = sorted(set(item_type_ids))
+    if not wanted:
+        return await load_place(session, location_id, field="location_id"), {}
+    conn = await session.connection()
+    params: dict[str, int] = {f"item_{n}": item_id for n, item_id in enumerate(wanted)}
+    params["loc"] = location_id
+    rows = (await conn.execute(_place_and_items_query(len(wanted)), params)).all()
+    if not rows:
+        raise not_found(f"地点 id={location_id}", input_field="location_id")
+    items = {row[5]: Item(*row[5:]) for row in rows if row[5] is not None}
+    return Place(*rows[0][:5]), items
+
+
+async def _validate_lines(session: AsyncSession, data: MovementCreate, kind: str,
+                          items: dict[int, Item]) -> list[LineContext]:
     contexts: list[LineContext] = []
     seen_assets: set[int] = set()
     for i, line in enumerate(data.lines):
         f = f"lines.{i}"
-        try:
-            it = await load_item(session, line.item_type_id, field=f"{f}.item_type_id")
-        except InvalidInput as exc:
-            raise InvalidInput(f"第 {i + 1} 行：{exc.detail}", field=exc.field) from None
+        found = items.get(line.item_type_id)
+        if found is None:
+            raise InvalidInput(f"第 {i + 1} 行：物资品目 id={line.item_type_id} 不存在", field=f"{f}.item_type_id")
+        it = found
         if line.quantity == 0 or (line.quantity < 0 and kind != "adjustment"):
             raise InvalidInput(f"第 {i + 1} 行：数量必须为正整数（盘亏请用 adjustment 填负数）", field=f"{f}.quantity")
         if line.lot_id is not None and line.lot is not None:
@@ -260,7 +314,7 @@ async def post_document(session: AsyncSession, data: MovementCreate, *, actor: s
     if data.kind == "write_off":
         raise InvalidInput("报废须先提交报废申请（POST /api/v1/write-offs），经指挥人员或管理员批准后才过账",
                            field="kind")
-    location = await load_place(session, data.location_id, field="location_id")
+    location, items = await _place_and_items(session, data.location_id, (line.item_type_id for line in data.lines))
     to_location: Place | None = None
     if data.kind == "transfer":
         if data.to_location_id is None:
@@ -276,25 +330,82 @@ async def post_document(session: AsyncSession, data: MovementCreate, *, actor: s
     if approver is not None and approver == actor:
         raise InvalidInput("审批人不能是申请人本人", field="approver")
     occurred = occurred_at_or_now(data.occurred_at)
-    lines = await _validate_lines(session, data, data.kind)
-    await lock_balances(session, (
-        (ctx.item.id, loc) for ctx in lines
-        for loc in (location.id, to_location.id if to_location else None, *(a.location_id for a in ctx.assets))
-        if loc is not None
-    ))
+    lines = await _validate_lines(session, data, data.kind, items)
+    # Everything that takes no balance lock comes first: on PostgreSQL a writer holds its balance rows until it
+    # commits, so every statement after the first lock lengthens the queue of writers of the same stock.
     doc = await insert_document(
         session, kind=data.kind, location_id=location.id, to_location_id=to_location.id if to_location else None,
         actor=actor, approver=approver, occurred_at=occurred, reason=data.reason, reference=data.reference,
         counterparty=data.counterparty,
     )
+    pairs = {(ctx.item.id, loc) for ctx in lines
+             for loc in (location.id, to_location.id if to_location else None, *(a.location_id for a in ctx.assets))
+             if loc is not None}
+    if len(pairs) > 1 or any(ctx.item.tracking != "bulk" for ctx in lines):
+        await lock_balances(session, pairs)
+    elif pairs:
+        # Bulk stock of one item type at one place, whose rows the statements below lock in the same order as
+        # lock_balances would (the candidates by lot, the lines sorted by lot): no up-front lock, one statement
+        # fewer. Writers of that stock in this process go to PostgreSQL in arrival order (db.Turns).
+        await wait_turn(session, ("balances", *next(iter(pairs))))
     posting = Posting(doc.id)
+    if len(pairs) == 1 and all(ctx.item.tracking == "bulk" for ctx in lines) and await _post_at_one_place(
+            session, posting, data.kind, location, lines):
+        return doc
     for ctx in lines:
-        if data.kind in ("receipt", "return") or (data.kind == "adjustment" and ctx.line.quantity > 0):
+        if _inbound_line(data.kind, ctx):
             await _inbound(session, posting, data.kind, location, ctx)
         else:
             await _outbound(session, posting, data.kind, location, to_location, ctx)
     await posting.write(session)
     return doc
+
+
+def _inbound_line(kind: str, ctx: LineContext) -> bool:
+    return kind in ("receipt", "return") or (kind == "adjustment" and ctx.line.quantity > 0)
+
+
+async def _post_at_one_place(session: AsyncSession, posting: Posting, kind: str, location: Place,
+                             lines: list[LineContext]) -> bool:
+    """Bulk stock of one item type at one place: the movements first, the balances last. False: not done here.
+
+    On PostgreSQL a writer holds the balance rows it changes until it commits, and the writers of the same stock
+    queue for them: every statement between the first change and the commit lengthens that queue. So the picks
+    are made from an unlocked read and the movements inserted before any balance changes; the guarded changes,
+    in the lines' order, come last. That read may be stale only in what the guard checks: an issue picks from a
+    read that shows a single balance row (lot-less stock, or one lot), so the guard refusing it means that row
+    has too little now, the same refusal as a locked read would give. When FEFO would choose among several lots,
+    or finds too little in the read, nothing has been done and the caller posts the document the usual way
+    (locked reads, then changes).
+    """
+    today = beijing_today()
+    include_expired = kind in ("write_off", "adjustment")
+    changes: list[tuple[LineContext, int | None, int, bool]] = []  # line, lot, signed quantity, picked by FEFO
+    for ctx in lines:
+        qty = abs(ctx.line.quantity)
+        if _inbound_line(kind, ctx):
+            changes.append((ctx, ctx.lot_id, qty, False))
+        elif ctx.lot_id is not None:
+            changes.append((ctx, ctx.lot_id, -qty, False))
+        else:
+            candidates = await _candidates(session, location.id, ctx.item.id, lock=False)
+            found = pick_fefo(candidates, qty, today, include_expired=include_expired)
+            if len(candidates) != 1 or found is None:
+                return False
+            ((lot_id, take),) = found
+            changes.append((ctx, lot_id, -take, True))
+    for ctx, lot_id, qty, _ in changes:
+        posting.add(location.id, ctx.item.id, lot_id, "on_hand", qty)
+    await posting.write(session)
+    for ctx, lot_id, qty, picked in changes:
+        if qty > 0:
+            await balances.increase(session, location.id, ctx.item.id, lot_id, "on_hand", qty)
+        elif not await balances.decrease(session, location.id, ctx.item.id, lot_id, "on_hand", -qty):
+            if not picked:
+                raise await _short(session, location, ctx.item, lot_id, "on_hand", -qty, f"{ctx.field}.quantity")
+            now_there = await _candidates(session, location.id, ctx.item.id, lock=False)
+            raise _short_fefo(location, ctx, now_there, include_expired, today)
+    return True
 
 
 async def _inbound(session: AsyncSession, posting: Posting, kind: str, location: Place, ctx: LineContext) -> None:
@@ -325,14 +436,7 @@ async def _outbound(session: AsyncSession, posting: Posting, kind: str, location
         today = beijing_today()
         found = pick_fefo(candidates, qty, today, include_expired=include_expired)
         if found is None:
-            have = pickable(candidates, today, include_expired=include_expired)
-            expired_note = "" if include_expired else "（过期批次不自动出库）"
-            raise InsufficientStock(
-                f"库存不足：{location.name} 的 {ctx.item.name} 可用 {have}{ctx.item.unit}，需要 {qty}{ctx.item.unit}"
-                + expired_note,
-                field=f"{ctx.field}.quantity",
-                extra={"available": have, "requested": qty, "location_id": location.id, "item_type_id": ctx.item.id},
-            )
+            raise _short_fefo(location, ctx, candidates, include_expired, today)
         picks = found
     for lot_id, take in picks:
         await apply_change(session, posting, location, ctx.item, lot_id, "on_hand", -take,

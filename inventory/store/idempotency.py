@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.errors import Conflict, InvalidInput
+from inventory.store.db import insert_with_appended
 from inventory.store.models import IdempotencyKey, utcnow
 
 RETENTION = dt.timedelta(days=45)  # at least 30 days, as promised to clients
@@ -67,9 +68,11 @@ async def remember(
     session: AsyncSession, actor: str, key: str, method: str, path: str, fingerprint: str, status_code: int,
     body: bytes,
 ) -> None:
-    """Store the response under the key, in the write's own transaction."""
-    conn = await session.connection()
-    await conn.execute(_INSERT, {
+    """Store the response under the key, in the write's own transaction.
+
+    On PostgreSQL the rows the write appended so far (its audit entry) are inserted by the same statement.
+    """
+    await insert_with_appended(session, _INSERT, {
         "actor": actor, "key": key, "method": method, "path": path[:300], "request_hash": fingerprint,
         "status_code": status_code, "response_body": body, "content_type": "application/json", "created_at": utcnow()})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,21 +23,20 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision``; safe to call with or without a running loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        command.upgrade(alembic_config(url), revision)
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(command.upgrade, alembic_config(url), revision).result()
+    _run(command.upgrade, url, revision)
 
 
 def downgrade(url: str, revision: str) -> None:
     """Take the database at ``url`` back to ``revision`` (tests of a migration's upgrade over existing data)."""
+    _run(command.downgrade, url, revision)
+
+
+def _run(step: Callable[[Config, str], None], url: str, revision: str) -> None:
+    """Run an Alembic command here, or in a thread of its own when an event loop runs here (its env.py runs one)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        command.downgrade(alembic_config(url), revision)
+        step(alembic_config(url), revision)
         return
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(command.downgrade, alembic_config(url), revision).result()
+        pool.submit(step, alembic_config(url), revision).result()

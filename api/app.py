@@ -44,6 +44,7 @@ from api.controllers.reports import ReportController
 from api.controllers.risk_points import RiskPointController
 from api.controllers.scan import ScanController
 from api.controllers.stocktakes import ImportController, StocktakeController
+from api.controllers.supply_requests import SupplyRequestController
 from api.controllers.users import UserController
 from api.controllers.write_offs import WriteOffController
 from api.csrf import CSRFMiddleware
@@ -70,7 +71,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     AvailabilityController, LotController,
     WriteOffController, ReportController, LeaseController, AgreementController, QuotaController,
     ReadinessController, AlertController, PlanProposalController, PlanController, RiskPointController,
-    ReliefController,
+    ReliefController, SupplyRequestController,
     *PAGE_HANDLERS,
     create_static_files_router(path="/static", directories=[HERE / "static"], opt=PUBLIC_STATIC,
                                include_in_schema=False),

@@ -7,6 +7,7 @@ from typing import Annotated, TypeVar
 from litestar import Controller, get
 from litestar.params import Parameter
 
+from inventory.access.scope import Principal
 from inventory.availability import service as availability
 from inventory.availability.eta import EtaConfig
 from inventory.availability.schemas import AvailabilitySummary, NearestAvailability
@@ -45,7 +46,7 @@ class AvailabilityController(Controller):
 
     @get("/nearest", opt={"action": "read"})
     async def nearest(
-        self, db: Database, eta: EtaConfig,
+        self, db: Database, eta: EtaConfig, principal: Principal,
         lat: Annotated[float | None, Parameter(description="纬度 latitude of the incident (required 必填)")] = None,
         lon: Annotated[float | None, Parameter(description="经度 longitude of the incident (required 必填)")] = None,
         crs: CrsParam = "wgs84",
@@ -57,6 +58,7 @@ class AvailabilityController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=availability.MAX_LIMIT, description="最多列出的来源数")] = 10,
         max_km: Annotated[float | None, Parameter(gt=0, le=20_000, description="只看这个直线距离（公里）以内")] = None,
         include_agreement: Annotated[bool, Parameter(description="含协议储备（供应商仓库）")] = True,
+        own_only: Annotated[bool, Parameter(description="只看本单位（辖区内）的物资")] = False,
     ) -> NearestAvailability:
         """Sources of what is needed, by estimated arrival, until the quantity is covered or ``limit`` are listed.
 
@@ -65,12 +67,17 @@ class AvailabilityController(Controller):
         ``eta_minutes``, ``distance_km``, location id, item type id. ``eta_minutes`` is an estimate from
         straight-line distance: mobilisation for the kind of site + distance × road factor ÷ speed, plus a
         vendor's agreement lead time — confirm with the source.
+
+        Each source says whether it is the asking user's own unit's stock (``own``: in his scope, he may order
+        from it) or another unit's (he requests it through ``POST /api/v1/requests``), and which region and
+        level owns it (``owner``); ``own_only=true`` looks at his own sources only.
         """
         async with db.reader() as reader:
             return await availability.nearest_available(
                 reader, lat=required(lat, "lat", "纬度"), lon=required(lon, "lon", "经度"), crs=crs,
                 item_type=item_type, category=category, tag=tag, attrs=attr or [], quantity=quantity, limit=limit,
-                max_km=max_km, include_agreement=include_agreement, eta=eta,
+                max_km=max_km, include_agreement=include_agreement, eta=eta, principal=principal,
+                own_only=own_only,
             )
 
     @get("/summary", opt={"action": "read"})

@@ -81,6 +81,9 @@ class IncidentController(Controller):
     ) -> Response[DispatchRead]:
         """Order a dispatch: every line reserved at once (nearest sources by ETA when none is named) or 409.
 
+        Own stock first: sources must lie in the commander's scope (a named one outside it: 403; the nearest are
+        looked for among his own). Another unit's stock is requested with ``POST /api/v1/requests``.
+
         The answer says the order's response-time target (by the incident's level) and whether the slowest
         line's estimated arrival meets it.
         """
@@ -88,7 +91,7 @@ class IncidentController(Controller):
 
         async def work(session: AsyncSession) -> DispatchRead:
             d = await dispatch.create_dispatch(session, incident_id, data, actor=principal.username, eta=eta,
-                                               targets=settings.response_target_hours)
+                                               targets=settings.response_target_hours, principal=principal)
             return await dispatch.dispatch_read(session, d)
 
         return await run_write(request, db, principal, work)
@@ -127,7 +130,7 @@ class DispatchController(Controller):
 
         return await run_write(request, db, principal, work, status_code=200)
 
-    @post("/{dispatch_id:int}/paperwork", opt={"action": "dispatch.order"}, status_code=200)
+    @post("/{dispatch_id:int}/paperwork", opt={"action": "dispatch.manage"}, status_code=200)
     async def paperwork(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: IdParam,
                         data: PaperworkRequest, idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
         """Record the written order that follows an oral approval."""
@@ -157,7 +160,7 @@ class DispatchController(Controller):
         return await self._write(request, db, principal,
                                  lambda s: dispatch.return_dispatch(s, dispatch_id, data, principal))
 
-    @post("/{dispatch_id:int}/cancel", opt={"action": "dispatch.order"}, status_code=200)
+    @post("/{dispatch_id:int}/cancel", opt={"action": "dispatch.manage"}, status_code=200)
     async def cancel(self, request: Request[Any, Any, Any], db: Database, principal: Principal, dispatch_id: IdParam,
                      idempotency_key: IdempotencyKey = None) -> Response[DispatchRead]:
         """Release whatever is still reserved."""

@@ -529,7 +529,8 @@ async def reserve(request: Request[Any, Any, Any], db: Database) -> Response[Any
     eta: EtaConfig = request.app.state.eta
 
     async def work(session: AsyncSession) -> DispatchRead:
-        d = await dispatch.create_dispatch(session, incident_id, data, actor=principal.username, eta=eta)
+        d = await dispatch.create_dispatch(session, incident_id, data, actor=principal.username, eta=eta,
+                                           principal=principal)
         return await dispatch.dispatch_read(session, d)
 
     try:

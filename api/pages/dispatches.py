@@ -40,7 +40,7 @@ PAPERWORK_CHOICES = {"overdue": "书面手续逾期", "missing": "未补办书�
 LATE_CHOICES = {"true": "超时", "false": "未超时"}  # past the response-time target (到达时限) or not
 DONE_ZH = {"paperwork": "书面手续已登记", "cancelled": "动用指令已取消，尚未出库的预留物资已释放",
            "executed": "已出库，物资在途", "delivered": "已在事件现场签收", "returned": "已归还入库"}
-ORDER = "dispatch.order"
+ORDER = "dispatch.manage"  # paperwork and cancel; ordering is "dispatch.order"
 EXECUTE = "dispatch.execute"
 NOT_ALLOWED = "您没有此权限（只有指挥人员和管理员可以补办书面手续、取消动用指令）"
 NOT_KEEPER = "您没有此权限（只有保管员和管理员可以办理出库、签收、归还）"

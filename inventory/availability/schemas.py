@@ -51,6 +51,16 @@ class ItemTypeBrief(msgspec.Struct, kw_only=True):
     category: str
 
 
+class OwnerUnit(msgspec.Struct, kw_only=True):
+    """The unit whose stock a source is: the region its site is registered in, and that region's level."""
+
+    region_code: str
+    region_name: str
+    level: int
+    """1 province, 2 city, 3 county, 4 township."""
+    level_name: str
+
+
 class Source(msgspec.Struct, kw_only=True):
     """One (site, item type) pair: what is available there, how far, how soon, and the running total."""
 
@@ -65,6 +75,10 @@ class Source(msgspec.Struct, kw_only=True):
     cumulative: int
     agreement: AgreementSource | None = None
     """Set when the source is an agreement's line rather than stock held at the site."""
+    own: bool | None = None
+    """True: the asking user's own unit's stock (in his scope; he may order from it). False: another unit's — he
+    requests it (``POST /api/v1/requests``). None when asked without a user."""
+    owner: OwnerUnit | None = None
 
 
 class NearestAvailability(msgspec.Struct, kw_only=True):
@@ -77,6 +91,8 @@ class NearestAvailability(msgspec.Struct, kw_only=True):
     include_agreement: bool
     item_types: list[ItemTypeBrief]
     sources: list[Source]
+    own_only: bool = False
+    """Only the asking user's own sources were looked at."""
     fulfilled: bool
     shortfall: int
     eta_basis: str

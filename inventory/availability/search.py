@@ -26,6 +26,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.availability.eta import EtaConfig
+from inventory.availability.ownership import OwnScope
 from inventory.availability.sql import PG_CANDIDATES, PG_SITE_DETAILS, SQLITE_CANDIDATES, SiteRow
 from inventory.places.geo import bbox_around, haversine_km
 from inventory.places.schemas import SITE_KINDS
@@ -84,6 +85,8 @@ class Query:
     max_km: float | None
     kinds: list[str]
     today: dt.date
+    own: OwnScope | None = None
+    """With ``own``, only the sites it owns are sources (the asking user's own stock)."""
 
     def ids(self) -> dict[str, Any]:
         """The item type bind parameters."""
@@ -131,7 +134,10 @@ def _ranked(q: Query, rows: Sequence[Any], eta: EtaConfig) -> list[Candidate]:
     found = []
     # Every item type at a site shares its distance and eta (an agreement's, its response hours).
     sites: dict[tuple[int, int], tuple[float, float]] = {}
+    own = q.own
     for row in rows:
+        if own is not None and not own.owns(row.site_id, row.region_code):
+            continue
         key = (row.site_id, row.agreement_id or 0)
         site = sites.get(key)
         if site is None:

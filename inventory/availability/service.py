@@ -53,8 +53,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import Subquery
 
+from inventory.access.scope import Principal
 from inventory.availability.eta import EtaConfig, agreement_lead_minutes
 from inventory.availability.filters import check_tag, fetch_rows, refuse_unknown_filters
+from inventory.availability.ownership import own_scope, owner_units
 from inventory.availability.schemas import (
     AgreementSource,
     AvailabilitySummary,
@@ -177,30 +179,43 @@ async def nearest_available(
     reader: Reader, *, lat: float, lon: float, crs: Crs = "wgs84", item_type: str | None = None,
     category: str | None = None, tag: str | None = None, attrs: Sequence[str] = (), quantity: int = 1,
     limit: int = 10, max_km: float | None = None, include_agreement: bool = True, eta: EtaConfig | None = None,
-    today: dt.date | None = None,
+    today: dt.date | None = None, principal: Principal | None = None, own_only: bool = False,
 ) -> NearestAvailability:
-    """The sources of what is needed nearest in estimated arrival, until ``quantity`` or ``limit`` (module doc)."""
+    """The sources of what is needed nearest in estimated arrival, until ``quantity`` or ``limit`` (module doc).
+
+    With ``principal``, each source says whether it is his own unit's (``own``) and which unit owns it
+    (``owner``); ``own_only`` looks at his own sources only (:mod:`inventory.availability.ownership`).
+    """
     eta = eta or EtaConfig()
     validate_request(quantity, limit, max_km)
     validate_point(lat, lon, region_code=None, check_swapped=True)
     wlat, wlon = to_wgs84(lat, lon, crs)
+    if own_only and principal is None:
+        raise InvalidInput("own_only 需要登录用户的辖区", field="own_only")
     types = await matching_item_types(reader, item_type=item_type, category=category, tag=tag, attrs=attrs)
     taken: list[Candidate] = []
+    scope = await own_scope(reader, principal) if principal is not None else None
     if types:
         query = Query(origin=(wlat, wlon), bulk_ids=[t.id for t in types if t.tracking == "bulk"],
                       serial_ids=[t.id for t in types if t.tracking == "serial"], quantity=quantity, limit=limit,
-                      max_km=max_km, kinds=site_kinds(include_agreement), today=today or beijing_today())
+                      max_km=max_km, kinds=site_kinds(include_agreement), today=today or beijing_today(),
+                      own=scope if own_only else None)
         taken = await search_sources(reader, query, eta)
     by_id = {t.id: t for t in types}
+    owners = await owner_units(reader, (c.row.region_code for c in taken)) if scope is not None else {}
     sources, cumulative = [], 0
     for c in taken:
         cumulative += c.available
-        sources.append(_source(c, by_id, cumulative, eta))
+        source = _source(c, by_id, cumulative, eta)
+        if scope is not None:
+            source.own = scope.owns(c.site_id, c.row.region_code)
+            source.owner = owners[c.row.region_code]
+        sources.append(source)
     return NearestAvailability(
         origin=Origin(lat=round(wlat, 7), lon=round(wlon, 7), crs=crs, input_lat=lat, input_lon=lon),
         quantity=quantity, limit=limit, max_km=max_km, include_agreement=include_agreement, item_types=types,
         sources=sources, fulfilled=cumulative >= quantity, shortfall=max(0, quantity - cumulative),
-        eta_basis=ETA_BASIS,
+        eta_basis=ETA_BASIS, own_only=own_only,
     )
 
 

@@ -135,9 +135,13 @@ async def _reserve_at_site(session: AsyncSession, posting: Posting, d: Dispatch,
 
 async def create_dispatch(session: AsyncSession, incident_id: int, data: DispatchCreate, *, actor: str,
                           eta: EtaConfig | None = None, targets: Mapping[str, float] | None = None,
-                          now: dt.datetime | None = None) -> Dispatch:
+                          now: dt.datetime | None = None, principal: Principal | None = None) -> Dispatch:
     """Reserve every line (from the named source, else the nearest by ETA) — all or nothing; fix the order's
-    response-time target (``targets``: hours per level) and estimate (:mod:`inventory.response.targets`)."""
+    response-time target (``targets``: hours per level) and estimate (:mod:`inventory.response.targets`).
+
+    Own stock first (逐级): with ``principal``, every source must lie in his scope — a named source or agreement
+    warehouse outside it is refused (403), and the nearest are looked for among his own sources only; another
+    unit's stock is asked for with a request (:mod:`inventory.supply_requests.service`)."""
     incident = await get_incident(session, incident_id)
     if incident.status != "open":
         raise Conflict(f"事件 {incident.name} 已关闭，不能再下达动用指令")
@@ -164,6 +168,8 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
         item = await load_item(session, it.id)
         if line.agreement_id is not None:
             a, a_line = await usable_agreement(session, line.agreement_id, item.id, today, f"lines.{i}.agreement_id")
+            if principal is not None:
+                await require_scope(session, principal, a.vendor_location_id)
             if line.from_location_id not in (None, a.vendor_location_id):
                 raise InvalidInput(f"第 {i + 1} 行：协议 {a.number} 的供货地点不是 id={line.from_location_id}",
                                    field=f"lines.{i}.from_location_id")
@@ -171,11 +177,14 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
             etas.append(await site_eta_minutes(session, incident, a.vendor_location_id, eta, a.response_hours))
         elif line.from_location_id is not None:
             site = await load_place(session, line.from_location_id, field=f"lines.{i}.from_location_id")
+            if principal is not None:
+                await require_scope(session, principal, site.id)
             got = await _reserve_at_site(session, posting, d, site.id, item, line.quantity, today)
             etas.append(await site_eta_minutes(session, incident, site.id, eta))
         else:
             answer = await nearest_available(session, lat=incident.lat, lon=incident.lon, item_type=str(item.id),
-                                             quantity=line.quantity, limit=200, eta=eta, today=today)
+                                             quantity=line.quantity, limit=200, eta=eta, today=today,
+                                             principal=principal, own_only=principal is not None)
             got = 0
             for source in answer.sources:
                 if got == line.quantity:
@@ -193,7 +202,9 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
             shortfalls.append({"line": i, "item_type_id": item.id, "item_name": item.name,
                                "requested": line.quantity, "available": got, "shortfall": line.quantity - got})
     if shortfalls:
-        raise InsufficientStock(f"库存不足，动用指令未下达，未预留任何物资：{'；'.join(said)}",
+        mine = "（只从本单位辖区内的来源预留；其他单位的物资请提出调用申请）" if principal is not None and \
+            principal.role != "admin" else ""
+        raise InsufficientStock(f"库存不足，动用指令未下达，未预留任何物资：{'；'.join(said)}{mine}",
                                 extra={"shortfall": shortfalls})
     fix_target(d, incident.level, etas, targets)
     await posting.write(session)

@@ -22,6 +22,12 @@ from inventory.store.models.relief import Distribution, DistributionLine, Househ
 from inventory.store.models.response import Dispatch, DispatchLine, Incident
 from inventory.store.models.stock import Asset, Balance, Document, Lot, Movement
 from inventory.store.models.stocktake import Stocktake, StocktakeLine, StocktakeUpload
+from inventory.store.models.supply_requests import (
+    SupplyRequest,
+    SupplyRequestAnswer,
+    SupplyRequestAnswerLine,
+    SupplyRequestLine,
+)
 from inventory.store.models.system import IdempotencyKey, LabelCode, Setting
 from inventory.store.models.write_offs import WriteOffLine, WriteOffRequest
 
@@ -32,6 +38,7 @@ __all__ = [
     "IdempotencyKey", "Incident", "ItemType", "ItemTypeAttribute", "LabelCode", "Lease", "LeaseExtension",
     "LeaseLine", "Location", "LoginFailure", "Lot", "MaintenancePlan",
     "Movement", "Plan", "PlanLine", "PlanProposal", "Region", "ReserveQuota", "RiskNeed", "RiskPoint", "Setting",
-    "Stocktake", "StocktakeLine", "StocktakeUpload", "UTCDateTime",
+    "Stocktake", "StocktakeLine", "StocktakeUpload", "SupplyRequest", "SupplyRequestAnswer", "SupplyRequestAnswerLine",
+    "SupplyRequestLine", "UTCDateTime",
     "User", "WriteOffLine", "WriteOffRequest", "utcnow",
 ]

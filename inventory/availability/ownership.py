@@ -1,0 +1,67 @@
+"""Whose stock a source is: the asking user's own unit's (in his scope: he may order from it) or another unit's
+(he requests it, 逐级申请), and which region — and so which level — owns it.
+
+A site is a user's own when its region code lies under one of his scope regions, or when it is (or lies under)
+one of his scope locations; an admin owns everything. The owning unit of a site is the region its location is
+registered in: a township reserve point belongs to its township (乡镇级), a county depot to its county.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import or_, select
+
+from inventory.access.scope import Principal
+from inventory.availability.filters import fetch_rows
+from inventory.availability.schemas import OwnerUnit
+from inventory.store.db import Reader
+from inventory.store.models import Location, Region
+
+LEVEL_ZH: Final = {1: "省级", 2: "市级", 3: "县级", 4: "乡镇级"}
+
+
+@dataclass(frozen=True, slots=True)
+class OwnScope:
+    """The sites a user may order from: everything (admin), under his regions, or at or under his locations."""
+
+    everything: bool
+    regions: tuple[str, ...]
+    site_ids: frozenset[int]
+
+    def owns(self, site_id: int, region_code: str) -> bool:
+        """True when the site is the user's own unit's."""
+        return self.everything or region_code.startswith(self.regions) or site_id in self.site_ids
+
+
+async def own_scope(reader: Reader, principal: Principal) -> OwnScope:
+    """The user's own sites (one statement when his scope names locations, none otherwise)."""
+    if principal.role == "admin":
+        return OwnScope(True, (), frozenset())
+    sites: frozenset[int] = frozenset()
+    if principal.scope_locations:
+        under = or_(*(Location.path.like(f"%/{i}/%") for i in principal.scope_locations))
+        rows = await fetch_rows(reader, select(Location.site_id).where(under, Location.site_id.is_not(None)))
+        sites = frozenset(r[0] for r in rows)
+    return OwnScope(False, tuple(principal.scope_regions), sites)
+
+
+def level_of(code: str) -> int:
+    """The level of a region code: 1 province (2 digits), 2 city (4), 3 county (6), 4 township (9 or 12)."""
+    return {2: 1, 4: 2, 6: 3}.get(len(code), 4)
+
+
+async def owner_units(reader: Reader, codes: Iterable[str]) -> dict[str, OwnerUnit]:
+    """The owning unit of each region code (its name from the region table)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    rows = await fetch_rows(reader, select(Region.code, Region.name, Region.level).where(Region.code.in_(wanted)))
+    found = {r[0]: (r[1], r[2]) for r in rows}
+    units = {}
+    for code in wanted:
+        name, level = found.get(code, (code, level_of(code)))
+        units[code] = OwnerUnit(region_code=code, region_name=name, level=level, level_name=LEVEL_ZH.get(level, ""))
+    return units

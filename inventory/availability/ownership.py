@@ -53,15 +53,18 @@ def level_of(code: str) -> int:
     return {2: 1, 4: 2, 6: 3}.get(len(code), 4)
 
 
+_UNITS: dict[str, OwnerUnit] = {}
+"""Owning units already looked up: regions are reference data the migrations load and nothing edits."""
+
+
 async def owner_units(reader: Reader, codes: Iterable[str]) -> dict[str, OwnerUnit]:
-    """The owning unit of each region code (its name from the region table)."""
-    wanted = sorted(set(codes))
-    if not wanted:
-        return {}
-    rows = await fetch_rows(reader, select(Region.code, Region.name, Region.level).where(Region.code.in_(wanted)))
-    found = {r[0]: (r[1], r[2]) for r in rows}
-    units = {}
-    for code in wanted:
-        name, level = found.get(code, (code, level_of(code)))
-        units[code] = OwnerUnit(region_code=code, region_name=name, level=level, level_name=LEVEL_ZH.get(level, ""))
-    return units
+    """The owning unit of each region code (its name from the region table, looked up once per process)."""
+    wanted = set(codes)
+    missing = sorted(wanted - _UNITS.keys())
+    if missing:
+        rows = await fetch_rows(reader, select(Region.code, Region.name, Region.level).where(Region.code.in_(missing)))
+        for code, name, level in rows:
+            _UNITS[code] = OwnerUnit(region_code=code, region_name=name, level=level,
+                                     level_name=LEVEL_ZH.get(level, ""))
+    return {code: _UNITS.get(code) or OwnerUnit(region_code=code, region_name=code, level=level_of(code),
+                                                 level_name=LEVEL_ZH.get(level_of(code), "")) for code in wanted}

@@ -47,6 +47,6 @@ async def load_demo_data(settings: Settings, *, with_users: bool = False) -> Non
     if created:
         say("演示账号 demo accounts (密码只显示这一次 passwords are shown only now):")
         for username, role, password in created:
-            say(f"  {username:<16} {role:<10} {password}")
+            say(f"  {username:<24} {role:<10} {password}")
     elif with_users:
         say("演示账号已存在，密码在首次创建时已显示 (demo accounts exist; passwords were shown when created)")

@@ -1,4 +1,5 @@
-"""Data tables for the demo loader: the catalogue, vendor warehouses and the equipment stocking plan.
+"""Data tables for the demo loader: the catalogue, vendor warehouses, the equipment stocking plan and how much more
+the flood-prone counties hold than the urban districts.
 
 The GB/T 38565-2020 codes here are illustrative: structurally valid (class digit, then three
 2-digit levels 01–99) but not copied from the standard's code table.
@@ -129,7 +130,8 @@ ITEM_TYPES: Final[tuple[ItemTypeCreate, ...]] = (
                    unit="部", tracking=_SERIAL, category="comms", tags=["small", "light", "smart"],
                    gbt_code="2070101", attributes={"battery_wh": 12, "weight_kg": 0.3},
                    inspection_interval_days=90),
-    ItemTypeCreate(code="COMM-PDT-HT", name="数字集群手持终端", spec="PDT 350 MHz，IP67",
+    ItemTypeCreate(code="COMM-370-HT", name="370M数字集群手持终端",
+                   spec="370 MHz 应急指挥窄带无线通信网，PDT 制式，IP67",
                    unit="部", tracking=_SERIAL, category="comms", tags=["small", "light"], gbt_code="2070102",
                    attributes={"battery_wh": 11, "weight_kg": 0.4},
                    inspection_interval_days=90),
@@ -234,26 +236,53 @@ STOCKING: Final[dict[str, tuple[int, int, int]]] = {
     "PUMP-POR-50": (2, 1, 1), "GEN-DSL-150": (1, 0, 0), "GEN-DSL-30": (1, 1, 0),
     "GEN-GAS-5": (2, 1, 1), "PWR-LIB-2": (2, 1, 0), "BOAT-RUB-6": (2, 2, 0),
     "BOAT-ASL-12": (2, 1, 0), "BOAT-OBM-40": (2, 1, 0), "UAV-SRCH-M": (1, 1, 0),
-    "UAV-DROP-M": (1, 0, 0), "COMM-SAT-PH": (2, 1, 1), "COMM-PDT-HT": (6, 3, 1),
+    "UAV-DROP-M": (1, 0, 0), "COMM-SAT-PH": (2, 1, 1), "COMM-370-HT": (6, 3, 1),
     "COMM-SAT-VSAT": (1, 0, 0), "LIGHT-TOWER-4": (1, 1, 0), "LIGHT-LED-PORT": (2, 1, 1),
     "LIGHT-EXP-HL": (4, 2, 1), "FIRE-WIND-BP": (2, 1, 1), "RESC-STR-FOLD": (2, 1, 1),
     "RESC-SAW-G": (1, 1, 0), "RESC-HYD-SET": (1, 0, 0), "RESC-LIFE-DET": (1, 0, 0),
 }
 """How many units of each serial item type the demo places at each kind of location."""
 
+STOCK_FACTOR: Final[dict[str, float]] = {
+    # the counties along the 赣江 and 抚河 and by 鄱阳湖, where most of 南昌市's flood fighting happens
+    "360121": 2.5, "360112": 2.5, "360124": 2.5,
+    # the urban districts: a city-wide drainage service and the city depot are close at hand
+    "360102": 0.5, "360103": 0.5, "360104": 0.5, "360111": 0.5, "360113": 0.5,
+}
+"""A county's multiplier on its depot's and reserve points' opening goods and its per-county equipment (1 elsewhere)."""
+
+
+def stock_factor(region_code: str) -> float:
+    """The :data:`STOCK_FACTOR` of the county a region code lies in (the city itself: 1)."""
+    return STOCK_FACTOR.get(region_code[:6], 1.0)
+
+
+FOREST_FIRE_POINT: Final = "RP-360112116-FF"
+"""The forest-fire reserve point (森林防火物资储备点) in 梅岭镇, 湾里 (新建区)."""
+FOREST_FIRE_STOCKING: Final[dict[str, int]] = {
+    "FIRE-WIND-BP": 8, "RESC-SAW-G": 2, "PUMP-POR-50": 2, "COMM-370-HT": 4, "LIGHT-EXP-HL": 4, "GEN-GAS-5": 1,
+    "RESC-STR-FOLD": 2, "UAV-SRCH-M": 1,
+}
+"""The units at :data:`FOREST_FIRE_POINT`: blowers, chainsaws, a pump for water, radios, lights and stretchers."""
+
 VENDORS: Final[tuple[DemoVendor, ...]] = (
-    DemoVendor(code="V-PUMP-360121", name="江西某泵业有限公司南昌仓库", region_code="360121", lead_hours=6,
+    DemoVendor(code="V-PUMP-360121", name="江西某泵业有限公司南昌仓库", region_code="360121403000", lead_hours=6,
                ownership="leased_in",
                stock={"PUMP-LXS-1500": 1, "PUMP-VPS-850": 2, "PUMP-TRL-600": 3, "PUMP-SUB-400": 4,
                       "PUMP-SUB-300": 4}),
-    DemoVendor(code="V-POWER-360124", name="江西某动力设备有限公司进贤仓库", region_code="360124", lead_hours=8,
+    DemoVendor(code="V-POWER-360124", name="江西某动力设备有限公司进贤仓库", region_code="360124401000",
+               lead_hours=8,
                ownership="leased_in",
                stock={"GEN-DSL-150": 2, "GEN-DSL-30": 3, "LIGHT-TOWER-4": 3, "PWR-LIB-2": 4}),
-    DemoVendor(code="V-BOAT-360112", name="江西某救生器材有限公司新建仓库", region_code="360112", lead_hours=12,
+    DemoVendor(code="V-BOAT-360112", name="江西某救生器材有限公司新建仓库", region_code="360112404000",
+               lead_hours=12,
                ownership="leased_in",
                stock={"BOAT-ASL-12": 4, "BOAT-OBM-40": 4, "BOAT-RUB-6": 6}),
-    DemoVendor(code="V-UAV-360111", name="江西某无人机科技有限公司南昌仓库", region_code="360111", lead_hours=4,
+    DemoVendor(code="V-UAV-360111", name="江西某无人机科技有限公司南昌仓库", region_code="360111400000",
+               lead_hours=4,
                ownership="consigned",
                stock={"UAV-SRCH-M": 3, "UAV-DROP-M": 2, "COMM-SAT-VSAT": 1, "COMM-SAT-PH": 4}),
 )
-"""Four vendor warehouses with agreement lead times and the equipment they hold for the county."""
+"""Four vendor warehouses with agreement lead times and the equipment they hold for the county, each in a
+development zone (小蓝经济开发区, 江西进贤经济开发区, 江西新建经济开发区, 江西青山湖高新技术产业园区): their region
+codes are those zones' township codes."""

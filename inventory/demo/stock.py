@@ -1,4 +1,8 @@
-"""Opening stock for the demo: bulk relief goods received through the ledger, in lots with expiry."""
+"""Opening stock for the demo: bulk relief goods received through the ledger, in lots with expiry.
+
+Each place's quantities are scaled by its county's :func:`~inventory.demo.catalog.stock_factor`: the flood-prone
+counties (南昌县, 新建区, 进贤县) hold more than the others, the urban districts less.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.clock import beijing_today
+from inventory.demo.catalog import FOREST_FIRE_POINT, stock_factor
 from inventory.stock.ledger import post_document
 from inventory.stock.schemas import LotSpec, MovementCreate, MovementLine
 from inventory.store.models import Document, ItemType, Location
@@ -28,6 +33,12 @@ POINT_STOCK: tuple[tuple[str, int, int], ...] = (
     ("TENT-12", 5, 20), ("BED-QUILT", 20, 60), ("RESC-LIFEJACKET", 10, 40), ("FLOOD-BAG-WOVEN", 500, 2000),
     ("WATER-550", 20, 60), ("FOOD-NOODLE", 10, 40),
 )
+FOREST_FIRE_STOCK: tuple[tuple[str, int, int], ...] = (
+    ("WATER-550", 20, 60), ("FOOD-BISCUIT", 10, 30), ("BED-MAT", 10, 30),
+)
+# 多功能帐篷 are command and first-aid posts: a county needs a few whatever its flood risk (and 南昌县's 5–20 stay
+# under the demo's quota of 30, :data:`inventory.demo.quotas.SHORT_DEPOT`).
+UNSCALED: frozenset[str] = frozenset({"TENT-36"})
 
 # 质量 on each lot's label: textiles carry their grade (FZ/T 优等品/一等品/合格品), everything else passed inspection.
 QUALITY: dict[str, str] = {"BED-QUILT": "一等品", "BED-BLANKET": "一等品", "CLOTH-COTTON": "一等品"}
@@ -35,15 +46,18 @@ DEFAULT_QUALITY = "合格"
 
 
 def opening_lines(rng: random.Random, plan: tuple[tuple[str, int, int], ...], types: dict[str, ItemType],
-                  today: dt.date) -> list[MovementLine]:
+                  today: dt.date, factor: float = 1.0) -> list[MovementLine]:
     """Receipt lines of a place's opening stock: two lots per consumable (an older one, some expiring within
-    weeks, and a fresh one), one lot of everything else; every lot with its quality (质量)."""
+    weeks, and a fresh one), one lot of everything else; every lot with its quality (质量). Each quantity drawn
+    from the plan is multiplied by ``factor`` (but those of :data:`UNSCALED`)."""
     lines = []
     for code, lo, hi in plan:
         it = types.get(code)
         if it is None:
             continue
         total = rng.randint(lo, hi)
+        if code not in UNSCALED:
+            total = max(1, int(total * factor + 0.5))
         if not it.shelf_life_days:
             lines.append(MovementLine(item_type_id=it.id, quantity=total, lot=LotSpec(
                 number=f"{code}-{today.year - 1}01", origin="江西", quality=QUALITY.get(code, DEFAULT_QUALITY),
@@ -78,8 +92,9 @@ async def ensure_opening_stock(
             skipped += 1
             continue
         rng = random.Random(f"{seed}:{loc.code}")
-        plan = DEPOT_STOCK if loc.kind == "depot" else POINT_STOCK
-        lines = opening_lines(rng, plan, types, today)
+        plan = (DEPOT_STOCK if loc.kind == "depot" else FOREST_FIRE_STOCK if loc.code == FOREST_FIRE_POINT
+                else POINT_STOCK)
+        lines = opening_lines(rng, plan, types, today, stock_factor(loc.region_code))
         if loc.kind == "bin":
             lines = lines[:2]
         if lines:

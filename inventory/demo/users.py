@@ -1,4 +1,5 @@
-"""Demo accounts: one per role, with random passwords shown once when they are created."""
+"""Demo accounts: one per role, and a commander and a keeper for a county as well as the city's, with random
+passwords shown once when they are created."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from inventory.store.models import User
 DEMO_USERS: tuple[tuple[str, str, str, list[str]], ...] = (
     ("demo-admin", "admin", "演示管理员", []),
     ("demo-commander", "commander", "南昌市应急指挥中心值班员", ["3601"]),
+    ("demo-commander-nanchang", "commander", "南昌县应急管理局值班员", ["360121"]),
+    ("demo-commander-xinjian", "commander", "新建区应急管理局值班员", ["360112"]),
     ("demo-keeper", "keeper", "南昌县储备库保管员", ["360121"]),
+    ("demo-keeper-xinjian", "keeper", "新建区储备库保管员", ["360112"]),
     ("demo-auditor", "auditor", "审计员", []),
 )
 

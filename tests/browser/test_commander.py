@@ -162,7 +162,7 @@ def expected_markers(server: DemoServer) -> int:
         f"SELECT count(*) FROM locations WHERE active AND lat IS NOT NULL AND kind IN ({kinds}) "
         "AND region_code LIKE '3601%' AND id NOT IN (SELECT location_id FROM incidents)", *SITE_KINDS)[0][0]
     incidents = server.sql("SELECT count(*) FROM incidents WHERE status = 'open' AND region_code LIKE '3601%'")[0][0]
-    assert sites > 100 and incidents >= 1, (sites, incidents)
+    assert sites > 80 and incidents >= 1, (sites, incidents)
     return int(sites) + int(incidents)
 
 
@@ -282,6 +282,8 @@ def test_every_commander_page_fits_its_screen(
         "plan": f"/plans/{plan_id}",
         "proposal": f"/plans/proposals/{proposal_id}",
         "risk-points": "/risk-points?region=3601",
+        "requests": "/requests",
+        "request-new": f"/requests/new?incident={incident_id}&to_region=36",
     }
     for name, path in pages.items():
         response = page.goto(path)

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from inventory.access.scope import Principal
 from inventory.agreements.queries import get_agreement, list_agreements, list_checks
 from inventory.agreements.schemas import CheckRead
 from inventory.availability.service import nearest_available
@@ -79,20 +80,26 @@ async def test_demo_places_depots_reserve_points_bins_and_vendors(db: Database) 
     assert (nanchang.source_lat, nanchang.source_lon) == (28.558296, 115.933742)
     assert not nanchang.coord_approximate
 
+    # One reserve point per 镇 and 乡 (none per 街道), 洗药湖管理处's and 梅岭's forest-fire point (both 湾里).
     points = [loc for loc in locs if loc.kind == "reserve_point"]
-    assert len(points) == len(townships) > 100
-    assert {p.region_code for p in points} == {t.code for t in townships}
+    towns = {t.code for t in townships if t.name.endswith(("镇", "乡"))}
+    assert len(points) == len(towns) + 2 and len(towns) > 70
+    assert {p.region_code for p in points} == towns | {"360112405000"}
+    assert by_code["RP-360112116-FF"].region_code == "360112116000"
+    assert by_code["RP-360112116-FF"].name == "梅岭镇森林防火物资储备点"
     parent_of = {t.code: t.parent_code for t in townships}
     for p in points:
-        assert p.name.endswith("救灾物资储备点")
+        assert p.name.endswith(("救灾物资储备点", "森林防火物资储备点"))
         assert p.coord_approximate
         assert p.source_crs == "wgs84"
         assert p.lat is not None
         assert p.lon is not None
-        depot = depots[parent_of[p.region_code] or ""]
-        assert depot.lat is not None
-        assert depot.lon is not None
-        assert 1.0 < haversine_km(p.lat, p.lon, depot.lat, depot.lon) < 16.0
+        county = boundary_at(p.lon, p.lat)
+        assert county is not None and county.adcode == parent_of[p.region_code], (p.code, p.name, p.lat, p.lon)
+        wanli = p.region_code[:9] in {"360112113", "360112114", "360112115", "360112116", "360112405"}
+        assert ("（湾里管理局）" in p.address) == wanli, p.address
+    assert by_code["RP-360112116"].address == "江西省南昌市新建区（湾里管理局）梅岭镇人民政府院内"
+    assert len({(p.lat, p.lon) for p in points}) == len(points), "no two points on the same spot"
 
     for depot_code in ("NC-CITY-DEPOT", "D-360121"):
         depot = by_code[depot_code]
@@ -105,8 +112,42 @@ async def test_demo_places_depots_reserve_points_bins_and_vendors(db: Database) 
     staging = [loc for loc in locs if loc.kind == "staging"]  # the open incident's 现场收货点
     assert [s.region_code for s in staging] == ["360121105000"]
     assert all(v.agreement_lead_hours is not None and 4 <= v.agreement_lead_hours <= 24 for v in vendors)
-    assert all(v.region_code.startswith("3601") and len(v.region_code) == 6 for v in vendors)
+    assert all(v.region_code.startswith("3601") and len(v.region_code) in (6, 12) for v in vendors)
+    # The warehouses holding the bureau's equipment are in development zones, with those zones' township codes.
+    assert {v.code: v.region_code for v in vendors if len(v.region_code) == 12} == {
+        "V-PUMP-360121": "360121403000", "V-POWER-360124": "360124401000", "V-BOAT-360112": "360112404000",
+        "V-UAV-360111": "360111400000"}
+    assert by_code["V-PUMP-360121"].address == "江西省南昌市南昌县小蓝经济开发区"
+    for v in vendors:
+        county = boundary_at(v.lon, v.lat) if v.lat is not None and v.lon is not None else None
+        assert county is not None and county.adcode == v.region_code[:6], v.name
     assert all(loc.contact_name and loc.contact_phone for loc in locs if loc.kind != "staging")
+
+
+FLOOD_PRONE = ("360121", "360112", "360124")  # 南昌县, 新建区, 进贤县
+URBAN = ("360102", "360103", "360104", "360111", "360113")  # 东湖区, 西湖区, 青云谱区, 青山湖区, 红谷滩区
+
+
+async def test_the_flood_prone_counties_hold_more_than_every_urban_district(db: Database) -> None:
+    await _load(db)
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Location.region_code, Balance.on_hand - Balance.reserved)
+            .join(Location, Location.id == Balance.location_id).join(ItemType, ItemType.id == Balance.item_type_id)
+            .where(ItemType.tracking == "bulk", Location.kind != "vendor"))
+        units = await session.execute(
+            select(Location.region_code, func.count(Asset.id)).join(Location, Location.id == Asset.location_id)
+            .where(Location.kind != "vendor").group_by(Location.region_code))
+    bulk: dict[str, int] = {}
+    for region, available in rows:
+        bulk[region[:6]] = bulk.get(region[:6], 0) + int(available)
+    equipment: dict[str, int] = {}
+    for region, n in units:
+        equipment[region[:6]] = equipment.get(region[:6], 0) + int(n)
+    for county in FLOOD_PRONE:
+        for district in URBAN:
+            assert bulk[county] > bulk[district], (county, district, bulk)
+            assert equipment[county] > equipment.get(district, 0), (county, district, equipment)
 
 
 async def test_demo_catalogue_and_assets_answer_a_commanders_questions(db: Database) -> None:
@@ -129,6 +170,11 @@ async def test_demo_catalogue_and_assets_answer_a_commanders_questions(db: Datab
     assert big_pumps.total >= 6
     assert {p.code for p in big_pumps.items} >= {"PUMP-LXS-1500", "PUMP-DRB-1000", "PUMP-VPS-850"}
     assert smart.total > 0
+    radio = next(t for t in types if t.code == "COMM-370-HT")  # the 370 MHz 应急指挥窄带无线通信网
+    assert radio.name == "370M数字集群手持终端" and "370 MHz" in radio.spec and "350" not in radio.spec
+    names = {t.name for t in types}
+    assert {"龙吸水排水抢险车", "冲锋舟", "橡皮艇", "柴油发电机组", "救生衣", "救灾帐篷", "棉被",
+            "背负式风力灭火机"} <= names
     robot = next(t for t in types if t.code == "PUMP-DRB-1000")
     assert robot.attributes["flow_m3h"] == 1000.0
     assert robot.attributes["head_m"] == 10.0
@@ -170,7 +216,7 @@ async def test_second_load_creates_nothing_and_says_so(db: Database) -> None:
     assert (first.agreements_created, second.agreements_created, second.agreements_skipped) == (3, 0, 3)
     assert counts == {"locations": first.locations_created + 2, "item_types": first.item_types_created,
                       "item_type_attributes": counts["item_type_attributes"], "assets": first.assets_created + 1,
-                      "incidents": 1, "dispatches": 2, "movements": counts["movements"], "agreements": 3,
+                      "incidents": 1, "dispatches": 3, "movements": counts["movements"], "agreements": 3,
                       "agreement_checks": 6}
     assert (first.incidents_created, second.incidents_skipped) == (1, 1)
     assert second.created == 0
@@ -212,7 +258,7 @@ async def test_demo_has_an_open_incident_in_nanchang_with_an_executed_and_a_rese
     assert incident.lat is not None and 28 < incident.lat < 29 and 115.5 < incident.lon < 116.5
     county = boundary_at(incident.lon, incident.lat)
     assert county is not None and county.adcode == "360121", "the incident's point lies in its own county (南昌县)"
-    executed, pending = views
+    executed, pending, lent = views
     # The first order, approved in writing, left the 南昌县 depot with the demo keeper: in transit to the scene.
     assert (executed.read.status, executed.read.approval_mode, executed.paperwork) == (
         "in_transit", "written", "received")
@@ -226,6 +272,32 @@ async def test_demo_has_an_open_incident_in_nanchang_with_an_executed_and_a_rese
     assert {ln.state for ln in pending.lines} == {"reserved"}
     assert {ln.item_code for ln in pending.lines} == {"FLOOD-BAG-SAND", "WATER-550", "TENT-12"}
     assert reserved == sum(ln.quantity for ln in pending.lines) + 6  # and the demo write-off's six quilts
+    # The third is the city's answer to 南昌县's request, from 新建区's depot, executed by 新建区's keeper.
+    assert (lent.read.status, lent.read.approval_mode) == ("in_transit", "oral")
+    assert {ln.source for ln in lent.lines} == {"新建区综合应急物资储备库"}
+    assert lent.executed_by == ["demo-keeper-xinjian"]
+
+
+async def test_demo_requests_between_units_one_accepted_one_declined_one_waiting(db: Database) -> None:
+    from inventory.supply_requests.service import list_requests
+
+    await _load(db)
+    city = Principal(user_id=0, username="c", display_name="c", role="commander", scope_regions=("3601",),
+                     scope_locations=(), token_id=0)
+    county = Principal(user_id=0, username="n", display_name="n", role="commander", scope_regions=("360121",),
+                       scope_locations=(), token_id=0)
+    async with db.read() as session:
+        sent = (await list_requests(session, county, box="outgoing")).items
+        incoming = (await list_requests(session, city, box="incoming", status="open")).items
+    by_outcome = {r.outcome: r for r in sent}
+    assert sorted(by_outcome) == ["accepted", "declined", "pending"]
+    accepted, declined, waiting = by_outcome["accepted"], by_outcome["declined"], by_outcome["pending"]
+    assert (accepted.from_region_name, accepted.to_region_name) == ("南昌县", "南昌市")
+    assert {ln.item_name for ln in accepted.lines} == {"橡皮艇", "救灾帐篷"}
+    assert accepted.answers[0].dispatch_status == "in_transit" and accepted.answers[0].approval_mode == "oral"
+    assert declined.to_region_name == "新建区" and "棉被" in declined.answers[0].reason
+    assert waiting.status == "open" and waiting.lines[0].category == "pump"
+    assert [r.id for r in incoming] == [waiting.id]  # the city has one request to answer
 
 
 async def test_demo_leases_a_pump_in_lends_a_boat_out_and_has_one_overdue(db: Database) -> None:

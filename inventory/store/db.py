@@ -232,6 +232,14 @@ class Database:
         if not self.is_sqlite:
             _refuse_nul_text(self.engine)
             _begin_on_checkout(self.engine)
+        self.heavy_engine = self.engine
+        if self.is_sqlite and sqlite_path(url) != ":memory:":
+            # Reads whose cost grows with the data run their statements in aiosqlite's worker threads, on
+            # connections of their own, so that the event loop keeps answering meanwhile (heavy_read()).
+            self.heavy_engine = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4)
+            _configure_sqlite(self.heavy_engine, writer=False)
+            _refuse_nul_text(self.heavy_engine)
+        self.heavy_sessionmaker = async_sessionmaker(self.heavy_engine, expire_on_commit=False, class_=Session)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, class_=Session)
         self.write_sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False, class_=Session)
         self._write_lock = asyncio.Lock()
@@ -247,6 +255,17 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reading; the transaction is rolled back at the end."""
         async with self.sessionmaker() as session:
+            yield session
+
+    @asynccontextmanager
+    async def heavy_read(self) -> AsyncIterator[AsyncSession]:
+        """A session for a read whose cost grows with the data: lists and their deep pages, summaries, reports,
+        exports, the ledger check, sheets. On SQLite its statements run in a worker thread (aiosqlite) on a
+        connection of its own — a statement there takes the time it takes, but the event loop keeps answering
+        ``/health``, scans, sign-ins and ``nearest`` meanwhile; the small bounded reads stay on :meth:`read` and
+        :meth:`reader`, inline, where a thread hop would cost more than the statement. On PostgreSQL it is
+        :meth:`read` (asyncpg never blocks the loop while PostgreSQL works)."""
+        async with self.heavy_sessionmaker() as session:
             yield session
 
     @asynccontextmanager
@@ -363,6 +382,8 @@ class Database:
         while self._raw_readers:
             await self._raw_readers.pop().close()
         await self.engine.dispose()
+        if self.heavy_engine is not self.engine:
+            await self.heavy_engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
 

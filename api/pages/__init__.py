@@ -20,6 +20,7 @@ from api.pages import (
     readiness,
     relief,
     reports,
+    requests,
     risk_points,
     scan,
     sign_in,
@@ -35,4 +36,4 @@ PAGE_HANDLERS = [*sign_in.HANDLERS, *home.HANDLERS, *scan.HANDLERS, *write_offs.
                  *map_pages.HANDLERS, *incidents.HANDLERS, *reports.HANDLERS,
                  *leases.HANDLERS, *agreements.HANDLERS, *quotas.HANDLERS, *readiness.HANDLERS,
                  *alerts.HANDLERS, *plans.HANDLERS, *plan.HANDLERS, *risk_points.HANDLERS, *station.HANDLERS,
-                 *relief.HANDLERS]
+                 *relief.HANDLERS, *requests.HANDLERS]

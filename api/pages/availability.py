@@ -9,8 +9,11 @@ from the catalogue; the quantity. ``?lat=&lon=`` alone (the map page's 从这里
 The answer is :func:`inventory.availability.service.nearest_available`, read as the API reads it, so the page
 and ``/api/v1/availability/nearest`` list the same sources in the same order.
 
-Beside each source, a user who may order dispatches (``dispatch.order``) reserves from it into a new dispatch
-order for an open incident: ``POST /availability/reserve`` with the CSRF token and an idempotency key made
+Own stock first (逐级): the signed-in user's own sources (his unit's, in his scope) are listed first, the other
+units' after them (其他单位的物资（需申请调用）) with the owning unit and its level, and a link that fills in
+the request form (``/requests/new``, :mod:`api.pages.requests`) for those who may send requests.
+Beside each of his own sources, a user who may order dispatches (``dispatch.order``) reserves from it into a
+new dispatch order for an open incident: ``POST /availability/reserve`` with the CSRF token and an idempotency key made
 when the page was rendered, so a double tap or a resend creates one order; then 303 to ``/dispatches/{id}``.
 Errors are shown on the page in Chinese naming the field (422/403/409), never a server error.
 """
@@ -188,6 +191,11 @@ class SourceRow:
     agreement_number: str = ""
     agreement_name: str = ""
     response_hours: float | None = None
+    own: bool = True
+    """The user's own unit's stock (he may reserve it); else another unit's (he requests it)."""
+    owner_code: str = ""
+    owner_name: str = ""
+    owner_level: str = ""
 
 
 @dataclass
@@ -199,6 +207,26 @@ class Answer:
     rows: list[SourceRow]
     missing: str
     unit: str
+
+    @property
+    def own_rows(self) -> list[SourceRow]:
+        """The user's own sources (listed first)."""
+        return [r for r in self.rows if r.own]
+
+    @property
+    def other_rows(self) -> list[SourceRow]:
+        """The other units' sources (需申请调用)."""
+        return [r for r in self.rows if not r.own]
+
+    @property
+    def own_available(self) -> int:
+        return sum(r.available for r in self.rows if r.own)
+
+
+def request_region(owner_code: str) -> str:
+    """The unit a request for another unit's source goes to: the owner's county (the first 6 digits of its code),
+    or the owner itself when it is a city or province (逐级申请: the level above a township is its county)."""
+    return owner_code[:6]
 
 
 def _float(text: str, name: str, errors: list[FieldError]) -> float | None:
@@ -290,7 +318,7 @@ async def ask(request: Request[Any, Any, Any], db: Database, question: Question,
             result = await availability.nearest_available(
                 reader, lat=place.lat, lon=place.lon, crs=place.crs, item_type=question.item_type or None,
                 category=question.category or None, tag=question.tag or None, attrs=attrs, quantity=quantity,
-                limit=limit, include_agreement=question.agreement != "0", eta=eta)
+                limit=limit, include_agreement=question.agreement != "0", eta=eta, principal=principal)
     except InvalidInput as exc:
         return None, place, _service_errors(exc)
     may_reserve = allowed("dispatch.order", principal.role)
@@ -298,10 +326,12 @@ async def ask(request: Request[Any, Any, Any], db: Database, question: Question,
 
 
 def _answer(result: NearestAvailability, place: Place, may_reserve: bool) -> Answer:
+    """The answer shaped for the page; a key for the reserve form of each of the user's own sources."""
     rows = []
     for n, s in enumerate(result.sources, start=1):
         covers = s.available - max(0, s.cumulative - result.quantity)
         a = s.agreement
+        own = s.own is not False
         rows.append(SourceRow(
             n=n, site_id=s.location.id, item_type_id=s.item_type.id, name=s.location.name, code=s.location.code,
             kind=s.location.kind,
@@ -310,9 +340,11 @@ def _answer(result: NearestAvailability, place: Place, may_reserve: bool) -> Ans
             available=s.available, cumulative=s.cumulative, contact_name=s.location.contact_name,
             contact_phone=s.location.contact_phone, tel=_PHONE_CHARS.sub("", s.location.contact_phone),
             covers=max(1, covers), lat=s.location.lat, lon=s.location.lon,
-            key=uuid.uuid4().hex if may_reserve else "", agreement_id=a.id if a else None,
+            key=uuid.uuid4().hex if may_reserve and own else "", agreement_id=a.id if a else None,
             agreement_number=a.number if a else "", agreement_name=a.name if a else "",
-            response_hours=a.response_hours if a else None))
+            response_hours=a.response_hours if a else None, own=own,
+            owner_code=s.owner.region_code if s.owner else "", owner_name=s.owner.region_name if s.owner else "",
+            owner_level=s.owner.level_name if s.owner else ""))
     units = {t.unit for t in (result.item_types if not rows else [s.item_type for s in result.sources])}
     unit = units.pop() if len(units) == 1 else ""
     missing = ""
@@ -397,13 +429,27 @@ async def render(request: Request[Any, Any, Any], db: Database, principal: Princ
     answer, place, errors = await ask(request, db, question, towns, principal)
     svg = await draw_map(answer, place, prefecture)
     may_reserve = allowed("dispatch.order", principal.role)
+    incident_choices = _incident_choices(open_incidents, answer)
     return Template("availability.html", status_code=status or (422 if errors else 200), context=page_context(
         principal, q=question, choices=choices, towns=_by_county(towns), answer=answer, place=place,
         errors=errors, error_fields={e.field for e in errors}, error=error, svg=svg, crs_choices=CRS_CHOICES,
         ops=OPS, limits=LIMITS, attr_rows=_attr_rows(question), string_values=_string_values(choices),
-        may_reserve=may_reserve, incidents=_incident_choices(open_incidents, answer),
+        may_reserve=may_reserve, incidents=incident_choices, may_request=allowed("requests.write", principal.role),
+        request_url=functools.partial(_request_url, question, incident_choices),
         approval_zh=APPROVAL_ZH, back=question.query_string(),
         reserve_values=reserve_values or {"incident_id": question.incident}))
+
+
+def _request_url(question: Question, incidents: Sequence[IncidentChoice], answer: Answer, row: SourceRow) -> str:
+    """The request form filled in for another unit's source: the incident (asked about, else the nearest open
+    one), the item type, what is still missing after the user's own sources (at most what the source has) and
+    the unit to ask."""
+    incident = question.incident or (str(incidents[0].id) if incidents else "")
+    wanted = answer.result.quantity - answer.own_available
+    quantity = min(row.available, wanted) if wanted > 0 else row.covers
+    query = {"incident": incident, "item_type": str(row.item_type_id), "quantity": str(max(1, quantity)),
+             "to_region": request_region(row.owner_code)}
+    return "/requests/new?" + urlencode({k: v for k, v in query.items() if v})
 
 
 async def _open_incidents(session: AsyncSession) -> list[IncidentRead]:

@@ -1,5 +1,6 @@
 """The home page: the user's open alerts first; the dispatch orders waiting for a keeper (出库 at his places,
-签收 at his incidents); a keeper's places and recent movements; for commanders, available equipment per county."""
+签收 at his incidents); a keeper's places and recent movements; for commanders, the requests between units waiting
+(物资调用申请) and available equipment per county."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from inventory.response.field import waiting_orders
 from inventory.scan.resolve import _recent
 from inventory.store.db import Database
 from inventory.store.models import Asset, ItemType, Location, Region
+from inventory.supply_requests.service import request_counts
 
 
 async def _my_locations(session: AsyncSession, principal: Principal, limit: int = 200) -> list[Location]:
@@ -50,6 +52,9 @@ async def home(request: Request[Any, Any, Any], db: Database) -> Template | Redi
         recent = await _recent(session, Location.id.in_(ids), limit=10) if ids else []
         waiting = await waiting_orders(session, principal, HOME_ORDERS + 1) \
             if allowed("dispatch.execute", principal.role) else None
+        # 物资调用申请 waiting for the user's answer and his units' waiting for others' (who may answer them)
+        requests = await request_counts(session, principal) if allowed("requests.answer", principal.role) \
+            else None
         availability = []
         if principal.role in ("commander", "admin", "auditor"):
             prefix = next(iter(principal.scope_regions), "3601")[:4]
@@ -73,6 +78,7 @@ async def home(request: Request[Any, Any, Any], db: Database) -> Template | Redi
     return Template("home.html", context=page_context(
         principal, alerts=alerts.items, alerts_total=alerts.total, locations=locations, recent=recent,
         availability=availability, categories=categories,
+        requests=requests, requests_open=requests.incoming_open if requests else None,
         scope_text=scope_text, waiting=None if waiting is None else waiting[:HOME_ORDERS],
         waiting_more=waiting is not None and len(waiting) > HOME_ORDERS, order_lines_shown=HOME_ORDER_LINES))
 

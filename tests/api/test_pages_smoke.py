@@ -119,6 +119,11 @@ async def build_site(admin: Any, db: Database) -> Site:
     await created(admin, f"/api/v1/incidents/{incident['id']}/distributions", {  # relief handed to a household
         "household": {"head_name": "张三", "id_number": "11010519491231002X", "village": "八一村", "size": 4},
         "lines": [{"item_type": "TENT-12", "quantity": 1}]})
+    supply_request = await created(admin, "/api/v1/requests", {  # 物资调用申请 from 南昌县 to 东湖区
+        "incident_id": incident["id"], "from_region": KEEPER_SCOPE, "to_region": "360102", "purpose": "排涝",
+        "needed_by": (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat(), "transport": "either",
+        "contact_name": "值班员", "contact_phone": "13800000000",
+        "lines": [{"item_type": "TENT-12", "quantity": 2}, {"category": "pump", "quantity": 1}]})
     lease = await created(admin, "/api/v1/leases", {
         "direction": "out", "counterparty": "进贤县应急管理局", "location_id": ncx, "start_date": "2026-12-01",
         "due_date": "2026-12-08", "lines": [{"item_type_id": tent, "quantity": 1}]})
@@ -144,7 +149,7 @@ async def build_site(admin: Any, db: Database) -> Site:
         ids={"location": [ncx, dhq], "asset": [units[0]["id"], units[2]["id"]], "lot": [lot_id],
              "item_type": [pump, tent], "document": [receipt["id"]], "incident": [incident["id"]],
              "dispatch": [order["id"]], "lease": [lease["id"]], "agreement": [agreement_id], "plan": plans,
-             "proposal": proposals, "any": [ncx]},
+             "proposal": proposals, "request": [supply_request["id"]], "any": [ncx]},
     )
 
 

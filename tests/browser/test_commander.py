@@ -261,6 +261,7 @@ def test_every_commander_page_fits_its_screen(
     agreement_id = demo_server.sql("SELECT agreement_id FROM agreement_checks ORDER BY id LIMIT 1")[0][0]
     plan_id = demo_server.sql("SELECT id FROM plans ORDER BY id LIMIT 1")[0][0]
     proposal_id = demo_server.sql("SELECT id FROM plan_proposals ORDER BY id LIMIT 1")[0][0]
+    request_id = demo_server.sql("SELECT id FROM supply_requests ORDER BY status = 'open' DESC, id LIMIT 1")[0][0]
     width = "360" if phone else "1280"
     pages = {
         "map": "/map",
@@ -284,6 +285,7 @@ def test_every_commander_page_fits_its_screen(
         "risk-points": "/risk-points?region=3601",
         "requests": "/requests",
         "request-new": f"/requests/new?incident={incident_id}&to_region=36",
+        "request": f"/requests/{request_id}",
     }
     for name, path in pages.items():
         response = page.goto(path)

@@ -32,9 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.scope import Principal
 from inventory.availability.eta import EtaConfig
-from inventory.availability.service import matching_item_types
+from inventory.availability.service import matching_item_types, nearest_available
+from inventory.catalog.rules import CATEGORY_LABELS_ZH
 from inventory.catalog.service import find_item_type
-from inventory.errors import Conflict, InvalidInput, PermissionDenied
+from inventory.errors import Conflict, InsufficientStock, InvalidInput, PermissionDenied
 from inventory.places.regions import require_region
 from inventory.response.dispatch import create_dispatch
 from inventory.response.schemas import DispatchCreate, DispatchLineRequest
@@ -89,9 +90,12 @@ def _under_scope(principal: Principal, column: Any) -> ColumnElement[bool]:
 
 
 def one_month_after(t: dt.datetime) -> dt.datetime:
-    """The same day and time one calendar month later (the month's last day when it is shorter)."""
-    year, month = (t.year + 1, 1) if t.month == 12 else (t.year, t.month + 1)
-    return t.replace(year=year, month=month, day=min(t.day, calendar.monthrange(year, month)[1]))
+    """The same day and time one calendar month later on Beijing's calendar (the month's last day when it is
+    shorter), in ``t``'s zone: 3月31日 06:00 北京时间 → 4月30日 06:00, not 5月1日 as the UTC date would give."""
+    local = t.astimezone(CHINA) if t.tzinfo is not None else t
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    later = local.replace(year=year, month=month, day=min(local.day, calendar.monthrange(year, month)[1]))
+    return later.astimezone(t.tzinfo) if t.tzinfo is not None else later
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -218,6 +222,36 @@ async def _given_item(session: AsyncSession, i: int, ln: SupplyRequestLine, a: A
     return it.id
 
 
+async def _nearest_lending(session: AsyncSession, r: SupplyRequest, i: int, item_id: int, quantity: int,
+                           principal: Principal, eta: EtaConfig | None) -> list[DispatchLineRequest]:
+    """Dispatch lines for an accepted line naming no source: the acceptor's own sources nearest the incident by
+    ETA — never the requesting unit's own (a city answering a county gives from elsewhere) — or 409."""
+    incident = await session.get(Incident, r.incident_id)
+    assert incident is not None  # a foreign key
+    answer = await nearest_available(session, lat=incident.lat, lon=incident.lon, item_type=str(item_id),
+                                     quantity=10**6, limit=200, eta=eta, principal=principal, own_only=True)
+    lines, got = [], 0
+    for source in answer.sources:
+        if got == quantity:
+            break
+        if source.location.region_code.startswith(r.from_region_code):
+            continue  # the requester's own stock: he asked because it is not enough
+        take = min(source.available, quantity - got)
+        lines.append(DispatchLineRequest(
+            item_type=str(item_id), quantity=take, from_location_id=None if source.agreement else source.location.id,
+            agreement_id=source.agreement.id if source.agreement else None))
+        got += take
+    if got < quantity:
+        it = await session.get(ItemType, item_id)
+        name, unit = (it.name, it.unit) if it else (str(item_id), "")
+        raise InsufficientStock(
+            f"库存不足，未同意、未预留任何物资：第 {i + 1} 行 {name} 同意 {quantity}{unit}，本辖区（申请单位以外）"
+            f"只有 {got}{unit} 可用", extra={"shortfall": [{"line": i, "item_type_id": item_id, "item_name": name,
+                                                          "requested": quantity, "available": got,
+                                                          "shortfall": quantity - got}]})
+    return lines
+
+
 def _close_if_answered(r: SupplyRequest, lines: Mapping[int, SupplyRequestLine], now: dt.datetime) -> None:
     if all(_open(ln) == 0 for ln in lines.values()):
         r.status, r.answered_at = "answered", now
@@ -243,10 +277,15 @@ async def accept_request(session: AsyncSession, request_id: int, data: RequestAc
                                f"（申请 {ln.quantity}，已同意 {ln.accepted}，已拒绝 {ln.declined}）",
                                field=f"lines.{i}.quantity")
         orders.append((ln, await _given_item(session, i, ln, a), a.quantity))
-    d = await create_dispatch(session, r.incident_id, DispatchCreate(
-        lines=[DispatchLineRequest(item_type=str(item), quantity=q, from_location_id=a.from_location_id)
-               for (_, item, q), a in zip(orders, data.lines, strict=True)],
-        approval=data.approval), actor=principal.username, eta=eta, targets=targets, now=now, principal=principal)
+    dispatch_lines: list[DispatchLineRequest] = []
+    for i, ((_, item, q), a) in enumerate(zip(orders, data.lines, strict=True)):
+        if a.from_location_id is not None:
+            dispatch_lines.append(DispatchLineRequest(item_type=str(item), quantity=q,
+                                                      from_location_id=a.from_location_id))
+        else:
+            dispatch_lines += await _nearest_lending(session, r, i, item, q, principal, eta)
+    d = await create_dispatch(session, r.incident_id, DispatchCreate(lines=dispatch_lines, approval=data.approval),
+                              actor=principal.username, eta=eta, targets=targets, now=now, principal=principal)
     answer = SupplyRequestAnswer(request_id=r.id, kind="accept", dispatch_id=d.id, reason="",
                                  answered_by=principal.username, answered_at=now)
     session.add(answer)
@@ -323,9 +362,9 @@ async def request_reads(session: AsyncSession, requests: Sequence[SupplyRequest]
     items = {it.id: it for it in await session.scalars(select(ItemType).where(ItemType.id.in_(item_ids)))} \
         if item_ids else {}
     codes = {r.from_region_code for r in requests} | {r.to_region_code for r in requests}
-    regions = dict((await session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))).tuples())
+    regions = dict((await session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))).all())
     incidents = dict((await session.execute(select(Incident.id, Incident.name).where(
-        Incident.id.in_({r.incident_id for r in requests})))).tuples())
+        Incident.id.in_({r.incident_id for r in requests})))).all())
     dispatch_ids = {a.dispatch_id for group in answers.values() for a in group if a.dispatch_id}
     dispatches = {d.id: d for d in await session.scalars(select(Dispatch).where(Dispatch.id.in_(dispatch_ids)))} \
         if dispatch_ids else {}
@@ -337,7 +376,8 @@ async def request_reads(session: AsyncSession, requests: Sequence[SupplyRequest]
         it = items.get(ln.item_type_id or 0)
         status = _line_status(ln)
         return RequestLineRead(
-            id=ln.id, item_type_id=ln.item_type_id, item_name=it.name if it else f"{ln.category}类",
+            id=ln.id, item_type_id=ln.item_type_id,
+            item_name=it.name if it else f"{CATEGORY_LABELS_ZH.get(ln.category or '', ln.category)}（按类别）",
             unit=it.unit if it else "", category=ln.category,
             attrs=[x for x in ln.attrs.split(ATTR_SEPARATOR) if x], quantity=ln.quantity, accepted=ln.accepted,
             declined=ln.declined, open=_open(ln), status=status, status_zh=LINE_STATUS_ZH[status])

@@ -555,6 +555,45 @@ async def a_proposal(s: Site, target: str) -> Call:
     return Call({"proposal_id": ident})
 
 
+def request_body(s: Site, target: str, incident: int) -> dict[str, Any]:
+    """A request (物资调用申请) for one tent, sent to the target's region from the region across the scope line."""
+    needed_by = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=6)).isoformat()
+    return {"incident_id": incident, "from_region": TARGET_REGION["out" if target == "in" else "in"],
+            "to_region": TARGET_REGION[target], "purpose": "矩阵演练", "needed_by": needed_by,
+            "transport": "either", "contact_name": "矩阵联系人", "contact_phone": "13800000000",
+            "lines": [{"item_type": "TENT-12", "quantity": 1}]}
+
+
+async def new_request(s: Site, target: str) -> Call:
+    """A request body toward a new incident in the target's region, addressed to that region."""
+    return Call(json=request_body(s, target, await an_incident(s, target)))
+
+
+async def a_request(s: Site, target: str) -> tuple[int, int]:
+    """An open request addressed to the target's region, sent by the admin: its id and its one line's id."""
+    r = await created(s.admin, "/api/v1/requests", request_body(s, target, await an_incident(s, target)))
+    return r["id"], r["lines"][0]["id"]
+
+
+async def a_request_id(s: Site, target: str) -> int:
+    """An open request addressed to the target's region."""
+    return (await a_request(s, target))[0]
+
+
+async def acceptable_request(s: Site, target: str) -> Call:
+    """An open request to the target's region (each call answers one of its own), given from its depot."""
+    request_id, line_id = await a_request(s, target)
+    return Call({"request_id": request_id}, json={
+        "lines": [{"line_id": line_id, "quantity": 1, "from_location_id": s.depot[target]}],
+        "approval": {"mode": "oral", "approved_by": "值班领导"}})
+
+
+async def declinable_request(s: Site, target: str) -> Call:
+    """An open request to the target's region, refused with a reason."""
+    request_id, _ = await a_request(s, target)
+    return Call({"request_id": request_id}, json={"reason": "本级库存不足"})
+
+
 # Pages are "public" to the permission guard: they read the session cookie themselves and send anyone
 # without one to /login (303), which is what every column here sees, since the matrix signs in with bearer
 # tokens. What a signed-in user may do on the scan page is the scan tests' business.
@@ -770,6 +809,18 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         s, {"head_name": "矩阵户主", "village": "八一村"}, incident_id=1),
     ("GET", "/incidents/{incident_id}/relief/register.xlsx"): lambda s, t: Call(
         {"incident_id": 1}, query={"village": "八一村", "round": "1"}),
+    ("POST", "/api/v1/requests"): new_request,
+    ("GET", "/api/v1/requests"): lambda s, t: Call(query={"box": "incoming", "status": "open"}),
+    ("GET", "/api/v1/requests/counts"): lambda s, t: Call(),
+    ("GET", "/api/v1/requests/{request_id}"): lambda s, t: _call(a_request_id(s, t), "request_id"),
+    ("POST", "/api/v1/requests/{request_id}/accept"): acceptable_request,
+    ("POST", "/api/v1/requests/{request_id}/decline"): declinable_request,
+    ("GET", "/requests"): lambda s, t: Call(query={"box": "incoming"}),
+    ("GET", "/requests/new"): lambda s, t: Call(),
+    ("POST", "/requests"): lambda s, t: page_form(s, {"idempotency_key": "x", "to_region": TARGET_REGION[t]}),
+    ("GET", "/requests/{request_id}"): lambda s, t: Call({"request_id": 1}),
+    ("POST", "/requests/{request_id}/accept"): lambda s, t: page_form(s, {"idempotency_key": "x"}, request_id=1),
+    ("POST", "/requests/{request_id}/decline"): lambda s, t: page_form(s, {"reason": "本级库存不足"}, request_id=1),
 }
 
 

@@ -21,6 +21,8 @@ PAGE = "/availability"
 NEAREST = "/api/v1/availability/nearest"
 BREACH = {"lat": 28.55, "lon": 115.94}  # a levee breach in 南昌县
 PUMPS = {"category": "pump", "quantity": "5", "limit": "10"}
+# The commander's scope: 南昌市, so every source below is his own (he may reserve from it, not only request it).
+CITY = {"scope_regions": ["3601"]}
 
 
 class _Page(HTMLParser):
@@ -150,8 +152,8 @@ async def test_the_page_opens_for_every_role_and_only_those_who_may_order_see_th
     assert signed_out.status_code == 303
     assert signed_out.headers["location"].startswith("/login?next=/availability%3F")
     for role, may in (("admin", True), ("commander", True), ("keeper", False), ("auditor", False)):
-        c = await page_client(client_as, role, f"p-{role}", **({"scope_regions": ["360121"]} if role == "keeper"
-                                                                else {}))
+        c = await page_client(client_as, role, f"p-{role}", **({"keeper": {"scope_regions": ["360121"]},
+                                                                 "commander": CITY}.get(role, {})))
         empty = await c.get(PAGE)
         assert empty.status_code == 200, empty.text
         for text in ("就近调配", 'name="lat"', "排涝泵（pump）", "快（fast）", "流量（m³/h） flow_m3h", "莲塘镇",
@@ -175,7 +177,7 @@ async def test_the_answer_table_is_the_apis_answer_for_the_same_question(
     client: Any, client_as: Any, query: dict[str, Any],
 ) -> None:
     await stock(client)
-    commander = await page_client(client_as, "commander", "chief")
+    commander = await page_client(client_as, "commander", "chief", **CITY)
     page = await commander.get(PAGE, params=query)
     assert page.status_code == 200, page.text
     attr = [f"{query['an']}{query['ao']}{query['av']}"] if "an" in query else []
@@ -195,7 +197,7 @@ async def test_the_answer_table_is_the_apis_answer_for_the_same_question(
 
 async def test_the_sources_are_on_the_map_with_the_place_asked_about(client: Any, client_as: Any) -> None:
     ids = await stock(client)
-    commander = await page_client(client_as, "commander", "chief")
+    commander = await page_client(client_as, "commander", "chief", **CITY)
     page = await commander.get(PAGE, params={**BREACH, **PUMPS})
     assert 'data-kind="origin"' in page.text
     assert 'data-region="3601"' in page.text
@@ -210,7 +212,7 @@ async def test_coordinates_from_amap_or_baidu_give_the_answer_of_the_converted_g
     client: Any, client_as: Any, crs: str,
 ) -> None:
     await stock(client)
-    commander = await page_client(client_as, "commander", "chief")
+    commander = await page_client(client_as, "commander", "chief", **CITY)
     lon, lat = (wgs84_to_gcj02 if crs == "gcj02" else wgs84_to_bd09)(BREACH["lon"], BREACH["lat"])
     shifted = await commander.get(PAGE, params={"lat": f"{lat:.8f}", "lon": f"{lon:.8f}", "crs": crs, **PUMPS})
     gps = await commander.get(PAGE, params={**BREACH, "crs": "wgs84", **PUMPS})
@@ -224,7 +226,7 @@ async def test_coordinates_from_amap_or_baidu_give_the_answer_of_the_converted_g
 
 async def test_a_township_is_asked_from_its_county_centre_and_says_so(client: Any, client_as: Any) -> None:
     await stock(client)
-    commander = await page_client(client_as, "commander", "chief")
+    commander = await page_client(client_as, "commander", "chief", **CITY)
     page = await commander.get(PAGE, params={"by": "township", "township": "360121100000", **PUMPS})  # 莲塘镇
     assert page.status_code == 200, page.text
     assert "莲塘镇（南昌县）" in page.text
@@ -238,7 +240,7 @@ async def test_a_township_is_asked_from_its_county_centre_and_says_so(client: An
 
 
 async def test_the_map_pages_links_fill_the_place_and_ask_for_the_need(client: Any, client_as: Any) -> None:
-    commander = await page_client(client_as, "commander", "chief")
+    commander = await page_client(client_as, "commander", "chief", **CITY)
     page = await commander.get(PAGE, params=BREACH)
     assert page.status_code == 200, page.text
     assert 'value="28.55"' in page.text and 'value="115.94"' in page.text
@@ -267,7 +269,7 @@ async def test_a_bad_question_is_a_readable_error_on_the_page_naming_the_field(
     client: Any, client_as: Any, query: dict[str, str], field: str, said: str,
 ) -> None:
     await stock(client)
-    commander = await page_client(client_as, "commander", "chief")
+    commander = await page_client(client_as, "commander", "chief", **CITY)
     page = await commander.get(PAGE, params=query)
     assert page.status_code == 422, page.text
     assert f'<li data-field="{field}">' in page.text, page.text
@@ -288,7 +290,7 @@ async def test_reserving_from_a_source_creates_one_order_and_a_retry_creates_non
     client: Any, client_as: Any,
 ) -> None:
     ids = await stock(client)
-    commander = await page_client(client_as, "commander", "chief")
+    commander = await page_client(client_as, "commander", "chief", **CITY)
     query = {**BREACH, **PUMPS}
     form, page = await reserve_form(commander, query)
     first = parsed(page.text).rows[0]
@@ -322,7 +324,7 @@ async def test_a_reservation_the_source_cannot_cover_is_refused_on_the_page_and_
     client: Any, client_as: Any,
 ) -> None:
     ids = await stock(client)
-    commander = await page_client(client_as, "commander", "chief")
+    commander = await page_client(client_as, "commander", "chief", **CITY)
     form, _ = await reserve_form(commander, {**BREACH, **PUMPS})
     refused = await commander.post("/availability/reserve", data={**form, "quantity": "9"})
     assert refused.status_code == 409, refused.text
@@ -348,7 +350,7 @@ async def test_a_keeper_or_auditor_sees_no_reserve_form_and_a_forged_post_is_ref
     client: Any, client_as: Any, role: str,
 ) -> None:
     ids = await stock(client)
-    commander = await page_client(client_as, "commander", "chief")
+    commander = await page_client(client_as, "commander", "chief", **CITY)
     form, _ = await reserve_form(commander, {**BREACH, **PUMPS})
     other = await page_client(client_as, role, f"p-{role}", **({"scope_regions": ["360121"]} if role == "keeper"
                                                                else {}))
@@ -371,7 +373,7 @@ async def test_the_incident_pages_link_preselects_its_incident_and_the_nearest_c
     ids = await stock(client)
     other = (await created(client, "/api/v1/incidents", {"name": "东湖区内涝", "kind": "waterlogging",
                                                          "region_code": "360102", "lat": 28.70, "lon": 115.91}))["id"]
-    commander = await page_client(client_as, "commander", "chief")
+    commander = await page_client(client_as, "commander", "chief", **CITY)
     nearest, page = await reserve_form(commander, {**BREACH, **PUMPS})
     assert nearest["incident_id"] == str(ids["incident"]), "the incident at the breach is the nearest"
     assert "（距查询点 0.0 公里）" in page.text

@@ -207,11 +207,14 @@ class Answer:
     rows: list[SourceRow]
     missing: str
     unit: str
+    own_list: list[SourceRow] | None = None
+    """The user's own sources by ETA until the quantity (``own_only``), when asked for apart: his own may lie
+    beyond the nearest sources of everyone."""
 
     @property
     def own_rows(self) -> list[SourceRow]:
         """The user's own sources (listed first)."""
-        return [r for r in self.rows if r.own]
+        return self.own_list if self.own_list is not None else [r for r in self.rows if r.own]
 
     @property
     def other_rows(self) -> list[SourceRow]:
@@ -219,8 +222,14 @@ class Answer:
         return [r for r in self.rows if not r.own]
 
     @property
+    def all_rows(self) -> list[SourceRow]:
+        """Every source shown: the nearest of everyone's, then the user's own beyond them."""
+        listed = {r.n for r in self.rows}
+        return self.rows + [r for r in self.own_rows if r.n not in listed]
+
+    @property
     def own_available(self) -> int:
-        return sum(r.available for r in self.rows if r.own)
+        return sum(r.available for r in self.own_rows)
 
 
 def request_region(owner_code: str) -> str:
@@ -315,14 +324,31 @@ async def ask(request: Request[Any, Any, Any], db: Database, question: Question,
     eta: EtaConfig = request.app.state.eta
     try:
         async with db.reader() as reader:
-            result = await availability.nearest_available(
-                reader, lat=place.lat, lon=place.lon, crs=place.crs, item_type=question.item_type or None,
-                category=question.category or None, tag=question.tag or None, attrs=attrs, quantity=quantity,
-                limit=limit, include_agreement=question.agreement != "0", eta=eta, principal=principal)
+            asked = functools.partial(
+                availability.nearest_available, reader, lat=place.lat, lon=place.lon, crs=place.crs,
+                item_type=question.item_type or None, category=question.category or None, tag=question.tag or None,
+                attrs=attrs, quantity=quantity, limit=limit, include_agreement=question.agreement != "0", eta=eta,
+                principal=principal)
+            result = await asked()
+            # His own, apart: they may lie beyond everyone's nearest (an admin's own are everyone's).
+            own = await asked(own_only=True) if principal.role != "admin" else None
     except InvalidInput as exc:
         return None, place, _service_errors(exc)
     may_reserve = allowed("dispatch.order", principal.role)
-    return _answer(result, place, may_reserve), place, []
+    answer = _answer(result, place, may_reserve)
+    if own is not None:
+        numbered = {(r.site_id, r.item_type_id, r.agreement_id): r.n for r in answer.rows}
+        beyond = len(answer.rows)
+        own_rows = _answer(own, place, may_reserve).rows
+        for r in own_rows:
+            key = (r.site_id, r.item_type_id, r.agreement_id)
+            if key in numbered:
+                r.n = numbered[key]
+            else:
+                beyond += 1
+                r.n = beyond
+        answer.own_list = own_rows
+    return answer, place, []
 
 
 def _answer(result: NearestAvailability, place: Place, may_reserve: bool) -> Answer:
@@ -380,7 +406,7 @@ async def draw_map(answer: Answer | None, place: Place | None, prefecture: str) 
                               label=f"查询点：{label}"))
     if answer is not None:
         sites: dict[int, list[SourceRow]] = {}
-        for row in answer.rows:
+        for row in answer.all_rows:
             sites.setdefault(row.site_id, []).append(row)
         for rows in sites.values():
             first = rows[0]

@@ -16,6 +16,7 @@ class Result:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)  # the path of each request, in the order of ``latencies``
 
     @property
     def rate(self) -> float:
@@ -26,6 +27,8 @@ class Result:
         """Latency percentile in milliseconds."""
         if not self.latencies:
             return float("nan")
+        if len(self.latencies) == 1:  # quantiles() needs two
+            return self.latencies[0] * 1000
         q = statistics.quantiles(self.latencies, n=1000, method="inclusive")
         return q[min(len(q) - 1, int(p * 10) - 1)] * 1000
 
@@ -39,7 +42,7 @@ RequestFactory = Callable[[int, int], tuple[str, str, bytes, dict[str, str]]]
 
 
 async def _one_client(host: str, port: int, make: RequestFactory, client_no: int, deadline: float,
-                      result: Result) -> None:
+                      result: Result, interval: float = 0.0) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     n = 0
     try:
@@ -71,23 +74,28 @@ async def _one_client(host: str, port: int, make: RequestFactory, client_no: int
             elif length:
                 await reader.readexactly(length)
             result.latencies.append(time.perf_counter() - t0)
+            result.paths.append(path)
             status = int(status_line.split()[1])
             result.statuses[status] = result.statuses.get(status, 0) + 1
+            if interval:  # paced: the next request starts ``interval`` after this one did (or at once if late)
+                await asyncio.sleep(max(0.0, t0 + interval - time.perf_counter()))
     finally:
         writer.close()
 
 
 async def run_load(host: str, port: int | Sequence[int], make: RequestFactory, clients: int,
-                   seconds: float) -> Result:
+                   seconds: float, interval: float = 0.0) -> Result:
     """Drive ``clients`` keep-alive connections for ``seconds``; every request's latency is recorded.
 
     Several ports (one per server process) are shared out round-robin: client ``c`` talks to
-    ``ports[c % len(ports)]`` for the whole run.
+    ``ports[c % len(ports)]`` for the whole run. With ``interval``, each client starts a request at most
+    every ``interval`` seconds (a probe) instead of back to back. Several groups of clients run at once by
+    gathering several ``run_load`` calls in one event loop (bench/fairness.py).
     """
     ports = [port] if isinstance(port, int) else list(port)
     start = time.perf_counter()
     result = Result(seconds=seconds)
-    await asyncio.gather(*[_one_client(host, ports[c % len(ports)], make, c, start + seconds, result)
+    await asyncio.gather(*[_one_client(host, ports[c % len(ports)], make, c, start + seconds, result, interval)
                            for c in range(clients)])
     result.seconds = time.perf_counter() - start
     return result

@@ -52,3 +52,24 @@ def assert_problem(r: Any, status: int = 422, field: str | None = None) -> dict[
     if field is not None:
         assert field in [e["field"] for e in body.get("errors", [])], body
     return body
+
+
+async def created(client: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST that must answer 201; the body."""
+    r = await client.post(path, json=body)
+    assert r.status_code == 201, f"{path}: {r.text}"
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def page_client(client_as: Any, role: str, username: str, **scope: Any) -> Any:
+    """A client signed in to the pages through the sign-in form (session cookie, no bearer token)."""
+    from tests.conftest import TEST_PASSWORD
+
+    c = await client_as(role, username, **scope)
+    del c.headers["Authorization"]
+    form = await c.get("/login")
+    signed = await c.post("/login", data={"username": username, "password": TEST_PASSWORD, "next": "/",
+                                          "_csrf_token": form.cookies["inv_csrf"]})
+    assert signed.status_code == 303, signed.text
+    return c

@@ -14,8 +14,7 @@ import pytest
 
 from inventory.availability.choices import region_centres
 from inventory.places.geo import wgs84_to_bd09, wgs84_to_gcj02
-from tests.api.helpers import item_type_body, location_body
-from tests.conftest import TEST_PASSWORD
+from tests.api.helpers import created, item_type_body, location_body, page_client
 
 PAGE = "/availability"
 NEAREST = "/api/v1/availability/nearest"
@@ -79,24 +78,6 @@ def parsed(html: str) -> _Page:
 
 def reserve_forms(html: str) -> list[dict[str, str]]:
     return [fields for action, fields in parsed(html).forms if action == "/availability/reserve"]
-
-
-async def page_client(client_as: Any, role: str, username: str, **scope: Any) -> Any:
-    """A client signed in to the pages through the sign-in form (session cookie, no bearer token)."""
-    c = await client_as(role, username, **scope)
-    del c.headers["Authorization"]
-    form = await c.get("/login")
-    signed = await c.post("/login", data={"username": username, "password": TEST_PASSWORD, "next": "/",
-                                          "_csrf_token": form.cookies["inv_csrf"]})
-    assert signed.status_code == 303, signed.text
-    return c
-
-
-async def created(client: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = await client.post(path, json=body)
-    assert r.status_code == 201, f"{path}: {r.text}"
-    result: dict[str, Any] = r.json()
-    return result
 
 
 async def stock(admin: Any) -> dict[str, int]:

@@ -12,8 +12,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.api.helpers import item_type_body, location_body
-from tests.conftest import TEST_PASSWORD
+from tests.api.helpers import created, item_type_body, location_body, page_client
 
 BREACH = {"lat": 28.55, "lon": 115.94}  # a levee breach in 南昌县
 NCX, DHQ = "360121", "360102"  # 南昌县, 东湖区
@@ -71,24 +70,6 @@ def one_form(html: str, action: str) -> dict[str, str]:
     found = forms(html, action)
     assert len(found) == 1, f"one form posting to {action}: {len(found)}\n{html[:3000]}"
     return found[0]
-
-
-async def page_client(client_as: Any, role: str, username: str, **scope: Any) -> Any:
-    """A client signed in to the pages through the sign-in form (session cookie, no bearer token)."""
-    c = await client_as(role, username, **scope)
-    del c.headers["Authorization"]
-    form = await c.get("/login")
-    signed = await c.post("/login", data={"username": username, "password": TEST_PASSWORD, "next": "/",
-                                          "_csrf_token": form.cookies["inv_csrf"]})
-    assert signed.status_code == 303, signed.text
-    return c
-
-
-async def created(client: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = await client.post(path, json=body)
-    assert r.status_code == 201, f"{path}: {r.text}"
-    result: dict[str, Any] = r.json()
-    return result
 
 
 async def stock(admin: Any) -> dict[str, int]:

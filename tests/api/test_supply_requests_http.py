@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from inventory.store.db import Database
 from tests.api import snapshot
-from tests.api.helpers import assert_problem, item_type_body, location_body
+from tests.api.helpers import assert_problem, created, item_type_body, location_body
 
 REQUESTS = "/api/v1/requests"
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -43,13 +43,6 @@ class World:
     tent: int
     incident: int
     incident_name: str
-
-
-async def created(client: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = await client.post(path, json=body)
-    assert r.status_code == 201, f"{path}: {r.text}"
-    result: dict[str, Any] = r.json()
-    return result
 
 
 async def world(admin: Any, client_as: Any) -> World:

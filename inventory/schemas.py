@@ -61,3 +61,6 @@ class Page(msgspec.Struct, Generic[T]):
     total: int
     limit: int
     offset: int
+    # Where the next page starts: passed back as ``after_id`` (with no ``offset``); None on the last page.
+    next_after_id: Annotated[int | None, msgspec.Meta(
+        description="下一页：作为 after_id 传回（不带 offset）即得下一页；最后一页为 null")] = None

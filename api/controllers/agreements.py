@@ -54,7 +54,7 @@ class AgreementController(Controller):
         item_type_id: OptionalId = None,
     ) -> Page[AgreementRead]:
         """Agreements, expiring first; ``status`` is derived (pending, valid, expiring, expired)."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await queries.list_agreements(session, status=status, kind=kind, check_due=check_due,
                                                  vendor=vendor, item_type_id=item_type_id, limit=limit,
                                                  offset=offset)

@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.controllers.paging import AfterId
 from api.deps import IdempotencyKey, IdParam, Limit, Offset
 from api.writes import run_write
 from inventory.access.scope import Principal
@@ -31,12 +32,12 @@ class AlertController(Controller):
     @get("/", opt={"action": "alerts.read"})
     async def list_alerts(
         self, db: Database, principal: Principal, limit: Limit = 50, offset: Offset = 0,
-        status: AlertStatus | None = None, kind: Kind = None, region: Region = None,
+        status: AlertStatus | None = None, kind: Kind = None, region: Region = None, after_id: AfterId = None,
     ) -> Page[AlertRead]:
         """Alerts the caller may see (their role's kinds, in their scope): open first, the serious ones first."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await queries.list_alerts(session, queries.principal_viewer(principal), status=status, kind=kind,
-                                             region=region, limit=limit, offset=offset)
+                                             region=region, limit=limit, offset=offset, after_id=after_id)
 
     @post("/{alert_id:int}/ack", opt={"action": "alerts.ack"}, status_code=200)
     async def acknowledge(

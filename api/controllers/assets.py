@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.controllers.paging import AfterId
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
 from inventory.access.scope import Principal, require_scope
@@ -45,13 +46,13 @@ class AssetController(Controller):
     async def list_assets(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
         item_type_id: OptionalId = None, location_id: OptionalId = None, status: AssetStatus | None = None,
-        serial: Annotated[str | None, Parameter(max_length=60)] = None,
+        serial: Annotated[str | None, Parameter(max_length=60)] = None, after_id: AfterId = None,
     ) -> Page[AssetRead]:
-        """Assets by item type, location, status or serial number."""
-        async with db.read() as session:
+        """Assets by item type, location, status or serial number, by id."""
+        async with db.heavy_read() as session:
             return await assets.list_assets(
                 session, item_type_id=item_type_id, location_id=location_id, status=status, serial=serial,
-                limit=limit, offset=offset,
+                limit=limit, offset=offset, after_id=after_id,
             )
 
     @get("/{asset_id:int}", opt={"action": "read"})

@@ -91,7 +91,7 @@ class AvailabilityController(Controller):
         include_agreement: Annotated[bool, Parameter(description="含协议储备（供应商仓库）")] = True,
     ) -> AvailabilitySummary:
         """On hand, reserved, available and in transit per child region, so the whole city shows at a glance."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:  # grows with the region's stock: off the event loop
             return await availability.availability_summary(
                 session, region=required(region, "region", "行政区划代码"), item_type=item_type, category=category,
                 tag=tag, attrs=attr or [], include_agreement=include_agreement,

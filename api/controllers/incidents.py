@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.controllers.paging import AfterId
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
 from inventory.access.scope import Principal
@@ -50,11 +51,12 @@ class IncidentController(Controller):
     @get("/", opt={"action": "read"})
     async def list_incidents(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
-        status: Annotated[str | None, Parameter(pattern="^(open|closed)$")] = None,
+        status: Annotated[str | None, Parameter(pattern="^(open|closed)$")] = None, after_id: AfterId = None,
     ) -> Page[IncidentRead]:
         """Incidents, newest first."""
-        async with db.read() as session:
-            return await incidents.list_incidents(session, status=status, limit=limit, offset=offset)
+        async with db.heavy_read() as session:
+            return await incidents.list_incidents(session, status=status, limit=limit, offset=offset,
+                                                  after_id=after_id)
 
     @get("/{incident_id:int}", opt={"action": "read"})
     async def get_incident(self, db: Database, incident_id: IdParam) -> IncidentRead:
@@ -111,11 +113,13 @@ class DispatchController(Controller):
                                                    description="overdue: 口头批准超过 48 小时仍未补办书面手续")] = None,
         late: Annotated[bool | None, Parameter(description="true: 超过到达时限（签收晚于时限，或未签收且已过时限）；"
                                                            "false: 未超时")] = None,
+        after_id: AfterId = None,
     ) -> Page[DispatchRead]:
-        """Dispatch orders by incident, status, source location, missing paperwork or lateness."""
-        async with db.read() as session:
+        """Dispatch orders by incident, status, source location, missing paperwork or lateness, newest first."""
+        async with db.heavy_read() as session:
             return await dispatch.list_dispatches(session, incident_id=incident, status=status, source=source,
-                                                  paperwork=paperwork, limit=limit, offset=offset, late=late)
+                                                  paperwork=paperwork, limit=limit, offset=offset, late=late,
+                                                  after_id=after_id)
 
     @get("/{dispatch_id:int}", opt={"action": "read"})
     async def get_dispatch(self, db: Database, dispatch_id: IdParam) -> DispatchRead:

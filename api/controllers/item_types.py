@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.controllers.paging import AfterId
 from api.deps import IdempotencyKey, IdParam, Limit, Offset
 from api.writes import run_write
 from inventory.access.scope import Principal
@@ -46,13 +47,13 @@ class ItemTypeController(Controller):
             list[str] | None,
             Parameter(description="属性比较，可重复，如 flow_m3h>=300、fuel=diesel", max_length=80),
         ] = None,
-        q: Annotated[str | None, Parameter(max_length=50)] = None,
+        q: Annotated[str | None, Parameter(max_length=50)] = None, after_id: AfterId = None,
     ) -> Page[ItemTypeRead]:
-        """Catalogue entries filtered by tag, category, tracking, text and attribute comparisons."""
-        async with db.read() as session:
+        """Catalogue entries filtered by tag, category, tracking, text and attribute comparisons, by id."""
+        async with db.heavy_read() as session:
             return await catalog.list_item_types(
                 session, tag=tag, category=category, attrs=attr or [], tracking=tracking, q=q,
-                limit=limit, offset=offset,
+                limit=limit, offset=offset, after_id=after_id,
             )
 
     @get("/{item_type_id:int}", opt={"action": "read"})

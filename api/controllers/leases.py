@@ -53,7 +53,7 @@ class LeaseController(Controller):
         counterparty: Annotated[str | None, Parameter(max_length=100)] = None,
     ) -> Page[LeaseRead]:
         """Leases, overdue first; ``status`` is derived (draft, active, overdue, returned, closed_short)."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await queries.list_leases(session, status=status, direction=direction,
                                             due_within_days=due_within_days, counterparty=counterparty,
                                             limit=limit, offset=offset)
@@ -61,7 +61,7 @@ class LeaseController(Controller):
     @get("/fees", opt={"action": "read"})
     async def fees(self, db: Database, year: Annotated[int, Parameter(ge=2000, le=2100)]) -> FeeSummary:
         """Fees per counterparty for leases started in ``year``: what the bureau pays and is owed."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await queries.fee_summary(session, year)
 
     @get("/{lease_id:int}", opt={"action": "read"})

@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.controllers.paging import AfterId, StockAfterId
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId, QueryTime, parse_time
 from api.openapi import problem_responses
 from api.writes import run_write
@@ -56,13 +57,14 @@ class LedgerController(Controller):
     async def list_movements(
         self, db: Database, limit: Limit = 50, offset: Offset = 0, location_id: OptionalId = None,
         item_type_id: OptionalId = None, kind: MovementKind | None = None, document_id: OptionalId = None,
-        since: QueryTime = None, until: QueryTime = None,
+        since: QueryTime = None, until: QueryTime = None, after_id: AfterId = None,
     ) -> Page[MovementRead]:
         """Movements, newest first."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await stock.list_movements(
                 session, location_id=location_id, item_type_id=item_type_id, kind=kind, document_id=document_id,
                 since=parse_time(since, "since"), until=parse_time(until, "until"), limit=limit, offset=offset,
+                after_id=after_id,
             )
 
     @get("/documents/{document_id:int}", opt={"action": "read"})
@@ -97,12 +99,12 @@ class TransferController(Controller):
     async def list_transfers(
         self, db: Database, limit: Limit = 50, offset: Offset = 0,
         status: Annotated[str | None, Parameter(pattern="^(in_transit|received|cancelled)$")] = None,
-        location_id: OptionalId = None,
+        location_id: OptionalId = None, after_id: AfterId = None,
     ) -> Page[TransferRead]:
-        """Transfers with what is still in transit."""
-        async with db.read() as session:
+        """Transfers with what is still in transit, newest first."""
+        async with db.heavy_read() as session:
             return await transfers.list_transfers(session, status=status, location_id=location_id, limit=limit,
-                                                  offset=offset)
+                                                  offset=offset, after_id=after_id)
 
     @get("/{transfer_id:int}", opt={"action": "read"})
     async def get_transfer(self, db: Database, transfer_id: IdParam) -> TransferRead:
@@ -138,13 +140,16 @@ class StockController(Controller):
         self, db: Database, limit: Limit = 50, offset: Offset = 0, location_id: OptionalId = None,
         item_type_id: OptionalId = None,
         region: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,12}$")] = None,
-        include_children: bool = False,
+        include_children: bool = False, after_id: StockAfterId = None,
     ) -> Page[StockRow]:
-        """On hand, reserved, available and in transit per location and item type, with lots and expiry."""
-        async with db.read() as session:
+        """On hand, reserved, available and in transit per location and item type, with lots and expiry.
+
+        Rows in (location, item type) order; a row's key for ``after_id`` is location id × 2³¹ + item type id.
+        """
+        async with db.heavy_read() as session:
             return await stock.list_stock(
                 session, location_id=location_id, item_type_id=item_type_id, region=region,
-                include_children=include_children, limit=limit, offset=offset,
+                include_children=include_children, limit=limit, offset=offset, after_id=after_id,
             )
 
     @get("/card", opt={"action": "read"}, responses=problem_responses(404))
@@ -153,7 +158,7 @@ class StockController(Controller):
         since: QueryTime = None, until: QueryTime = None,
     ) -> StockCard:
         """Each movement with its running balance."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await stock.stock_card(session, location_id=location_id, item_type_id=item_type_id,
                                           include_children=include_children, since=parse_time(since, "since"),
                                           until=parse_time(until, "until"))

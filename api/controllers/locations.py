@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.controllers.paging import AfterId
 from api.deps import IdempotencyKey, IdParam, Limit, Offset
 from api.writes import run_write
 from inventory.access.scope import Principal
@@ -42,12 +43,13 @@ class LocationController(Controller):
         kind: LocationKind | None = None,
         region: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,12}$", description="行政区划代码前缀")] = None,
         parent: Annotated[int | None, Parameter(ge=1, le=MAX_ID, description="上级地点 id")] = None,
-        q: Annotated[str | None, Parameter(max_length=50)] = None,
+        q: Annotated[str | None, Parameter(max_length=50)] = None, after_id: AfterId = None,
     ) -> Page[LocationRead]:
-        """Locations by kind, region prefix, parent or text."""
-        async with db.read() as session:
+        """Locations by kind, region prefix, parent or text, by id."""
+        async with db.heavy_read() as session:
             return await locations.list_locations(
-                session, kind=kind, region=region, parent_id=parent, q=q, limit=limit, offset=offset
+                session, kind=kind, region=region, parent_id=parent, q=q, limit=limit, offset=offset,
+                after_id=after_id,
             )
 
     @get("/{location_id:int}", opt={"action": "read"})

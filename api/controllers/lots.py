@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import Parameter
 
+from api.controllers.paging import AfterId
 from api.deps import IdParam, Limit, Offset
 from inventory.errors import InvalidInput
 from inventory.schemas import EARLIEST_YEAR, LATEST_YEAR, Page
@@ -49,13 +50,14 @@ class LotController(Controller):
         item_type: ItemTypeRef = None,
         location: LocationRef = None,
         include_children: Annotated[bool, Parameter(description="含该地点下的货架库位")] = False,
-        expiring_before: QueryDate = None,
+        expiring_before: QueryDate = None, after_id: AfterId = None,
     ) -> Page[LotRead]:
         """Lots, first-expiring first: of an item type, with stock on hand at a location, expiring before a day."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await lot_queries.list_lots(
                 session, item_type=item_type, location=location, include_children=include_children,
                 expiring_before=parse_date(expiring_before, "expiring_before"), limit=limit, offset=offset,
+                after_id=after_id,
             )
 
     @get("/{lot_id:int}", opt={"action": "read"})

@@ -80,7 +80,7 @@ class PlanProposalController(Controller):
     async def list_proposals(self, db: Database, region: Region = None, limit: Limit = 50,
                              offset: Offset = 0) -> Page[ProposalRead]:
         """Optimiser runs, newest first (``region``: of regions under this code)."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await proposals.list_proposals(session, region=region, limit=limit, offset=offset)
 
     @get("/proposals/{proposal_id:int}", opt={"action": "read"})

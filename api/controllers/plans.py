@@ -60,7 +60,7 @@ class PlanController(Controller):
     async def list_plans(self, db: Database, limit: Limit = 50, offset: Offset = 0, region: Region = None,
                          status: PlanStatus | None = None) -> Page[PlanSummary]:
         """Plans, newest first; ``region`` is a region-code prefix; ``status`` as it stands now."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await plans.list_plans(session, region_code=region, status=status, limit=limit, offset=offset)
 
     @get("/{plan_id:int}", opt={"action": "read"})
@@ -87,7 +87,7 @@ class PlanController(Controller):
         The layout is the stock available now with the plan's lines not yet in place moved to their staging
         sites; points are served heaviest first, each from its nearest sources within the target.
         """
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await plan_coverage(session, plan_id, eta)
 
     @post("/{plan_id:int}/approve", opt={"action": "plans.approve"}, status_code=200)

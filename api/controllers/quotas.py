@@ -104,7 +104,7 @@ class QuotaController(Controller):
     async def list_quotas(self, db: Database, limit: Limit = 50, offset: Offset = 0, region: Region = None,
                           location_id: OptionalId = None, item_type_id: OptionalId = None) -> Page[QuotaRead]:
         """Quotas by location code and item code."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await quotas.list_quotas(session, region=region, location_id=location_id,
                                             item_type_id=item_type_id, limit=limit, offset=offset)
 
@@ -120,7 +120,7 @@ class QuotaController(Controller):
         site and its bins). During a quota's season (e.g. 汛期 04-01 to 09-30) its season minimum is in force.
         ``below``: under the minimum; ``warning``: within the warning margin above it. Worst first.
         """
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await quota_status(session, region=region, item_type=item_type, category=category, level=level,
                                       limit=limit, offset=offset)
 
@@ -129,7 +129,7 @@ class QuotaController(Controller):
         """The quota sheet to fill in (Excel, WPS); with ``region``, listing the quotas there now, to change."""
         rows: list[QuotaRead] = []
         if region:
-            async with db.read() as session:
+            async with db.heavy_read() as session:
                 rows = await quotas.quotas_for_sheet(session, region)
         data = await asyncio.to_thread(write_quota_template, [_template_row(q) for q in rows])
         name = f"quotas-{region}.xlsx" if region else "quotas-template.xlsx"

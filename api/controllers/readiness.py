@@ -57,7 +57,7 @@ class ReadinessController(Controller):
     ) -> Page[PlanRead]:
         """Plans, newest first (replaced ones too, unless ``active=true``); ``asset_id``: the unit's own plans
         and its item type's."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await plans.list_plans(session, item_type_id=item_type_id, asset_id=asset_id, task=task,
                                           active=active, limit=limit, offset=offset)
 
@@ -79,7 +79,7 @@ class ReadinessController(Controller):
         self, db: Database, asset_id: IdParam, limit: Limit = 50, offset: Offset = 0, task: Task | None = None,
     ) -> Page[CheckRead]:
         """The unit's checks, the latest done first."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await checks.list_checks(session, asset_id, task=task, limit=limit, offset=offset)
 
     @post("/assets/{asset_id:int}/repairs", opt={"action": "readiness.check"})
@@ -117,7 +117,7 @@ class ReadinessController(Controller):
     ) -> ReadinessReport:
         """Units held in a region by state (ready, due_soon, overdue, fault, in_maintenance) per category and
         child region, and a page of those not ready with the reason in Chinese, most serious first."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await readiness_report(
                 session, region=required(region, "region", "行政区划代码"), category=category,
                 item_type_id=item_type_id, location_id=location_id, states=states, limit=limit, offset=offset)

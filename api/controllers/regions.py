@@ -29,7 +29,7 @@ class RegionController(Controller):
         q: Annotated[str | None, Parameter(max_length=50)] = None,
     ) -> Page[RegionRead]:
         """Children of ``parent``, or regions of a level, or by name."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await regions.list_regions(session, parent=parent, level=level, q=q, limit=limit, offset=offset)
 
     @get("/{code:str}", opt={"action": "read"})

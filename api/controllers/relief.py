@@ -105,20 +105,20 @@ class ReliefController(Controller):
         limit: Limit = 50, offset: Offset = 0,
     ) -> Page[DistributionRead]:
         """The incident's distributions, newest first, by village and round (ID numbers by their last four only)."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await views.list_distributions(session, incident_id, village=village or None, round=round,
                                                   limit=limit, offset=offset)
 
     @get("/totals", opt={"action": "read"})
     async def totals(self, db: Database, incident_id: IdParam) -> ReliefTotals:
         """Households and people reached, and totals per item and per village (with their rounds)."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await views.relief_totals(session, incident_id)
 
     @get("/register.xlsx", opt={"action": "read"}, media_type=XLSX)
     async def register(self, db: Database, incident_id: IdParam, village: Village, round: Round) -> Response[bytes]:
         """The 救灾物资发放登记表 of a village and round (.xlsx, A4): a box per household to sign, and totals."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             register = await views.register_rows(session, incident_id, village, round)
         data = await asyncio.to_thread(register_workbook, register)
         return Response(data, media_type=XLSX,

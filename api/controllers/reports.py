@@ -36,7 +36,7 @@ class ReportController(Controller):
         Give ``location`` (with its bins) or ``region`` (every location under it), not both.
         """
         when = parse_period(period or current_month().code)
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             scoped = await resolve_scope(session, location=location, region=region)
             return await receipts_issues(session, scoped, when)
 
@@ -45,19 +45,19 @@ class ReportController(Controller):
                            period: PeriodText = None) -> StockLedger:
         """台账 of a location: every on-hand movement of the period with its voucher number and running balance."""
         when = parse_period(period or current_month().code)
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             scoped = await resolve_scope(session, location=location, region=None)
             return await stock_ledger(session, scoped, when)
 
     @get("/stock-by-county", opt={"action": "read"})
     async def stock_by_county(self, db: Database, region: CountyRegion = "3601") -> StockByCounty:
         """On hand, reserved and available per county × category (availability's rule)."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await by_county.stock_by_county(session, region)
 
     @get("/expiring-lots", opt={"action": "read"})
     async def expiring_lots(self, db: Database, region: CountyRegion = "3601",
                             months: Annotated[int, Parameter(ge=1, le=36, description="月数")] = 12) -> ExpiringLots:
         """Lots with stock on hand expiring in each of the next months, and how many already expired."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await by_county.expiring_lots(session, region, months=months)

@@ -101,7 +101,7 @@ class RiskPointController(Controller):
                                kind: RiskKind | None = None, item_type_id: OptionalId = None,
                                q: Text = None) -> Page[RiskPointRead]:
         """Risk points by region code and code; by region (prefix), kind, an item type needed, code or name."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await risk_points.list_risk_points(session, region_code=region, kind=kind,
                                                       item_type_id=item_type_id, q=q, limit=limit, offset=offset)
 
@@ -110,7 +110,7 @@ class RiskPointController(Controller):
         """The 风险隐患点 list to fill in (Excel, WPS): an example row; with ``region``, the points there now."""
         rows: list[RiskTemplateRow] = []
         if region:
-            async with db.read() as session:
+            async with db.heavy_read() as session:
                 points = await risk_points.risk_points_for_sheet(session, region)
                 rows = template_rows(points, await risk_points.item_catalogue(session))
         data = await asyncio.to_thread(write_risk_point_template, rows)

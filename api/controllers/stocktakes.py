@@ -96,7 +96,7 @@ class StocktakeController(Controller):
     async def list_stocktakes(self, db: Database, limit: Limit = 50, offset: Offset = 0,
                               location_id: OptionalId = None) -> Page[StocktakeRead]:
         """Stocktakes, newest first."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             stmt = select(Stocktake)
             if location_id is not None:
                 stmt = stmt.where(Stocktake.location_id == location_id)
@@ -113,7 +113,7 @@ class StocktakeController(Controller):
     @get("/{stocktake_id:int}/sheet.xlsx", opt={"action": "read"}, media_type=XLSX)
     async def sheet(self, db: Database, stocktake_id: IdParam) -> Response[bytes]:
         """The counting sheet to print or fill in (Excel, WPS or LibreOffice)."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             lines = await counting.counting_sheet(session, stocktake_id)
         data = await counting_workbook(lines)
         return Response(data, media_type=XLSX, headers={
@@ -141,7 +141,7 @@ class StocktakeController(Controller):
     @get("/uploads/{upload_id:int}/errors.xlsx", opt={"action": "read"}, media_type=XLSX)
     async def error_copy(self, db: Database, upload_id: IdParam) -> Response[bytes]:
         """A refused sheet with an error column and the bad cells highlighted."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             upload = await session.get(StocktakeUpload, upload_id)
         if upload is None or upload.error_copy is None:
             kept = uploads.COPY_RETENTION.days
@@ -152,13 +152,13 @@ class StocktakeController(Controller):
     @get("/{stocktake_id:int}/variance", opt={"action": "read"})
     async def variance(self, db: Database, stocktake_id: IdParam) -> Variance:
         """Book, counted, difference and reason per line, with totals; uncounted lines listed apart."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await differences.variance(session, stocktake_id)
 
     @get("/{stocktake_id:int}/variance.xlsx", opt={"action": "read"}, media_type=XLSX)
     async def variance_xlsx(self, db: Database, stocktake_id: IdParam) -> Response[bytes]:
         """The variance report as Excel."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             report = await differences.variance_sheet(session, stocktake_id)
         data = await variance_workbook(report)
         return Response(data, media_type=XLSX, headers={

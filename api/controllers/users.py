@@ -24,7 +24,7 @@ class UserController(Controller):
     @get("/", opt={"action": "users.read"})
     async def list_users(self, db: Database) -> list[UserRead]:
         """Every user."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return [users.user_read(u) for u in await users.list_users(session)]
 
     @get("/{user_id:int}", opt={"action": "users.read"})

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.controllers.paging import AfterId
 from api.deps import IdempotencyKey, IdParam, Limit, Offset, OptionalId
 from api.writes import run_write
 from inventory.access.scope import Principal, require_scope
@@ -40,12 +41,12 @@ class WriteOffController(Controller):
     @get("/", opt={"action": "read"})
     async def list_write_offs(
         self, db: Database, limit: Limit = 50, offset: Offset = 0, status: WriteOffStatus | None = None,
-        location_id: OptionalId = None,
+        location_id: OptionalId = None, after_id: AfterId = None,
     ) -> Page[WriteOffRead]:
         """Write-off requests, newest first."""
-        async with db.read() as session:
+        async with db.heavy_read() as session:
             return await write_off_views.list_write_offs(session, status=status, location_id=location_id,
-                                                         limit=limit, offset=offset)
+                                                         limit=limit, offset=offset, after_id=after_id)
 
     @get("/{request_id:int}", opt={"action": "read"})
     async def get_write_off(self, db: Database, request_id: IdParam) -> WriteOffRead:

@@ -153,7 +153,7 @@ async def map_page(request: Request[Any, Any, Any], db: Database, region: str | 
     principal = await page_principal(request, db)
     if principal is None:
         return login_redirect(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-    async with db.read() as session:
+    async with db.heavy_read() as session:  # every site of the region with its stock: off the event loop
         shown, error = await _region(session, region, _scope_region(principal))
         choices = await _region_choices(session, shown)
         overview = await map_overview(session, shown.code)
@@ -242,7 +242,7 @@ async def summary_page(request: Request[Any, Any, Any], db: Database, region: st
     if principal is None:
         return login_redirect(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     errors: list[str] = []
-    async with db.read() as session:
+    async with db.heavy_read() as session:  # the availability summary: off the event loop
         shown, error = await _region(session, region, _scope_region(principal, prefecture=True))
         if error:
             errors.append(error)

@@ -43,7 +43,7 @@ async def quotas_page(request: Request[Any, Any, Any], db: Database, region: str
              "item": item.strip() if _CODE.fullmatch(item.strip()) else ""}
     offset = max(0, min(offset, 10_000_000))
     error = None
-    async with db.read() as session:
+    async with db.heavy_read() as session:  # quota status sums the region's stock: off the event loop
         try:
             page = await quota_status(session, region=region or None, item_type=shown["item"] or None,
                                       category=shown["category"] or None,

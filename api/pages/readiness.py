@@ -44,7 +44,7 @@ async def readiness_page(request: Request[Any, Any, Any], db: Database, region: 
     states = [shown["show"]] if shown["show"] else list(NOT_READY)
     error = None
     report = None
-    async with db.read() as session:
+    async with db.heavy_read() as session:  # a report over the region's units: off the event loop
         try:
             report = await readiness_report(session, region=region, category=shown["category"] or None,
                                             states=states, limit=PAGE_SIZE, offset=offset, today=beijing_today())

@@ -187,7 +187,7 @@ async def register_xlsx(request: Request[Any, Any, Any], db: Database, incident_
     if not 1 <= incident_id <= MAX_ID:
         return missing(principal, f"事件编号 {incident_id} 不存在")
     try:
-        async with db.read() as session:
+        async with db.heavy_read() as session:  # an export: off the event loop
             register = await views.register_rows(session, incident_id, village, int(round))
     except InventoryError as exc:
         return missing(principal, error_text(exc))

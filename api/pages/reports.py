@@ -155,7 +155,7 @@ async def reports_index(request: Request[Any, Any, Any], db: Database, region: T
     if principal is None:
         return login_redirect(PATH)
     error = None
-    async with db.read() as session:
+    async with db.heavy_read() as session:  # reports grow with the data: off the event loop
         choices = await _choices(session)
         try:
             stock, expiring = await _region_charts(session, region or default_region(principal))
@@ -179,7 +179,7 @@ async def _report_page(
     if principal is None:
         return login_redirect(f"{path}?{asked.query()}" if asked.query() else path)
     report, error, expiring = None, None, None
-    async with db.read() as session:
+    async with db.heavy_read() as session:  # reports grow with the data: off the event loop
         choices = await _choices(session)
         if any(getattr(asked, name) for name in needs):
             try:

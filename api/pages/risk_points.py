@@ -88,7 +88,7 @@ async def template_xlsx(request: Request[Any, Any, Any], db: Database, region: s
     region = region.strip() if _REGION.fullmatch(region.strip()) else ""
     rows = []
     if region:
-        async with db.read() as session:
+        async with db.heavy_read() as session:  # an export: off the event loop
             try:
                 points = await risk_points.risk_points_for_sheet(session, region)
             except InventoryError as exc:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.schemas import Page
 from inventory.store.db import append_row
+from inventory.store.keyset import Order, after_row, check_paging, page_rows
 from inventory.store.models import AuditEntry, utcnow
 
 
@@ -39,6 +40,7 @@ class AuditRead(AuditRecord, kw_only=True):
 
 
 _INSERT = insert(AuditEntry)
+_NEWEST_FIRST: Order = ((AuditEntry.id, True),)  # the order of list_audit
 _LENGTHS: dict[str, int] = {c.name: c.type.length for c in AuditEntry.__table__.columns
                             if isinstance(c.type, String) and c.type.length}
 
@@ -65,8 +67,10 @@ async def record(session: AsyncSession, entry: AuditRecord) -> None:
 async def list_audit(
     session: AsyncSession, *, username: str | None, target: str | None, action: str | None,
     outcome: str | None, since: dt.datetime | None, until: dt.datetime | None, limit: int, offset: int,
+    after_id: int | None = None,
 ) -> Page[AuditRead]:
-    """Entries newest first; ``target`` matches ``type:id`` or a bare id."""
+    """Entries newest first (by id; ``after_id``: the older ones after it); ``target`` matches ``type:id`` or an id."""
+    check_paging(offset, after_id)
     stmt = select(AuditEntry)
     if username:
         stmt = stmt.where(AuditEntry.username == username)
@@ -86,10 +90,12 @@ async def list_audit(
     if until:
         stmt = stmt.where(AuditEntry.at < until)
     total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    rows, next_id = page_rows((await session.scalars(
+        stmt.where(await after_row(session, _NEWEST_FIRST, after_id)).order_by(AuditEntry.id.desc())
+        .limit(limit + 1).offset(offset))).all(), limit, lambda r: r.id)
     items = [AuditRead(
         id=r.id, at=r.at, user_id=r.user_id, username=r.username, role=r.role, client_ip=r.client_ip,
         action=r.action, method=r.method, path=r.path, target_type=r.target_type, target_ids=r.target_ids,
         idempotency_key=r.idempotency_key, outcome=r.outcome, status_code=r.status_code, summary=r.summary,
     ) for r in rows]
-    return Page(items, total, limit, offset)
+    return Page(items, total, limit, offset, next_id)

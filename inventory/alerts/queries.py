@@ -15,7 +15,15 @@ from inventory.alerts.visibility import Viewer, viewer_of, visible_conditions
 from inventory.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from inventory.schemas import Page
 from inventory.stock.documents import CHINA
+from inventory.store.keyset import Order, after_row, check_paging, order_by, page_rows
 from inventory.store.models import Alert, Location, utcnow
+
+# The order of list_alerts: open, then acknowledged, then resolved; the serious ones first; the soonest due (undated
+# last); the newest.
+_ALERT_ORDER: Order = (
+    (case((Alert.resolved_at.is_not(None), 2), (Alert.acknowledged_at.is_not(None), 1), else_=0), False),
+    (Alert.severity != "high", False), (Alert.due_on.is_(None), False), (Alert.due_on, False), (Alert.id, True),
+)
 
 
 def principal_viewer(principal: Principal) -> Viewer:
@@ -62,10 +70,14 @@ def check_filters(kind: str | None, region: str | None) -> None:
 
 async def list_alerts(
     session: AsyncSession, viewer: Viewer, *, status: AlertStatus | None = None, kind: str | None = None,
-    region: str | None = None, limit: int = 50, offset: int = 0,
+    region: str | None = None, limit: int = 50, offset: int = 0, after_id: int | None = None,
 ) -> Page[AlertRead]:
-    """What the viewer may see, filtered; open first, then the serious ones, the soonest due, the newest."""
+    """What the viewer may see, filtered; open first, then the serious ones, the soonest due, the newest.
+
+    ``after_id``: the alerts after that one in this order.
+    """
     check_filters(kind, region)
+    check_paging(offset, after_id)
     where: list[Any] = visible_conditions(viewer)
     if status is not None:
         where.append(status_condition(status))
@@ -74,12 +86,11 @@ async def list_alerts(
     if region is not None:
         where.append(Alert.region_code.startswith(region, autoescape=True))
     total = await session.scalar(select(func.count()).select_from(Alert).where(*where)) or 0
-    rank = case((Alert.resolved_at.is_not(None), 2), (Alert.acknowledged_at.is_not(None), 1), else_=0)
-    rows = await session.execute(
-        select(Alert, Location.name).outerjoin(Location, Location.id == Alert.location_id).where(*where)
-        .order_by(rank, Alert.severity != "high", Alert.due_on.is_(None), Alert.due_on, Alert.id.desc())
-        .limit(limit).offset(offset))
-    return Page([alert_read(a, name) for a, name in rows], total, limit, offset)
+    rows, next_id = page_rows((await session.execute(
+        select(Alert, Location.name).outerjoin(Location, Location.id == Alert.location_id)
+        .where(*where, await after_row(session, _ALERT_ORDER, after_id)).order_by(*order_by(_ALERT_ORDER))
+        .limit(limit + 1).offset(offset))).all(), limit, lambda row: row[0].id)
+    return Page([alert_read(a, name) for a, name in rows], total, limit, offset, next_id)
 
 
 async def open_count(session: AsyncSession, viewer: Viewer) -> int:

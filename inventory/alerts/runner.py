@@ -34,7 +34,7 @@ async def compute_alerts(db: Database, now: dt.datetime, config: AlertConfig,
     """Bring the alerts up to date and queue their deliveries; None when another process is computing."""
     clock = clock_at(now)
     if db.is_sqlite:
-        async with db.read() as session:
+        async with db.heavy_read() as session:  # it reads every source in full: off the event loop of serve
             collected = await collect(session, clock, config)
         async with db.write() as session:
             changes = await apply(session, collected, clock)

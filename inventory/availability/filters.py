@@ -29,6 +29,7 @@ from inventory.catalog.rules import CATEGORY_LABELS_ZH, KNOWN_ATTRIBUTES, TAG_LA
 from inventory.errors import InvalidInput
 from inventory.store.db import Reader, raw_sqlite, reader_dialect, sqlite_text
 from inventory.store.models import ItemType, ItemTypeAttribute
+from inventory.store.sqlite_inline import InlineConnection
 
 MAX_LISTED: Final = 30
 """Known values listed in a message at most (the rest are counted)."""
@@ -37,11 +38,15 @@ _ATTRIBUTE_NAMES: Final = select(ItemTypeAttribute.name).distinct().order_by(Ite
 
 
 async def fetch_rows(reader: Reader, stmt: Select[*tuple[Any, ...]]) -> Sequence[Any]:
-    """The rows of a statement built once (cached by its maker); on SQLite run on its connection itself."""
+    """The rows of a statement built once (cached by its maker); on SQLite run on its connection itself.
+
+    A :meth:`~inventory.store.db.Database.heavy_read` session on SQLite has an aiosqlite connection (its
+    statements run in a worker thread): the statement goes through the session there.
+    """
     rows: Sequence[Any]
-    if reader_dialect(reader) == "sqlite":
+    if reader_dialect(reader) == "sqlite" and isinstance(raw := await raw_sqlite(reader), InlineConnection):
         sql, params = sqlite_text(stmt)
-        rows = (await raw_sqlite(reader)).fetchall(sql, params)
+        rows = raw.fetchall(sql, params)
     else:
         rows = (await (await cast(AsyncSession, reader).connection()).execute(stmt)).all()
     return rows

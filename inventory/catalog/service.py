@@ -23,8 +23,11 @@ from inventory.catalog.rules import (
 from inventory.catalog.schemas import ItemTypeCreate, ItemTypeRead, ItemTypeUpdate
 from inventory.errors import Conflict, InvalidInput
 from inventory.schemas import Page
+from inventory.store.keyset import Order, after_row, check_paging, page_rows
 from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Asset, Balance, ItemType, ItemTypeAttribute, utcnow
+
+_BY_ID: Order = ((ItemType.id, False),)  # the order of list_item_types
 
 _OPS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
@@ -145,14 +148,18 @@ def item_type_conditions(
 
 async def list_item_types(
     session: AsyncSession, *, tag: str | None, category: str | None, attrs: Sequence[str],
-    tracking: str | None, q: str | None, limit: int, offset: int,
+    tracking: str | None, q: str | None, limit: int, offset: int, after_id: int | None = None,
 ) -> Page[ItemTypeRead]:
-    """Catalogue entries filtered by tag, category, tracking, text and attribute comparisons."""
+    """Catalogue entries filtered by tag, category, tracking, text and attribute comparisons, by id."""
+    check_paging(offset, after_id)
     stmt = select(ItemType).where(*item_type_conditions(tag=tag, category=category, attrs=attrs))
     if tracking:
         stmt = stmt.where(ItemType.tracking == tracking)
     if q:
         stmt = stmt.where(ItemType.name.contains(q, autoescape=True) | ItemType.code.contains(q, autoescape=True))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = await session.scalars(stmt.order_by(ItemType.id).limit(limit).offset(offset))
-    return Page(items=[item_type_read(r) for r in rows], total=total or 0, limit=limit, offset=offset)
+    rows, next_id = page_rows((await session.scalars(
+        stmt.where(await after_row(session, _BY_ID, after_id)).order_by(ItemType.id).limit(limit + 1).offset(offset)
+    )).all(), limit, lambda r: r.id)
+    return Page(items=[item_type_read(r) for r in rows], total=total or 0, limit=limit, offset=offset,
+                next_after_id=next_id)

@@ -14,9 +14,12 @@ from inventory.places.geo import to_wgs84, validate_point
 from inventory.places.regions import require_region
 from inventory.places.schemas import LocationCreate, LocationRead, LocationUpdate
 from inventory.schemas import Page
+from inventory.store.keyset import Order, after_row, check_paging, page_rows
 from inventory.store.label_codes import issue_label
 from inventory.store.lookup import get_or_not_found, scalar_or_not_found
 from inventory.store.models import Location, utcnow
+
+_BY_ID: Order = ((Location.id, False),)  # the order of list_locations
 
 
 def location_read(loc: Location) -> LocationRead:
@@ -156,9 +159,10 @@ async def _refresh_sites(session: AsyncSession, changed: Sequence[Location]) -> 
 
 async def list_locations(
     session: AsyncSession, *, kind: str | None, region: str | None, parent_id: int | None,
-    q: str | None, limit: int, offset: int,
+    q: str | None, limit: int, offset: int, after_id: int | None = None,
 ) -> Page[LocationRead]:
-    """Locations filtered by kind, region code prefix, parent and name/code text."""
+    """Locations filtered by kind, region code prefix, parent and name/code text, by id (``after_id``: after it)."""
+    check_paging(offset, after_id)
     stmt = select(Location)
     if kind:
         stmt = stmt.where(Location.kind == kind)
@@ -169,5 +173,8 @@ async def list_locations(
     if q:
         stmt = stmt.where(Location.name.contains(q, autoescape=True) | Location.code.contains(q, autoescape=True))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = await session.scalars(stmt.order_by(Location.id).limit(limit).offset(offset))
-    return Page(items=[location_read(r) for r in rows], total=total or 0, limit=limit, offset=offset)
+    rows, next_id = page_rows((await session.scalars(
+        stmt.where(await after_row(session, _BY_ID, after_id)).order_by(Location.id).limit(limit + 1).offset(offset)
+    )).all(), limit, lambda r: r.id)
+    return Page(items=[location_read(r) for r in rows], total=total or 0, limit=limit, offset=offset,
+                next_after_id=next_id)

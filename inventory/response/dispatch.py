@@ -43,10 +43,12 @@ from inventory.stock.ledger import AssetMove, Posting, apply_change, lock_balanc
 from inventory.stock.lots import fefo_key, is_expired
 from inventory.stock.schemas import ReceiveLine, TransferReceive
 from inventory.stock.transfers import receive_transfer
+from inventory.store.keyset import Order, after_row, check_paging, page_rows
 from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Asset, Balance, Dispatch, DispatchLine, Location, Lot, utcnow
 
 PAPERWORK_DUE = dt.timedelta(hours=48)
+_NEWEST_FIRST: Order = ((Dispatch.id, True),)  # the order of list_dispatches
 
 
 async def dispatch_read(session: AsyncSession, d: Dispatch, now: dt.datetime | None = None) -> DispatchRead:
@@ -447,8 +449,11 @@ async def record_paperwork(session: AsyncSession, dispatch_id: int, document_no:
 async def list_dispatches(
     session: AsyncSession, *, incident_id: int | None, status: str | None, source: int | None,
     paperwork: str | None, limit: int, offset: int, now: dt.datetime | None = None, late: bool | None = None,
+    after_id: int | None = None,
 ) -> Page[DispatchRead]:
-    """Dispatches by incident, status, source location, paperwork (``overdue`` or ``missing``) and lateness."""
+    """Dispatches by incident, status, source location, paperwork (``overdue`` or ``missing``) and lateness,
+    newest first (by id; ``after_id``: the older ones after it)."""
+    check_paging(offset, after_id)
     now = now or utcnow()
     stmt = select(Dispatch)
     if incident_id is not None:
@@ -465,5 +470,7 @@ async def list_dispatches(
     if late is not None:
         stmt = stmt.where(late_condition(now) if late else ~late_condition(now))
     total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = list(await session.scalars(stmt.order_by(Dispatch.id.desc()).limit(limit).offset(offset)))
-    return Page([await dispatch_read(session, d, now) for d in rows], total, limit, offset)
+    rows, next_id = page_rows((await session.scalars(
+        stmt.where(await after_row(session, _NEWEST_FIRST, after_id)).order_by(Dispatch.id.desc())
+        .limit(limit + 1).offset(offset))).all(), limit, lambda d: d.id)
+    return Page([await dispatch_read(session, d, now) for d in rows], total, limit, offset, next_id)

@@ -14,6 +14,7 @@ from inventory.places.regions import require_region
 from inventory.places.schemas import LocationCreate
 from inventory.response.schemas import IncidentCreate, IncidentRead
 from inventory.schemas import Page
+from inventory.store.keyset import check_paging, page_rows
 from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Incident, utcnow
 
@@ -48,14 +49,19 @@ async def get_incident(session: AsyncSession, incident_id: int) -> Incident:
     return await get_or_not_found(session, Incident, incident_id, f"事件 id={incident_id}")
 
 
-async def list_incidents(session: AsyncSession, *, status: str | None, limit: int, offset: int) -> Page[IncidentRead]:
-    """Incidents, newest first."""
+async def list_incidents(session: AsyncSession, *, status: str | None, limit: int, offset: int,
+                         after_id: int | None = None) -> Page[IncidentRead]:
+    """Incidents, newest first (by id; ``after_id``: the older ones after it)."""
+    check_paging(offset, after_id)
     stmt = select(Incident)
     if status:
         stmt = stmt.where(Incident.status == status)
     total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = await session.scalars(stmt.order_by(Incident.id.desc()).limit(limit).offset(offset))
-    return Page([incident_read(i) for i in rows], total, limit, offset)
+    if after_id is not None:
+        stmt = stmt.where(Incident.id < after_id)
+    rows, next_id = page_rows((await session.scalars(
+        stmt.order_by(Incident.id.desc()).limit(limit + 1).offset(offset))).all(), limit, lambda i: i.id)
+    return Page([incident_read(i) for i in rows], total, limit, offset, next_id)
 
 
 async def close_incident(session: AsyncSession, incident_id: int) -> Incident:

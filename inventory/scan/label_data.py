@@ -65,9 +65,10 @@ async def sheet_contents(
     ``principal`` (None: the command line, unrestricted) must have every label in scope: a keeper prints
     only what his places hold or last held, and an item type alone means its things at his places.
     ``capped``: at most ``MAX_SHEET_LABELS`` labels, counted before anything is read in full (InvalidInput
-    naming the field otherwise).
+    naming the field otherwise). Its reads grow with the selection: they run on a heavy read (off the event loop
+    on SQLite); the codes still missing are issued in writes of their own, committed before the last read.
     """
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         targets = await _selected(session, codes=codes, location_id=location_id, item_type_id=item_type_id,
                                   principal=principal, limit=MAX_SHEET_LABELS if capped else None)
         missing = await _missing_codes(session, targets)
@@ -77,7 +78,7 @@ async def sheet_contents(
         async with db.write() as session:
             for kind, ident in batch:
                 await ensure_label(session, kind, ident)  # re-reads the code: a concurrent issue is kept
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         return await _contents(session, public_url, targets)
 
 

@@ -16,10 +16,12 @@ from inventory.places.locations import get_location
 from inventory.schemas import Page
 from inventory.stock.ledger import post_document
 from inventory.stock.schemas import AssetCreate, AssetRead, AssetUpdate, MovementCreate, MovementLine
+from inventory.store.keyset import Order, after_row, check_paging, page_rows
 from inventory.store.label_codes import issue_label
 from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Asset, ItemType, utcnow
 
+_BY_ID: Order = ((Asset.id, False),)  # the order of list_assets
 # Status changes a PATCH may make; every other change goes through the ledger or a dispatch.
 PATCHABLE_STATUS = {("available", "maintenance"), ("maintenance", "available")}
 
@@ -121,9 +123,10 @@ async def update_asset(session: AsyncSession, asset_id: int, data: AssetUpdate) 
 
 async def list_assets(
     session: AsyncSession, *, item_type_id: int | None, location_id: int | None, status: str | None,
-    serial: str | None, limit: int, offset: int,
+    serial: str | None, limit: int, offset: int, after_id: int | None = None,
 ) -> Page[AssetRead]:
-    """Assets filtered by item type, location, status and serial number text."""
+    """Assets filtered by item type, location, status and serial number text, by id (``after_id``: after that one)."""
+    check_paging(offset, after_id)
     stmt = select(Asset)
     if item_type_id is not None:
         stmt = stmt.where(Asset.item_type_id == item_type_id)
@@ -134,7 +137,10 @@ async def list_assets(
     if serial:
         stmt = stmt.where(Asset.serial_number.contains(serial, autoescape=True))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = await session.scalars(stmt.order_by(Asset.id).limit(limit).offset(offset))
-    return Page(items=[asset_read(r) for r in rows], total=total or 0, limit=limit, offset=offset)
+    rows, next_id = page_rows((await session.scalars(
+        stmt.where(await after_row(session, _BY_ID, after_id)).order_by(Asset.id).limit(limit + 1).offset(offset)
+    )).all(), limit, lambda r: r.id)
+    return Page(items=[asset_read(r) for r in rows], total=total or 0, limit=limit, offset=offset,
+                next_after_id=next_id)
 
 

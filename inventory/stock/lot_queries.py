@@ -11,8 +11,12 @@ from inventory.catalog.service import find_item_type
 from inventory.errors import InvalidInput
 from inventory.schemas import Page
 from inventory.stock.schemas import LotRead
+from inventory.store.keyset import Order, after_row, check_paging, order_by, page_rows
 from inventory.store.lookup import get_or_not_found
 from inventory.store.models import Balance, Location, Lot
+
+# The order of list_lots: first-expiring first, undated last, then oldest first.
+_LOT_ORDER: Order = ((Lot.expiry_date.is_(None), False), (Lot.expiry_date, False), (Lot.id, False))
 
 
 def lot_read(lot: Lot) -> LotRead:
@@ -44,13 +48,15 @@ async def find_location(session: AsyncSession, ref: str, *, field: str = "locati
 async def list_lots(
     session: AsyncSession, *, item_type: str | None = None, location: str | None = None,
     include_children: bool = False, expiring_before: dt.date | None = None, limit: int = 50, offset: int = 0,
+    after_id: int | None = None,
 ) -> Page[LotRead]:
-    """Lots, first-expiring first (undated last), then oldest first.
+    """Lots, first-expiring first (undated last), then oldest first; ``after_id``: the lots after that one.
 
     ``item_type``: id or code. ``location``: id or code; only lots with stock on hand there (and in its bins
     with ``include_children``). ``expiring_before``: lots whose expiry date is before that day, so
     ``expiring_before=today`` lists the expired ones.
     """
+    check_paging(offset, after_id)
     where: list[ColumnElement[bool]] = []
     if item_type is not None:
         where.append(Lot.item_type_id == (await find_item_type(session, item_type)).id)
@@ -62,7 +68,7 @@ async def list_lots(
     if expiring_before is not None:
         where.append(Lot.expiry_date < expiring_before)
     total = await session.scalar(select(func.count()).select_from(Lot).where(*where)) or 0
-    rows = await session.scalars(
-        select(Lot).where(*where).order_by(Lot.expiry_date.is_(None), Lot.expiry_date, Lot.id)
-        .limit(limit).offset(offset))
-    return Page([lot_read(lot) for lot in rows], total, limit, offset)
+    rows, next_id = page_rows((await session.scalars(
+        select(Lot).where(*where, await after_row(session, _LOT_ORDER, after_id)).order_by(*order_by(_LOT_ORDER))
+        .limit(limit + 1).offset(offset))).all(), limit, lambda lot: lot.id)
+    return Page([lot_read(lot) for lot in rows], total, limit, offset, next_id)

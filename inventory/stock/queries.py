@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import ColumnElement, func, literal, or_, select
+from sqlalchemy import ColumnElement, false, func, literal, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.clock import beijing_today
@@ -15,7 +15,17 @@ from inventory.stock.documents import document_number, get_document, movements_b
 from inventory.stock.ledger import posted_movements
 from inventory.stock.lots import is_expired
 from inventory.stock.schemas import DocumentRead, LotBalance, MovementRead, StockCard, StockCardLine, StockRow
+from inventory.store.keyset import Order, after_row, check_paging, page_rows
 from inventory.store.models import Balance, Document, ItemType, Location, Lot, Movement
+
+_MOVEMENTS_ORDER: Order = ((Movement.id, True),)  # newest first
+STOCK_KEY_BASE = 2**31
+"""A row of list_stock has no id of its own: its key is location id × 2³¹ + item type id (its order)."""
+
+
+def stock_key(location_id: int, item_type_id: int) -> int:
+    """The key of a stock row (``next_after_id``, ``after_id``), in the order of :func:`list_stock`."""
+    return location_id * STOCK_KEY_BASE + item_type_id
 
 
 def movement_read(m: Movement) -> MovementRead:
@@ -57,9 +67,14 @@ async def _scope(session: AsyncSession, location_id: int | None, include_childre
 
 async def list_stock(
     session: AsyncSession, *, location_id: int | None, item_type_id: int | None, region: str | None,
-    include_children: bool, limit: int, offset: int, today: dt.date | None = None,
+    include_children: bool, limit: int, offset: int, today: dt.date | None = None, after_id: int | None = None,
 ) -> Page[StockRow]:
-    """Balances per location and item type with their lots; bins roll up into the asked location."""
+    """Balances per location and item type with their lots; bins roll up into the asked location.
+
+    Rows in (location id, item type id) order; ``after_id`` (a row's key, :func:`stock_key`): the rows after it,
+    read from the balances' (location, item type) index on.
+    """
+    check_paging(offset, after_id)
     today = today or beijing_today()
     rollup = location_id is not None and include_children
     where: list[ColumnElement[bool]] = [
@@ -76,8 +91,18 @@ async def list_stock(
         .where(*where).group_by(group_loc, Balance.item_type_id)
     )
     total = await session.scalar(select(func.count()).select_from(keys.subquery())) or 0
-    page_keys = (await session.execute(keys.order_by(group_loc, Balance.item_type_id).limit(limit)
-                                       .offset(offset))).all()
+    after: ColumnElement[bool] = true()
+    if after_id is not None:
+        after_loc, after_item = divmod(after_id, STOCK_KEY_BASE)
+        if not rollup:
+            after = tuple_(Balance.location_id, Balance.item_type_id) > tuple_(after_loc, after_item)
+        elif after_loc == location_id:
+            after = Balance.item_type_id > after_item
+        elif after_loc > (location_id or 0):
+            after = false()
+    page_keys, next_id = page_rows((await session.execute(
+        keys.where(after).order_by(group_loc, Balance.item_type_id).limit(limit + 1).offset(offset))).all(),
+        limit, lambda k: stock_key(int(k[0] or 0), k[1]))
     if not page_keys:
         return Page([], total, limit, offset)
     item_ids = {k[1] for k in page_keys}
@@ -116,7 +141,7 @@ async def list_stock(
             reserved=reserved, available=on_hand - reserved, in_transit=sum(b.in_transit for b in lot_rows),
             lots=lot_rows,
         ))
-    return Page(result, total, limit, offset)
+    return Page(result, total, limit, offset, next_id)
 
 
 async def stock_card(
@@ -179,8 +204,11 @@ async def stock_card(
 async def list_movements(
     session: AsyncSession, *, location_id: int | None, item_type_id: int | None, kind: str | None,
     document_id: int | None, since: dt.datetime | None, until: dt.datetime | None, limit: int, offset: int,
+    after_id: int | None = None,
 ) -> Page[MovementRead]:
-    """Movements, newest first, by location, item type, document kind, document and time range."""
+    """Movements, newest first (by id; ``after_id``: the older ones after it), by location, item type, document
+    kind, document and time range."""
+    check_paging(offset, after_id)
     stmt = select(Movement)
     if kind is not None:
         stmt = stmt.join(Document, Document.id == Movement.document_id).where(Document.kind == kind)
@@ -195,5 +223,7 @@ async def list_movements(
     if until is not None:
         stmt = stmt.where(Movement.created_at < until)
     total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(Movement.id.desc()).limit(limit).offset(offset))
-    return Page([movement_read(m) for m in rows], total, limit, offset)
+    rows, next_id = page_rows((await session.scalars(
+        stmt.where(await after_row(session, _MOVEMENTS_ORDER, after_id)).order_by(Movement.id.desc())
+        .limit(limit + 1).offset(offset))).all(), limit, lambda m: m.id)
+    return Page([movement_read(m) for m in rows], total, limit, offset, next_id)

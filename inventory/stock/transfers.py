@@ -14,6 +14,7 @@ from inventory.schemas import Page
 from inventory.stock.documents import document_number, insert_document, occurred_at_or_now
 from inventory.stock.ledger import Posting, apply_change, lock_balances, move_asset
 from inventory.stock.schemas import TransferLine, TransferRead, TransferReceive
+from inventory.store.keyset import check_paging, page_rows
 from inventory.store.lookup import scalar_or_not_found
 from inventory.store.models import Asset, Document, Movement
 
@@ -92,22 +93,30 @@ async def transfer_read(session: AsyncSession, transfer: Document) -> TransferRe
 
 
 async def list_transfers(
-    session: AsyncSession, *, status: str | None, location_id: int | None, limit: int, offset: int
+    session: AsyncSession, *, status: str | None, location_id: int | None, limit: int, offset: int,
+    after_id: int | None = None,
 ) -> Page[TransferRead]:
-    """Transfers, newest first; status is derived from the ledger, so it is filtered after reading."""
+    """Transfers, newest first (by id; ``after_id``: the older ones after it); status is derived from the ledger,
+    so it is filtered after reading."""
+    check_paging(offset, after_id)
     stmt = select(Document).where(Document.kind == "transfer", Document.reverses_id.is_(None))
     if location_id is not None:
         stmt = stmt.where((Document.location_id == location_id) | (Document.to_location_id == location_id))
     if status is None:
         total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        docs = (await session.scalars(stmt.order_by(Document.id.desc()).limit(limit).offset(offset))).all()
-        return Page([await transfer_read(session, d) for d in docs], total, limit, offset)
+        if after_id is not None:
+            stmt = stmt.where(Document.id < after_id)
+        docs, next_id = page_rows((await session.scalars(
+            stmt.order_by(Document.id.desc()).limit(limit + 1).offset(offset))).all(), limit, lambda d: d.id)
+        return Page([await transfer_read(session, d) for d in docs], total, limit, offset, next_id)
     matching = []
     for d in await session.scalars(stmt.order_by(Document.id.desc())):
         read = await transfer_read(session, d)
         if read.status == status:
             matching.append(read)
-    return Page(matching[offset:offset + limit], len(matching), limit, offset)
+    after = [t for t in matching if t.id < after_id] if after_id is not None else matching[offset:]
+    page, next_id = page_rows(after[:limit + 1], limit, lambda t: t.id)
+    return Page(page, len(matching), limit, offset, next_id)
 
 
 async def receive_transfer(session: AsyncSession, transfer_id: int, data: TransferReceive, *, actor: str) -> Document:

@@ -13,6 +13,7 @@ from inventory.access.scope import Principal
 from inventory.scan.resolve import scope_clause
 from inventory.schemas import Page
 from inventory.stock.documents import document_number
+from inventory.store.keyset import check_paging, page_rows
 from inventory.store.models import Asset, Document, ItemType, Location, Lot, User, WriteOffLine, WriteOffRequest
 from inventory.write_offs.schemas import WriteOffLineRead, WriteOffRead
 
@@ -48,16 +49,20 @@ async def write_off_read(session: AsyncSession, req: WriteOffRequest) -> WriteOf
 
 
 async def list_write_offs(session: AsyncSession, *, status: str | None, location_id: int | None, limit: int,
-                          offset: int) -> Page[WriteOffRead]:
-    """Requests, newest first, by status and location."""
+                          offset: int, after_id: int | None = None) -> Page[WriteOffRead]:
+    """Requests, newest first (by id; ``after_id``: the older ones after it), by status and location."""
+    check_paging(offset, after_id)
     stmt = select(WriteOffRequest)
     if status:
         stmt = stmt.where(WriteOffRequest.status == status)
     if location_id is not None:
         stmt = stmt.where(WriteOffRequest.location_id == location_id)
     total = int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = list(await session.scalars(stmt.order_by(WriteOffRequest.id.desc()).limit(limit).offset(offset)))
-    return Page(await write_off_reads(session, rows), total, limit, offset)
+    if after_id is not None:
+        stmt = stmt.where(WriteOffRequest.id < after_id)
+    rows, next_id = page_rows((await session.scalars(
+        stmt.order_by(WriteOffRequest.id.desc()).limit(limit + 1).offset(offset))).all(), limit, lambda r: r.id)
+    return Page(await write_off_reads(session, rows), total, limit, offset, next_id)
 
 
 @dataclass

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import deque
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
@@ -28,6 +30,9 @@ SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA b
 APPENDED = "inventory.appended_rows"
 PENDING = "inventory.pending_rows"
 TURN = "inventory.turn"
+HEAVY_READS = max(1, (os.cpu_count() or 2) // 2)
+"""Heavy reads running at once per process (see Database.heavy_read)."""
+_IN_HEAVY_READ: ContextVar[bool] = ContextVar("inventory_in_heavy_read", default=False)
 TURN_WAIT = 1.0  # seconds a write waits for its turn before it queues in PostgreSQL instead (see Turns)
 MAX_GROUP = 64  # writes sharing one SQLite commit at most (bounds the wait of the first)
 
@@ -239,6 +244,7 @@ class Database:
             self.heavy_engine = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4)
             _configure_sqlite(self.heavy_engine, writer=False)
             _refuse_nul_text(self.heavy_engine)
+        self._heavy_turns = asyncio.Semaphore(HEAVY_READS)
         self.heavy_sessionmaker = async_sessionmaker(self.heavy_engine, expire_on_commit=False, class_=Session)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, class_=Session)
         self.write_sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False, class_=Session)
@@ -264,9 +270,22 @@ class Database:
         connection of its own — a statement there takes the time it takes, but the event loop keeps answering
         ``/health``, scans, sign-ins and ``nearest`` meanwhile; the small bounded reads stay on :meth:`read` and
         :meth:`reader`, inline, where a thread hop would cost more than the statement. On PostgreSQL it is
-        :meth:`read` (asyncpg never blocks the loop while PostgreSQL works)."""
-        async with self.heavy_sessionmaker() as session:
-            yield session
+        :meth:`read` (asyncpg never blocks the loop while PostgreSQL works).
+
+        At most :data:`HEAVY_READS` run at once per process, the others wait their turn: on a machine with few
+        cores, heavy reads running side by side would take every core from the writes and ``/health`` (on
+        PostgreSQL the database's own CPU too)."""
+        if _IN_HEAVY_READ.get():  # a heavy read within one: it already holds its turn
+            async with self.heavy_sessionmaker() as session:
+                yield session
+            return
+        async with self._heavy_turns:
+            token = _IN_HEAVY_READ.set(True)
+            try:
+                async with self.heavy_sessionmaker() as session:
+                    yield session
+            finally:
+                _IN_HEAVY_READ.reset(token)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

@@ -147,3 +147,25 @@ async def test_on_sqlite_a_heavy_read_runs_on_a_connection_of_its_own(db: Databa
         assert heavy.get_bind() is not inline.get_bind()
         assert (await heavy.execute(text("PRAGMA foreign_keys"))).scalar() == 1
         assert (await heavy.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+
+
+async def test_heavy_reads_take_turns_and_one_inside_another_never_waits_for_itself(db: Database) -> None:
+    from sqlalchemy import text
+
+    from inventory.store import db as store
+
+    running = peak = 0
+
+    async def one() -> None:
+        nonlocal running, peak
+        async with db.heavy_read() as session:
+            running += 1
+            peak = max(peak, running)
+            async with db.heavy_read() as inner:  # within its own turn: no second turn asked for
+                assert (await inner.execute(text("SELECT 1"))).scalar() == 1
+            await session.execute(text("SELECT 1"))
+            await asyncio.sleep(0.02)
+            running -= 1
+
+    await asyncio.wait_for(asyncio.gather(*(one() for _ in range(store.HEAVY_READS + 3))), timeout=30)
+    assert peak == store.HEAVY_READS

@@ -77,7 +77,7 @@ async def agreements_page(
     vendor = vendor.strip()[:100]
     offset = max(0, min(offset, 10_000_000))
     today = beijing_today()
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         page = await queries.list_agreements(
             session, status=cast("AgreementStatus | None", status or None),
             kind=cast("AgreementKind | None", kind or None), check_due=due, vendor=vendor or None, limit=PAGE_SIZE,

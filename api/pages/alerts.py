@@ -40,7 +40,7 @@ def _filters(status: str, kind: str, region: str) -> dict[str, str]:
 async def _render(db: Database, principal: Principal, query: dict[str, str], offset: int, *,
                   done: str | None = None, error: str | None = None, status_code: int = 200) -> Template:
     status = query["status"]
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         page = await queries.list_alerts(
             session, queries.principal_viewer(principal), status=None if status == "all" else status,  # type: ignore[arg-type]
             kind=query["kind"] or None, region=query["region"] or None, limit=PAGE_SIZE, offset=offset)

@@ -86,7 +86,7 @@ async def dispatches_page(request: Request[Any, Any, Any], db: Database, status:
     except FormError as exc:
         error, field, chosen, start = f"筛选条件有误：{exc.detail}", exc.field, (None, None, None, None), 0
     start = min(start, MAX_OFFSET)
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         rows, total = await order_views.order_rows(
             session, status=chosen[0], paperwork=chosen[1], incident_id=chosen[2], limit=PAGE_SIZE, offset=start,
             late=None if chosen[3] is None else chosen[3] == "true")

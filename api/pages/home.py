@@ -45,7 +45,7 @@ async def home(request: Request[Any, Any, Any], db: Database) -> Template | Redi
     if principal is None:
         return login_redirect("/")
     categories = [("pump", "排涝泵"), ("generator", "发电机"), ("boat", "舟艇"), ("drone", "无人机")]
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         alerts = await list_alerts(session, principal_viewer(principal), status="open", limit=HOME_ALERTS)
         locations = await _my_locations(session, principal, 60)
         ids = [loc.id for loc in locations]

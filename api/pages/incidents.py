@@ -96,7 +96,7 @@ async def _render_list(request: Request[Any, Any, Any], db: Database, principal:
                        error: str | None = None, error_field: str | None = None, status: int = 200,
                        form: dict[str, str] | None = None) -> Template:
     may_write = allowed(WRITE, principal.role)
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         rows, total = await views.incident_rows(session, f)
         regions = await views.region_choices(session, _city(principal)) if may_write else []
     more = f.offset + len(rows) < total

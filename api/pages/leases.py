@@ -54,7 +54,7 @@ async def leases_page(
     counterparty = counterparty.strip()[:100]
     within = int(due_within_days) if due_within_days.isdigit() and int(due_within_days) <= 3650 else None
     offset = max(0, min(offset, 10_000_000))
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         page = await queries.list_leases(session, status=status or None, direction=direction or None,
                                         due_within_days=within, counterparty=counterparty or None,
                                         limit=PAGE_SIZE, offset=offset)

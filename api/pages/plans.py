@@ -80,7 +80,7 @@ async def needed_item_types(session: AsyncSession) -> list[tuple[int, str, str]]
 
 async def _render_list(db: Database, principal: Principal, *, region: str, status: str, offset: int,
                        error: str | None = None, code: int = 200, form: dict[str, str] | None = None) -> Template:
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         page = await plans.list_plans(session, region_code=region, status=status or None, limit=PAGE_SIZE,
                                       offset=offset)
         runs = await proposals.list_proposals(session, region=region, limit=10)

@@ -172,7 +172,7 @@ async def requests_page(request: Request[Any, Any, Any], db: Database, box: str 
     chosen = _box(box, principal)
     raw = (offset or "").strip()
     start = min(int(raw), MAX_OFFSET) if raw.isascii() and raw.isdigit() else 0
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         page = await requests.list_requests(session, principal, box=chosen, limit=PAGE_SIZE, offset=start)
         counts = await requests.request_counts(session, principal)
 

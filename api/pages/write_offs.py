@@ -30,7 +30,7 @@ DONE_ZH = {"approve": "已批准，报废单已过账", "reject": "已驳回，�
 
 async def _render(db: Database, principal: Principal, *, done: str | None = None, error: str | None = None,
                   status: int = 200) -> Template:
-    async with db.read() as session:
+    async with db.heavy_read() as session:
         queue = await write_off_views.pending_queue(session, principal)
     keys = {(q.id, decision): uuid.uuid4().hex for q in queue for decision in ("approve", "reject")}
     return Template("write_offs.html", status_code=status, context=page_context(

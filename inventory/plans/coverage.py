@@ -19,6 +19,7 @@ answer shows the figure that answer promised. A point is covered when every such
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -148,7 +149,8 @@ async def plan_coverage(session: AsyncSession, plan_id: int, eta: EtaConfig | No
                           for s in located if s.lat is not None and s.lon is not None)
             points[rp.id] = Point(rp.id, rp.weight, {}, etas)
         points[rp.id].needs[item] = quantity
-    taken = allot(list(points.values()), stock, plan.target_minutes)
+    # The allotment solves a linear programme per item type (HiGHS): CPU work, off the event loop.
+    taken = await asyncio.to_thread(allot, list(points.values()), stock, plan.target_minutes)
     result: list[PointCoverage] = []
     for p in points.values():
         rp = found[p.id]

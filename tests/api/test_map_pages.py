@@ -15,8 +15,7 @@ from typing import Any
 
 from inventory.store.db import Database
 from inventory.store.label_codes import ensure_label
-from tests.api.helpers import item_type_body, location_body
-from tests.conftest import TEST_PASSWORD
+from tests.api.helpers import item_type_body, location_body, page_client
 
 SVG = "{http://www.w3.org/2000/svg}"
 GREEN, AMBER, GREY, FAULT = "#16a34a", "#f59e0b", "#9ca3af", "#dc2626"
@@ -67,17 +66,6 @@ async def build(admin: Any, db: Database) -> dict[str, Any]:
         label = await ensure_label(session, "location", ncx)
     return {"ncx": ncx, "dhq": dhq, "rp": rp, "vendor": vendor, "jdz": jdz, "flood": flood, "closed": closed,
             "label": label}
-
-
-async def page_client(client_as: Any, role: str, username: str, **scope: Any) -> Any:
-    """A client signed in through the sign-in form (session cookie, no bearer token)."""
-    c = await client_as(role, username, **scope)
-    del c.headers["Authorization"]
-    form = await c.get("/login")
-    signed = await c.post("/login", data={"username": username, "password": TEST_PASSWORD, "next": "/",
-                                          "_csrf_token": form.cookies["inv_csrf"]})
-    assert signed.status_code == 303, signed.text
-    return c
 
 
 def svg_of(html: str, element_id: str) -> ET.Element:

@@ -6,8 +6,7 @@ import datetime as dt
 from html.parser import HTMLParser
 from typing import Any
 
-from tests.api.helpers import item_type_body, location_body
-from tests.conftest import TEST_PASSWORD
+from tests.api.helpers import item_type_body, location_body, page_client
 
 WRITE_OFFS = "/api/v1/write-offs"
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -38,17 +37,6 @@ def forms(html: str) -> dict[str, dict[str, str]]:
     parser = _Forms()
     parser.feed(html)
     return parser.forms
-
-
-async def page_client(client_as: Any, role: str, username: str, **scope: Any) -> Any:
-    """A client signed in to the pages through the sign-in form (session cookie, no bearer token)."""
-    c = await client_as(role, username, **scope)
-    del c.headers["Authorization"]
-    form = await c.get("/login")
-    signed = await c.post("/login", data={"username": username, "password": TEST_PASSWORD, "next": "/",
-                                          "_csrf_token": form.cookies["inv_csrf"]})
-    assert signed.status_code == 303, signed.text
-    return c
 
 
 async def make_request(admin: Any, client_as: Any) -> tuple[dict[str, Any], int, int]:

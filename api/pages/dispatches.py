@@ -19,9 +19,16 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.pages.common import PAGE, login_redirect, page_context, page_principal
+from api.pages.common import PAGE, login_redirect, missing, page_context, page_principal
 from api.pages.occurred_at import form_occurred_at
-from api.pages.response_forms import FormError, Posted, error_text, read_form, status_of, stored_answer, submit
+from api.pages.response_forms import (
+    FormError,
+    Posted,
+    error_text,
+    posted_step,
+    status_of,
+    submit,
+)
 from inventory.access.permissions import allowed
 from inventory.access.scope import Principal, in_scope
 from inventory.errors import InventoryError
@@ -44,12 +51,6 @@ ORDER = "dispatch.manage"  # paperwork and cancel; ordering is "dispatch.order"
 EXECUTE = "dispatch.execute"
 NOT_ALLOWED = "您没有此权限（只有指挥人员和管理员可以补办书面手续、取消动用指令）"
 NOT_KEEPER = "您没有此权限（只有保管员和管理员可以办理出库、签收、归还）"
-
-
-def missing(principal: Principal, message: str) -> Template:
-    """The Chinese 404 page of an incident or order that does not exist."""
-    return Template("scan_error.html", status_code=404, context=page_context(
-        principal, code=None, heading="未找到", message=message, replaced_by=None))
 
 
 def _choice(raw: str | None, choices: dict[str, str], name: str) -> str | None:
@@ -165,20 +166,14 @@ async def dispatch_page(request: Request[Any, Any, Any], db: Database, dispatch_
 
 async def _posted(request: Request[Any, Any, Any], db: Database, dispatch_id: int, done: str, permission: str,
                   refusal: str) -> Response[Any] | Template | tuple[Principal, Posted]:
-    """The signed-in user and the form of a step on an order — or the answer already due: sign in, no such order,
-    not allowed (403), or the stored outcome of a double tap or a resend."""
-    principal = await page_principal(request, db)
-    here = f"{PATH}/{dispatch_id}"
-    if principal is None:
-        return login_redirect(here)
-    if not 1 <= dispatch_id <= MAX_ID:
-        return missing(principal, f"动用指令编号 {dispatch_id} 不存在")
-    posted = await read_form(request)
-    if not allowed(permission, principal.role):
+    """A step on an order: :func:`api.pages.response_forms.posted_step`."""
+
+    async def refuse(principal: Principal) -> Template:
         return await _render_order(db, principal, dispatch_id, error=refusal, status=403)
-    if await stored_answer(db, principal, request.url.path, posted) is not None:
-        return Redirect(f"{here}?done={done}", status_code=303)  # a double tap or a resend
-    return principal, posted
+
+    return await posted_step(request, db, here=f"{PATH}/{dispatch_id}", thing_id=dispatch_id,
+                             not_found=f"动用指令编号 {dispatch_id} 不存在", permission=permission, done=done,
+                             refuse=refuse)
 
 
 async def _act(request: Request[Any, Any, Any], db: Database, dispatch_id: int, done: str) -> Response[Any]:

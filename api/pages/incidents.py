@@ -19,8 +19,17 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.pages import dispatches
-from api.pages.common import PAGE, login_redirect, page_context, page_principal
-from api.pages.response_forms import FormError, Posted, error_text, read_form, status_of, stored_answer, submit
+from api.pages.common import PAGE, login_redirect, missing, page_context, page_principal
+from api.pages.response_forms import (
+    FormError,
+    Posted,
+    error_text,
+    posted_step,
+    read_form,
+    status_of,
+    stored_answer,
+    submit,
+)
 from inventory.access.permissions import allowed
 from inventory.access.scope import Principal
 from inventory.config import Settings
@@ -207,12 +216,12 @@ async def create_from_page(request: Request[Any, Any, Any], db: Database) -> Res
 async def _render_incident(db: Database, principal: Principal, incident_id: int, *, done: str | None = None,
                            error: str | None = None, status: int = 200) -> Template:
     if not 1 <= incident_id <= MAX_ID:
-        return dispatches.missing(principal, f"事件编号 {incident_id} 不存在")
+        return missing(principal, f"事件编号 {incident_id} 不存在")
     try:
         async with db.read() as session:
             view = await views.incident_view(session, incident_id)
     except InventoryError as exc:
-        return dispatches.missing(principal, error_text(exc))
+        return missing(principal, error_text(exc))
     i = view.row.incident
     return Template("incident.html", status_code=status, context=page_context(
         principal, view=view, incident=i, may_write=allowed(WRITE, principal.role) and i.status == "open",
@@ -233,18 +242,17 @@ async def incident_page(request: Request[Any, Any, Any], db: Database, incident_
 @post(f"{PATH}/{{incident_id:int}}/close", opt=PAGE, include_in_schema=False, status_code=303)
 async def close_from_page(request: Request[Any, Any, Any], db: Database, incident_id: int) -> Response[Any]:
     """Close the incident (after ticking 确认), once per form."""
-    principal = await page_principal(request, db)
     here = f"{PATH}/{incident_id}"
-    if principal is None:
-        return login_redirect(here)
-    if not 1 <= incident_id <= MAX_ID:
-        return dispatches.missing(principal, f"事件编号 {incident_id} 不存在")
-    posted = await read_form(request)
-    if not allowed(WRITE, principal.role):
+
+    async def refuse(principal: Principal) -> Template:
         return await _render_incident(db, principal, incident_id, status=403,
                                       error="您没有关闭事件的权限（只有指挥人员和管理员可以登记、关闭事件）")
-    if await stored_answer(db, principal, request.url.path, posted) is not None:
-        return Redirect(f"{here}?done=closed", status_code=303)
+
+    ready = await posted_step(request, db, here=here, thing_id=incident_id, not_found=f"事件编号 {incident_id} 不存在",
+                              permission=WRITE, done="closed", refuse=refuse)
+    if not isinstance(ready, tuple):
+        return ready
+    principal, posted = ready
     try:
         if posted.get("confirm") != "yes":
             raise FormError("confirm", "请勾选“确认关闭此事件”")

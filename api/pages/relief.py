@@ -19,8 +19,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.controllers.relief import fingerprint_salt, register_disposition, register_workbook
-from api.pages.common import PAGE, login_redirect, page_context, page_principal
-from api.pages.dispatches import missing
+from api.pages.common import PAGE, login_redirect, missing, page_context, page_principal
 from api.pages.occurred_at import form_occurred_at
 from api.pages.response_forms import Posted, error_text, read_form, status_of, stored_answer, submit
 from api.report_workbooks import XLSX

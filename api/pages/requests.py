@@ -26,10 +26,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.page_text import for_people
-from api.pages.common import PAGE, login_redirect, page_context, page_principal
-from api.pages.response_forms import Posted, read_form, status_of, stored_answer, submit
+from api.pages.common import PAGE, login_redirect, missing, page_context, page_principal
+from api.pages.response_forms import Posted, posted_step, read_form, status_of, stored_answer, submit
 from inventory.access.permissions import ROLE_ZH, allowed
-from inventory.access.scope import Principal
+from inventory.access.scope import Principal, covers_region
 from inventory.availability import service as availability
 from inventory.availability.choices import Choice, ItemTypeChoice, catalogue_choices
 from inventory.availability.eta import EtaConfig
@@ -133,12 +133,6 @@ def _positive(raw: str, name: str, *, maximum: int = MAX_ID, required: bool = Tr
     return int(raw)
 
 
-def missing(principal: Principal, message: str) -> Template:
-    """The Chinese 404 page of a request that does not exist."""
-    return Template("scan_error.html", status_code=404, context=page_context(
-        principal, code=None, heading="未找到", message=message, replaced_by=None))
-
-
 # --------------------------------------------------------------------------- the lists
 
 
@@ -223,7 +217,7 @@ async def region_options(session: AsyncSession, principal: Principal, homes: Seq
         if parents else []
     mine = principal.role != "admin"
     options = [RegionOption(code, name, "上一级" if code in parents else "同级其他单位") for code, name, _ in rows
-               if not (mine and requests.covers(principal, code))]
+               if not (mine and covers_region(principal, code))]
     if wanted and wanted not in {o.code for o in options}:
         region = await session.get(Region, wanted) if wanted.isascii() and wanted.isdigit() else None
         options.append(RegionOption(wanted, region.name if region else f"{wanted}（代码不存在）", "物资所属单位"))
@@ -488,7 +482,7 @@ async def _render_one(request: Request[Any, Any, Any], db: Database, principal: 
         return missing(principal, _said(exc))
     if error and rows:
         error = _named_rows(error, rows, {ln.id: line_name(ln) for ln in r.lines})
-    may_answer = (allowed(ANSWER, principal.role) and requests.covers(principal, r.to_region_code)
+    may_answer = (allowed(ANSWER, principal.role) and covers_region(principal, r.to_region_code)
                   and r.status == "open")
     incident_open = incident is not None and incident.status == "open"
     answer_lines = await _answer_lines(db, principal, r, incident, request.app.state.eta) \
@@ -572,22 +566,15 @@ def _accept_field(name: str | None, order: Sequence[int]) -> str | None:
 
 async def _answer_posted(request: Request[Any, Any, Any], db: Database, request_id: int,
                          done: str) -> Response[Any] | Template | tuple[Principal, Posted]:
-    """The signed-in user and the form of an answer — or the answer already due: sign in, no such request, not
-    allowed (403), or the stored outcome of a double tap or a resend."""
-    principal = await page_principal(request, db)
-    here = f"{PATH}/{request_id}"
-    if principal is None:
-        return login_redirect(here)
-    if not 1 <= request_id <= MAX_ID:
-        return missing(principal, f"调用申请编号 {request_id} 不存在")
-    posted = await read_form(request)
-    if not allowed(ANSWER, principal.role):
+    """An answer's form: :func:`api.pages.response_forms.posted_step`."""
+
+    async def refuse(principal: Principal) -> Template:
         return await _render_one(request, db, principal, request_id, status=403, error=(
             f"{ROLE_ZH.get(principal.role, principal.role)}不能答复调用申请"
             "（只有受申请单位的指挥人员和管理员可以同意或拒绝），未做任何更改。"))
-    if await stored_answer(db, principal, request.url.path, posted) is not None:
-        return Redirect(f"{here}?done={done}", status_code=303)  # a double tap or a resend
-    return principal, posted
+
+    return await posted_step(request, db, here=f"{PATH}/{request_id}", thing_id=request_id,
+                             not_found=f"调用申请编号 {request_id} 不存在", permission=ANSWER, done=done, refuse=refuse)
 
 
 @post(f"{PATH}/{{request_id:int}}/accept", opt=PAGE, include_in_schema=False, status_code=303)

@@ -13,14 +13,18 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import msgspec
-from litestar import Request
+from litestar import Request, Response
+from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.page_text import for_people
+from api.pages.common import login_redirect, missing, page_principal
 from api.writes import write_once
+from inventory.access.permissions import allowed
 from inventory.access.scope import Principal
 from inventory.errors import Conflict, InventoryError, NotFound, PermissionDenied
+from inventory.schemas import MAX_ID
 from inventory.store import idempotency
 from inventory.store.db import Database
 
@@ -127,3 +131,23 @@ async def submit(request: Request[Any, Any, Any], db: Database, principal: Princ
         return answer if isinstance(answer, dict) else {}
     result = msgspec.to_builtins(written.result)
     return result if isinstance(result, dict) else {}
+
+
+async def posted_step(
+    request: Request[Any, Any, Any], db: Database, *, here: str, thing_id: int, not_found: str, permission: str,
+    done: str, refuse: Callable[[Principal], Awaitable[Template]],
+) -> Response[Any] | Template | tuple[Principal, Posted]:
+    """The signed-in user and the form of a step on one thing (an order, an incident, a request) — or the answer
+    already due: sign in, no such thing (404 with ``not_found``), not allowed (``refuse``: its page with a 403),
+    or the stored outcome of a double tap or a resend (back to ``here?done=done``)."""
+    principal = await page_principal(request, db)
+    if principal is None:
+        return login_redirect(here)
+    if not 1 <= thing_id <= MAX_ID:
+        return missing(principal, not_found)
+    posted = await read_form(request)
+    if not allowed(permission, principal.role):
+        return await refuse(principal)
+    if await stored_answer(db, principal, request.url.path, posted) is not None:
+        return Redirect(f"{here}?done={done}", status_code=303)  # a double tap or a resend
+    return principal, posted

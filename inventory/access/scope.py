@@ -23,6 +23,11 @@ class Principal(msgspec.Struct, frozen=True):
     token_id: int
 
 
+def covers_region(principal: Principal, region_code: str) -> bool:
+    """True when the region lies under one of the user's scope regions (an admin's scope is everything)."""
+    return principal.role == "admin" or region_code.startswith(tuple(principal.scope_regions))
+
+
 async def in_scope(session: AsyncSession, principal: Principal, location_id: int) -> bool:
     """True when the location (or the location whose bin it is) lies in the user's scope."""
     if principal.role == "admin":
@@ -32,7 +37,7 @@ async def in_scope(session: AsyncSession, principal: Principal, location_id: int
     if row is None:
         return True  # unknown targets are refused later with a clearer 422/404
     region_code, path = row
-    if any(region_code.startswith(prefix) for prefix in principal.scope_regions):
+    if covers_region(principal, region_code):
         return True
     ancestors = {int(p) for p in path.strip("/").split("/") if p}
     return bool(ancestors & set(principal.scope_locations))

@@ -30,22 +30,26 @@ class OwnScope:
     everything: bool
     regions: tuple[str, ...]
     site_ids: frozenset[int]
+    excluded: str | None = None
+    """A region whose sites never count (a request's sender: he asked because his own are not enough)."""
 
     def owns(self, site_id: int, region_code: str) -> bool:
-        """True when the site is the user's own unit's."""
+        """True when the site is the user's own unit's (and not in the excluded region)."""
+        if self.excluded is not None and region_code.startswith(self.excluded):
+            return False
         return self.everything or region_code.startswith(self.regions) or site_id in self.site_ids
 
 
-async def own_scope(reader: Reader, principal: Principal) -> OwnScope:
-    """The user's own sites (one statement when his scope names locations, none otherwise)."""
+async def own_scope(reader: Reader, principal: Principal, excluding: str | None = None) -> OwnScope:
+    """The user's own sites, none under ``excluding`` (one statement when his scope names locations)."""
     if principal.role == "admin":
-        return OwnScope(True, (), frozenset())
+        return OwnScope(True, (), frozenset(), excluding)
     sites: frozenset[int] = frozenset()
     if principal.scope_locations:
         under = or_(*(Location.path.like(f"%/{i}/%") for i in principal.scope_locations))
         rows = await fetch_rows(reader, select(Location.site_id).where(under, Location.site_id.is_not(None)))
         sites = frozenset(r[0] for r in rows)
-    return OwnScope(False, tuple(principal.scope_regions), sites)
+    return OwnScope(False, tuple(principal.scope_regions), sites, excluding)
 
 
 def level_of(code: str) -> int:

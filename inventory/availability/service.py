@@ -180,11 +180,13 @@ async def nearest_available(
     category: str | None = None, tag: str | None = None, attrs: Sequence[str] = (), quantity: int = 1,
     limit: int = 10, max_km: float | None = None, include_agreement: bool = True, eta: EtaConfig | None = None,
     today: dt.date | None = None, principal: Principal | None = None, own_only: bool = False,
+    excluding: str | None = None,
 ) -> NearestAvailability:
     """The sources of what is needed nearest in estimated arrival, until ``quantity`` or ``limit`` (module doc).
 
     With ``principal``, each source says whether it is his own unit's (``own``) and which unit owns it
-    (``owner``); ``own_only`` looks at his own sources only (:mod:`inventory.availability.ownership`).
+    (``owner``); ``own_only`` looks at his own sources only (:mod:`inventory.availability.ownership`), none
+    under the region ``excluding``.
     """
     eta = eta or EtaConfig()
     validate_request(quantity, limit, max_km)
@@ -194,7 +196,7 @@ async def nearest_available(
         raise InvalidInput("own_only 需要登录用户的辖区", field="own_only")
     types = await matching_item_types(reader, item_type=item_type, category=category, tag=tag, attrs=attrs)
     taken: list[Candidate] = []
-    scope = await own_scope(reader, principal) if principal is not None else None
+    scope = await own_scope(reader, principal, excluding) if principal is not None else None
     if types:
         query = Query(origin=(wlat, wlon), bulk_ids=[t.id for t in types if t.tracking == "bulk"],
                       serial_ids=[t.id for t in types if t.tracking == "serial"], quantity=quantity, limit=limit,

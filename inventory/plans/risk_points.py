@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.access.permissions import ROLE_ZH
-from inventory.access.scope import Principal
+from inventory.access.scope import Principal, covers_region
 from inventory.errors import Conflict, InvalidInput, PermissionDenied, SheetRejected
 from inventory.places.boundaries import Boundary, cities, counties
 from inventory.places.geo import to_wgs84, validate_point
@@ -46,7 +46,7 @@ MAX_SHEET_ROWS: Final = 100_000  # risk points listed in one downloaded list
 
 def require_region_scope(principal: Principal, region_code: str, *, field: str = "region_code") -> None:
     """PermissionDenied unless the region lies in the user's scope (a prefix of his 辖区); admins everywhere."""
-    if principal.role == "admin" or any(region_code.startswith(prefix) for prefix in principal.scope_regions):
+    if covers_region(principal, region_code):
         return
     scope = "、".join(principal.scope_regions) or "无"
     raise PermissionDenied(

@@ -137,13 +137,15 @@ async def _reserve_at_site(session: AsyncSession, posting: Posting, d: Dispatch,
 
 async def create_dispatch(session: AsyncSession, incident_id: int, data: DispatchCreate, *, actor: str,
                           eta: EtaConfig | None = None, targets: Mapping[str, float] | None = None,
-                          now: dt.datetime | None = None, principal: Principal | None = None) -> Dispatch:
+                          now: dt.datetime | None = None, principal: Principal | None = None,
+                          excluding: str | None = None) -> Dispatch:
     """Reserve every line (from the named source, else the nearest by ETA) — all or nothing; fix the order's
     response-time target (``targets``: hours per level) and estimate (:mod:`inventory.response.targets`).
 
     Own stock first (逐级): with ``principal``, every source must lie in his scope — a named source or agreement
     warehouse outside it is refused (403), and the nearest are looked for among his own sources only; another
-    unit's stock is asked for with a request (:mod:`inventory.supply_requests.service`)."""
+    unit's stock is asked for with a request (:mod:`inventory.supply_requests.service`). The nearest are never
+    looked for under the region ``excluding`` (a request's sender, when his request is answered)."""
     incident = await get_incident(session, incident_id)
     if incident.status != "open":
         raise Conflict(f"事件 {incident.name} 已关闭，不能再下达动用指令")
@@ -186,7 +188,8 @@ async def create_dispatch(session: AsyncSession, incident_id: int, data: Dispatc
         else:
             answer = await nearest_available(session, lat=incident.lat, lon=incident.lon, item_type=str(item.id),
                                              quantity=line.quantity, limit=200, eta=eta, today=today,
-                                             principal=principal, own_only=principal is not None)
+                                             principal=principal, own_only=principal is not None,
+                                             excluding=excluding)
             got = 0
             for source in answer.sources:
                 if got == line.quantity:

@@ -30,12 +30,12 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, case, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.access.scope import Principal
+from inventory.access.scope import Principal, covers_region
 from inventory.availability.eta import EtaConfig
-from inventory.availability.service import matching_item_types, nearest_available
+from inventory.availability.service import matching_item_types
 from inventory.catalog.rules import CATEGORY_LABELS_ZH
 from inventory.catalog.service import find_item_type
-from inventory.errors import Conflict, InsufficientStock, InvalidInput, PermissionDenied
+from inventory.errors import Conflict, InvalidInput, PermissionDenied
 from inventory.places.regions import require_region
 from inventory.response.dispatch import create_dispatch
 from inventory.response.schemas import DispatchCreate, DispatchLineRequest
@@ -74,11 +74,6 @@ OUTCOME_ZH: Final = {"pending": "待答复", "accepted": "已同意", "declined"
 LATE_GRACE: Final = dt.timedelta(hours=1)
 """How far in the past a time wanted (时间要求) may lie: a request typed a little late is still meant."""
 ATTR_SEPARATOR: Final = "；"
-
-
-def covers(principal: Principal, region_code: str) -> bool:
-    """True when the region lies in the user's scope regions (an admin's scope is everything)."""
-    return principal.role == "admin" or region_code.startswith(tuple(principal.scope_regions))
 
 
 def _under_scope(principal: Principal, column: Any) -> ColumnElement[bool]:
@@ -146,12 +141,13 @@ async def create_request(session: AsyncSession, data: RequestCreate, principal: 
     if incident.status != "open":
         raise Conflict(f"事件 {incident.name} 已关闭，不能再申请调用物资")
     from_code = data.from_region or _home_region(principal)
-    if data.from_region is not None and not covers(principal, from_code):
+    if data.from_region is not None and not covers_region(principal, from_code):
         raise PermissionDenied(f"不能以 {from_code} 的名义申请：不在用户 {principal.username} 的辖区内",
                                extra={"action": "requests.write", "region_code": from_code})
     from_region = await require_region(session, from_code, field="from_region")
     to_region = await require_region(session, data.to_region, field="to_region")
-    if to_region.code.startswith(from_region.code) or (principal.role != "admin" and covers(principal, to_region.code)):
+    own_unit = principal.role != "admin" and covers_region(principal, to_region.code)
+    if to_region.code.startswith(from_region.code) or own_unit:
         raise InvalidInput(f"不能向本单位申请：{to_region.name}（{to_region.code}）在本单位辖区内，"
                            "其物资可直接下达动用指令", field="to_region")
     needed_by = _aware(data.needed_by)
@@ -183,7 +179,7 @@ async def get_request(session: AsyncSession, request_id: int, *, lock: bool = Fa
 async def _answerable(session: AsyncSession, request_id: int, principal: Principal) -> SupplyRequest:
     """The request, locked, once the user may answer it and it is still open."""
     r = await get_request(session, request_id, lock=True)
-    if not covers(principal, r.to_region_code):
+    if not covers_region(principal, r.to_region_code):
         raise PermissionDenied(f"调用申请 #{r.id} 发往 {r.to_region_code}，不在用户 {principal.username} 的辖区内，"
                                "不能答复",
                                extra={"action": "requests.answer", "region_code": r.to_region_code})
@@ -222,36 +218,6 @@ async def _given_item(session: AsyncSession, i: int, ln: SupplyRequestLine, a: A
     return it.id
 
 
-async def _nearest_lending(session: AsyncSession, r: SupplyRequest, i: int, item_id: int, quantity: int,
-                           principal: Principal, eta: EtaConfig | None) -> list[DispatchLineRequest]:
-    """Dispatch lines for an accepted line naming no source: the acceptor's own sources nearest the incident by
-    ETA — never the requesting unit's own (a city answering a county gives from elsewhere) — or 409."""
-    incident = await session.get(Incident, r.incident_id)
-    assert incident is not None  # a foreign key
-    answer = await nearest_available(session, lat=incident.lat, lon=incident.lon, item_type=str(item_id),
-                                     quantity=10**6, limit=200, eta=eta, principal=principal, own_only=True)
-    lines, got = [], 0
-    for source in answer.sources:
-        if got == quantity:
-            break
-        if source.location.region_code.startswith(r.from_region_code):
-            continue  # the requester's own stock: he asked because it is not enough
-        take = min(source.available, quantity - got)
-        lines.append(DispatchLineRequest(
-            item_type=str(item_id), quantity=take, from_location_id=None if source.agreement else source.location.id,
-            agreement_id=source.agreement.id if source.agreement else None))
-        got += take
-    if got < quantity:
-        it = await session.get(ItemType, item_id)
-        name, unit = (it.name, it.unit) if it else (str(item_id), "")
-        raise InsufficientStock(
-            f"库存不足，未同意、未预留任何物资：第 {i + 1} 行 {name} 同意 {quantity}{unit}，本辖区（申请单位以外）"
-            f"只有 {got}{unit} 可用", extra={"shortfall": [{"line": i, "item_type_id": item_id, "item_name": name,
-                                                          "requested": quantity, "available": got,
-                                                          "shortfall": quantity - got}]})
-    return lines
-
-
 def _close_if_answered(r: SupplyRequest, lines: Mapping[int, SupplyRequestLine], now: dt.datetime) -> None:
     if all(_open(ln) == 0 for ln in lines.values()):
         r.status, r.answered_at = "answered", now
@@ -277,15 +243,13 @@ async def accept_request(session: AsyncSession, request_id: int, data: RequestAc
                                f"（申请 {ln.quantity}，已同意 {ln.accepted}，已拒绝 {ln.declined}）",
                                field=f"lines.{i}.quantity")
         orders.append((ln, await _given_item(session, i, ln, a), a.quantity))
-    dispatch_lines: list[DispatchLineRequest] = []
-    for i, ((_, item, q), a) in enumerate(zip(orders, data.lines, strict=True)):
-        if a.from_location_id is not None:
-            dispatch_lines.append(DispatchLineRequest(item_type=str(item), quantity=q,
-                                                      from_location_id=a.from_location_id))
-        else:
-            dispatch_lines += await _nearest_lending(session, r, i, item, q, principal, eta)
-    d = await create_dispatch(session, r.incident_id, DispatchCreate(lines=dispatch_lines, approval=data.approval),
-                              actor=principal.username, eta=eta, targets=targets, now=now, principal=principal)
+    # A line naming no source takes the acceptor's nearest outside the requesting unit: the sender asked because
+    # his own are not enough, and a city answering a county never hands it back its own stock.
+    d = await create_dispatch(session, r.incident_id, DispatchCreate(
+        lines=[DispatchLineRequest(item_type=str(item), quantity=q, from_location_id=a.from_location_id)
+               for (_, item, q), a in zip(orders, data.lines, strict=True)],
+        approval=data.approval), actor=principal.username, eta=eta, targets=targets, now=now, principal=principal,
+        excluding=r.from_region_code)
     answer = SupplyRequestAnswer(request_id=r.id, kind="accept", dispatch_id=d.id, reason="",
                                  answered_by=principal.username, answered_at=now)
     session.add(answer)
